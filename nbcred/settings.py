@@ -1,0 +1,67 @@
+"""Every setting of nbcred, declared once, read from the environment with the ``NBCRED_`` prefix.
+
+Pass a :class:`Settings` object down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """nbcred's configuration. Each field is documented; ``nbcred settings`` prints them all."""
+
+    model_config = SettingsConfigDict(env_prefix="NBCRED_", extra="ignore")
+
+    home: Path = Field(
+        Path(".nbcred"),
+        description="Folder for the default SQLite gradebook, feedback reports, keys and status lists.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the gradebook; default: SQLite at <home>/gradebook.sqlite. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    catalogue: Path = Field(Path("assessments"), description="Folder of assessments and pathways.")
+    submissions: Path = Field(Path("notebooks"), description="Folder of sample learner submissions.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="Parallel grading workers for the local executor (default: number of cores).",
+    )
+    executor: Literal["local", "celery"] = Field("local", description="Where notebooks run.")
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Celery broker (Redis or amqp:// for RabbitMQ)."
+    )
+    result_backend: str = Field("redis://127.0.0.1:6379/1", description="Celery result backend.")
+    seed_secret: SecretStr = Field(
+        SecretStr("nbcred-default-seed-secret"),
+        description="Secret mixed into each learner's papermill seed so seeds cannot be predicted.",
+    )
+    key_passphrase: SecretStr = Field(
+        SecretStr("nbcred-development-passphrase"),
+        description="Passphrase that encrypts issuer signing keys at rest. Set it in production.",
+    )
+    identity_salt: SecretStr = Field(
+        SecretStr("nbcred-identity-salt"),
+        description="Salt for hashing learner emails in credentials (OB3 IdentityObject).",
+    )
+    issuer_name: str = Field("nbcred Data Skills Academy", description="Issuer profile name.")
+    issuer_url: str = Field("https://nbcred.example.org", description="Issuer profile URL.")
+    issuer_did_web: str | None = Field(
+        None, description="Domain for a did:web issuer (e.g. badges.example.org); default did:key."
+    )
+    public_base_url: str = Field(
+        "https://nbcred.example.org",
+        description="Base URL where status lists, achievements and the verify page are served.",
+    )
+
+    def resolved_database_url(self) -> str:
+        """The gradebook URL, defaulting to SQLite inside ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'gradebook.sqlite').resolve()}"
