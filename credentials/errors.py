@@ -89,3 +89,19 @@ class ProofError(CredentialError):
 
 class StatusCheckError(CredentialError):
     """A ``credentialStatus`` entry could not be checked."""
+
+
+class DocumentError(CredentialError):
+    """An Open Badges / CLR document cannot be built from the given inputs."""
+
+
+class StatusListError(CredentialError):
+    """A Bitstring Status List cannot be built, changed or decoded."""
+
+
+class BakingError(CredentialError):
+    """A credential cannot be baked into, or read from, a badge image."""
+
+
+class PathwayError(CredentialError):
+    """A pathway is invalid, or a stacked credential cannot be issued from the held ones."""
