@@ -1,0 +1,120 @@
+"""Run one prepared notebook in a fresh kernel and record each cell's execute reply.
+
+The grade of a test cell is decided from the kernel's *execute reply* as well as from its
+outputs: learner code can hide an error's output, but the reply of a cell that raised says
+``error``, and a cell that never ran has no reply at all. A :class:`NotebookRunner` is the
+extension point: the plain :class:`KernelRunner` here runs a local kernel with nbclient; the
+sandboxed, pre-forked runners of ``nbcred`` implement the same protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from jupyter_client.kernelspec import NoSuchKernel
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from grader.spec import ExecutionLimits
+
+TIMEOUT_ERROR = {
+    "ename": "CellTimeoutError",
+    "evalue": "",
+    "traceback": ["CellTimeoutError: the cell did not finish within the time limit"],
+}
+
+
+@dataclass
+class RunOutcome:
+    """An executed notebook, the reply status of each executed code cell, and what went wrong."""
+
+    notebook: NotebookNode
+    replies: dict[int, str] = field(default_factory=dict)  # cell index -> "ok" | "error" | "aborted"
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class NotebookRunner(Protocol):
+    """Executes a notebook whose working directory is ``workdir``."""
+
+    def run(
+        self, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits, kernel_name: str
+    ) -> RunOutcome: ...
+
+
+class KernelRunner:
+    """Runs each notebook in a new local kernel with nbclient (no sandbox)."""
+
+    def __init__(self, *, extra_arguments: list[str] | None = None) -> None:
+        self.extra_arguments = extra_arguments or ["--HistoryManager.hist_file=:memory:"]
+
+    def run(
+        self, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits, kernel_name: str
+    ) -> RunOutcome:
+        outcome = RunOutcome(nb)
+        client = self.client(nb, workdir=workdir, limits=limits, kernel_name=kernel_name,
+                             outcome=outcome)
+        return run_client(client, outcome, limits)
+
+    def client(
+        self,
+        nb: NotebookNode,
+        *,
+        workdir: Path,
+        limits: ExecutionLimits,
+        kernel_name: str,
+        outcome: RunOutcome,
+        **kwargs: Any,
+    ) -> NotebookClient:
+        """An nbclient client configured as nbgrader's Execute preprocessor, recording replies."""
+
+        def on_executed(cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]) -> None:
+            outcome.replies[cell_index] = str(execute_reply.get("content", {}).get("status", "error"))
+
+        return NotebookClient(
+            nb,
+            timeout=int(limits.cell_timeout),
+            kernel_name=kernel_name,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            raise_on_iopub_timeout=True,
+            error_on_timeout=TIMEOUT_ERROR,
+            extra_arguments=self.extra_arguments,
+            resources={"metadata": {"path": str(workdir)}},
+            on_cell_executed=on_executed,
+            **kwargs,
+        )
+
+
+def run_client(client: NotebookClient, outcome: RunOutcome, limits: ExecutionLimits) -> RunOutcome:
+    """Execute with a whole-notebook deadline; turn kernel failures into ``outcome.error``."""
+    start = time.perf_counter()
+    try:
+        asyncio.run(asyncio.wait_for(client.async_execute(), timeout=limits.notebook_timeout))
+    except TimeoutError:
+        outcome.error = (
+            f"the notebook did not finish within {limits.notebook_timeout:g} s; cells that did "
+            "not run score 0 (look for an endless loop or very slow code)"
+        )
+    except DeadKernelError:
+        outcome.error = (
+            "the kernel died while running the notebook (the code crashed it, exited, or used "
+            "too much memory); cells that did not run score 0"
+        )
+    except CellTimeoutError:
+        outcome.error = f"a cell did not finish within {limits.cell_timeout:g} s"
+    except NoSuchKernel as exc:
+        outcome.error = (
+            f"the notebook needs the Jupyter kernel {exc.name!r}, which is not installed on "
+            "the grader (install it, or set the source notebook's kernel to python3)"
+        )
+    except Exception as exc:  # a broken kernel or notebook must not take the batch down
+        outcome.error = f"the notebook could not be executed: {type(exc).__name__}: {exc}"
+    outcome.notebook = client.nb
+    outcome.seconds = time.perf_counter() - start
+    return outcome

@@ -1,0 +1,104 @@
+"""Prepare a submitted notebook for grading the way ``nbgrader autograde`` does, without a database.
+
+nbgrader's sanitising steps are ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells
+and CheckCellMetadata. The ones that need no gradebook are used as they are; the two that read
+nbgrader's gradebook are done here against the in-memory reference notebook instead, with the
+same rules: a cell keeps its grade id only if the source has it; cell type, locked flag and points
+come from the source; the checksum is the source's; a locked cell whose content changed gets the
+source's content back (this is what puts hidden tests back). Every such change is reported.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbformat import NotebookNode
+from nbformat.v4.nbbase import validate
+from nbgrader import utils as nbutils
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds
+
+
+@dataclass
+class Restored:
+    """A sanitised notebook and what had to be put back."""
+
+    notebook: NotebookNode
+    tampered: list[str] = field(default_factory=list)  # grade ids whose locked content changed
+    changes: list[str] = field(default_factory=list)  # human-readable, one per change
+    missing: list[str] = field(default_factory=list)  # grade ids absent from the submission
+    matched: int = 0  # grade/solution cells of the source found in the submission
+
+
+def restore(submitted: NotebookNode, reference: NotebookNode) -> Restored:
+    """Sanitise ``submitted`` against ``reference`` (see module docstring)."""
+    nb = copy.deepcopy(submitted)
+    resources: dict[str, Any] = {}
+    nb, resources = ClearOutput().preprocess(nb, resources)
+    nb, resources = DeduplicateIds().preprocess(nb, resources)
+    if "kernelspec" in reference.metadata:
+        nb.metadata["kernelspec"] = copy.deepcopy(reference.metadata["kernelspec"])
+    sources = {
+        c.metadata.nbgrader["grade_id"]: c
+        for c in reference.cells
+        if "grade_id" in c.metadata.get("nbgrader", {})
+    }
+    result = Restored(nb)
+    for cell in nb.cells:
+        _overwrite_cell(cell, sources, result)
+    present = {
+        c.metadata.nbgrader["grade_id"] for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})
+    }
+    result.missing = [
+        gid for gid, c in sources.items()
+        if gid not in present and (nbutils.is_grade(c) or nbutils.is_task(c))
+    ]
+    nb, resources = CheckCellMetadata().preprocess(nb, resources)
+    result.notebook = nb
+    return result
+
+
+def _overwrite_cell(cell: NotebookNode, sources: dict[str, NotebookNode], result: Restored) -> None:
+    meta = cell.metadata.get("nbgrader", {})
+    grade_id = meta.get("grade_id")
+    if grade_id is None:
+        return
+    source = sources.get(grade_id)
+    if source is None:
+        del meta["grade_id"]
+        result.changes.append(f"cell {grade_id!r} is not in the source notebook; left ungraded")
+        return
+    result.matched += 1
+    src_meta = source.metadata.nbgrader
+    if cell.cell_type != source.cell_type:
+        result.changes.append(f"{grade_id}: cell type {cell.cell_type} -> {source.cell_type}")
+        result.tampered.append(grade_id)
+        _set_cell_type(cell, source.cell_type)
+    if nbutils.is_locked(cell) != bool(src_meta.get("locked", False)):
+        result.changes.append(f"{grade_id}: locked flag changed")
+        meta["locked"] = bool(src_meta.get("locked", False))
+    if nbutils.is_grade(cell):
+        old, new = float(src_meta.get("points", 0)), float(meta.get("points", 0))
+        if old != new:
+            result.changes.append(f"{grade_id}: points {new} -> {old}")
+            result.tampered.append(grade_id)
+            meta["points"] = old
+    meta["checksum"] = src_meta.get("checksum")
+    if src_meta.get("locked", False) and nbutils.compute_checksum(cell) != src_meta.get("checksum"):
+        result.changes.append(f"{grade_id}: locked cell was edited; restored from the source")
+        if grade_id not in result.tampered:
+            result.tampered.append(grade_id)
+        cell.source = source.source
+
+
+def _set_cell_type(cell: NotebookNode, cell_type: str) -> None:
+    cell.cell_type = cell_type
+    if cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+        validate(cell, "code_cell")
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+        validate(cell, f"{cell_type}_cell")
