@@ -18,7 +18,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -65,9 +65,7 @@ _ECHAR = {
     '"': '\\"',
     "\\": "\\\\",
 }
-_ESCAPES: dict[int, str] = {
-    code: _ECHAR.get(chr(code), f"\\u{code:04X}") for code in [*range(0x20), 0x7F]
-}
+_ESCAPES: dict[int, str] = {code: _ECHAR.get(chr(code), f"\\u{code:04X}") for code in [*range(0x20), 0x7F]}
 _ESCAPES[ord('"')] = '\\"'
 _ESCAPES[ord("\\")] = "\\\\"
 
@@ -83,7 +81,7 @@ def escape_literal(value: str) -> str:
 _pyld_nquads.escape = escape_literal
 
 
-@lru_cache(maxsize=None)
+@cache
 def _context_text(filename: str) -> str:
     return (resources.files("credentials") / "contexts" / filename).read_text(encoding="utf-8")
 
@@ -151,7 +149,7 @@ def _collect_undefined(node: Any, found: set[str]) -> None:
                 if not isinstance(item, str):
                     continue
                 if item.startswith(_SENTINEL_VOCAB):
-                    found.add(f"{item[len(_SENTINEL_VOCAB):]} ({key[1:]})")
+                    found.add(f"{item[len(_SENTINEL_VOCAB) :]} ({key[1:]})")
                 elif not item.startswith("_:") and not _ABSOLUTE_IRI.match(item):
                     found.add(f"{item} (relative {key[1:]})")
         elif key != "@value":
@@ -171,7 +169,7 @@ def expand_checked(document: dict[str, Any]) -> list[Any]:
     context = document.get("@context")
     if context is None:
         raise CanonicalizationError(
-            "the document has no @context; add e.g. \"https://www.w3.org/ns/credentials/v2\""
+            'the document has no @context; add e.g. "https://www.w3.org/ns/credentials/v2"'
         )
     contexts = context if isinstance(context, list) else [context]
     probe = dict(document)
@@ -234,9 +232,7 @@ def _canonicalize_oxigraph(dataset: dict[str, list[dict[str, Any]]]) -> str:
     return "".join(sorted(f"{quad} .\n" for quad in graph))
 
 
-def canonicalize_dataset(
-    dataset: dict[str, list[dict[str, Any]]], *, canonicalizer: str = "pyld"
-) -> str:
+def canonicalize_dataset(dataset: dict[str, list[dict[str, Any]]], *, canonicalizer: str = "pyld") -> str:
     """Canonicalise a pyld RDF dataset to RDFC-1.0 N-Quads with the chosen canonicaliser."""
     if canonicalizer == "pyld":
         return _canonicalize_pyld(dataset)
