@@ -11,7 +11,9 @@ wrong and how to fix it. All errors pickle (they cross process boundaries in tas
     │   └── KeyStoreError         encrypted key store problem (wrong passphrase, missing key)
     ├── ResolutionError           a DID / verification method cannot be resolved
     ├── ProofError                a proof cannot be created or is malformed
-    └── StatusCheckError          a credentialStatus entry could not be checked
+    ├── DocumentError             a credential document cannot be built (bad OB3 input)
+    ├── StatusListError           a Bitstring Status List or status entry is invalid
+    └── BakingError               a badge image cannot be baked or unbaked
 """
 
 from __future__ import annotations
@@ -87,8 +89,16 @@ class ProofError(CredentialError):
     """A Data Integrity proof cannot be created, or is malformed."""
 
 
-class StatusCheckError(CredentialError):
-    """A ``credentialStatus`` entry could not be checked."""
+class DocumentError(CredentialError):
+    """A credential document cannot be built from the given input (e.g. invalid OB3 fields)."""
+
+
+class StatusListError(CredentialError):
+    """A Bitstring Status List, or a ``credentialStatus`` entry pointing into one, is invalid."""
+
+
+class BakingError(CredentialError):
+    """A badge image (PNG/SVG) cannot be baked with, or unbaked from, a credential."""
 
 
 class DocumentError(CredentialError):
