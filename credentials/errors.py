@@ -101,17 +101,5 @@ class BakingError(CredentialError):
     """A badge image (PNG/SVG) cannot be baked with, or unbaked from, a credential."""
 
 
-class DocumentError(CredentialError):
-    """An Open Badges / CLR document cannot be built from the given inputs."""
-
-
-class StatusListError(CredentialError):
-    """A Bitstring Status List cannot be built, changed or decoded."""
-
-
-class BakingError(CredentialError):
-    """A credential cannot be baked into, or read from, a badge image."""
-
-
 class PathwayError(CredentialError):
     """A pathway is invalid, or a stacked credential cannot be issued from the held ones."""
