@@ -2,6 +2,211 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from credentials.did import Resolver
+from credentials.errors import CredentialError
+from credentials.keys import load_key_file
+from credentials.proof import CRYPTOSUITES, sign
+from credentials.verify import (
+    StatusChecker,
+    VerificationResult,
+    failed_result,
+    parse_datetime,
+    verify_credential,
+)
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
+
+_err = Console(stderr=True, emoji=False)
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _read_json(path: Path) -> Any:
+    """Read a JSON file or raise ValueError with a readable reason."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON: {error}") from error
+
+
+@app.command("sign")
+def sign_command(
+    file: Annotated[Path, typer.Argument(help="Unsigned credential (JSON-LD).")],
+    key: Annotated[Path, typer.Option("--key", help="Multikey JSON key file with a secret key.")],
+    created: Annotated[str | None, typer.Option("--created", help="Proof creation time (ISO 8601).")] = None,
+    verification_method: Annotated[
+        str | None,
+        typer.Option("--verification-method", help="Verification method URL (default: did:key)."),
+    ] = None,
+    cryptosuite: Annotated[
+        str, typer.Option("--cryptosuite", help="Data Integrity cryptosuite.")
+    ] = "eddsa-rdfc-2022",
+    canonicalizer: Annotated[
+        str, typer.Option("--canonicalizer", help="RDFC-1.0 implementation: pyld or oxigraph.")
+    ] = "pyld",
+) -> None:
+    """Sign FILE with a Data Integrity proof and print the signed credential."""
+    if cryptosuite not in CRYPTOSUITES:
+        raise _fail(f"unsupported cryptosuite {cryptosuite!r}; use {', '.join(CRYPTOSUITES)}")
+    try:
+        document = _read_json(file)
+        if not isinstance(document, dict):
+            raise ValueError(f"{file} does not contain a JSON object")
+        pair = load_key_file(key)
+        signed = sign(
+            document,
+            pair,
+            verification_method=verification_method,
+            created=created,
+            canonicalizer=canonicalizer,
+        )
+    except (ValueError, CredentialError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(json.dumps(signed, indent=2, ensure_ascii=False))
+
+
+def _offline_fetch(url: str) -> dict[str, Any]:
+    raise ConnectionError(
+        "network access is disabled (pass --network, or supply the document with --status-list)"
+    )
+
+
+def _network_fetch(url: str) -> dict[str, Any]:
+    import httpx
+
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"only http(s) URLs can be fetched, not {url!r}")
+    response = httpx.get(url, timeout=10.0, follow_redirects=True)
+    response.raise_for_status()
+    data = response.json()
+    if not isinstance(data, dict):
+        raise ValueError(f"{url} did not return a JSON object")
+    return data
+
+
+def _status_checker(
+    *, lists: dict[str, dict[str, Any]], resolver: Resolver, network: bool
+) -> StatusChecker | None:
+    """Adapt ``credentials.statuslist.check_status`` (if present) to a verified fetcher."""
+    try:
+        from credentials import statuslist
+    except ImportError:
+        return None
+    raw_fetch = _network_fetch if network else _offline_fetch
+
+    def fetch(url: str) -> dict[str, Any]:
+        document = lists.get(url) or raw_fetch(url)
+        result = verify_credential(document, resolver=resolver)
+        if result.proof != "ok" or result.dates != "ok":
+            raise ValueError(f"status list credential does not verify ({result.proof})")
+        return document
+
+    check: Callable[..., str] = statuslist.check_status
+    return lambda entry: check(entry, fetch=fetch)
+
+
+def _render_text(console: Console, file: str, result: VerificationResult) -> None:
+    table = Table(title=escape(file), show_header=False, title_justify="left")
+    table.add_column("check")
+    table.add_column("result")
+    colour = "green" if result.verified else "red"
+    table.add_row("verified", f"[{colour}]{result.verified}[/{colour}]")
+    for name, value in result.checks.items():
+        style = "green" if value in ("ok", "none") else "yellow" if value.startswith("unknown") else "red"
+        table.add_row(name, f"[{style}]{escape(value)}[/{style}]")
+    for warning in result.warnings:
+        table.add_row("warning", f"[yellow]{escape(warning)}[/yellow]")
+    console.print(table)
+
+
+def _load_supporting(paths: list[Path], what: str) -> list[dict[str, Any]]:
+    documents = []
+    for path in paths:
+        try:
+            document = _read_json(path)
+        except ValueError as error:
+            raise _fail(str(error)) from None
+        if not isinstance(document, dict) or not isinstance(document.get("id"), str):
+            raise _fail(f"{path} is not a {what} with an id")
+        documents.append(document)
+    return documents
+
+
+@app.command("verify")
+def verify_command(
+    files: Annotated[list[Path], typer.Argument(help="Signed credentials to verify.")],
+    output_format: Annotated[
+        str, typer.Option("--format", help="Output: text (default) or json (one line per file).")
+    ] = "text",
+    require_status: Annotated[
+        bool, typer.Option("--require-status", help="Fail when status cannot be determined.")
+    ] = False,
+    did_documents: Annotated[
+        list[Path] | None,
+        typer.Option("--did-document", help="DID / controller document to resolve keys from."),
+    ] = None,
+    status_lists: Annotated[
+        list[Path] | None,
+        typer.Option("--status-list", help="Status list credential to use instead of fetching."),
+    ] = None,
+    network: Annotated[
+        bool, typer.Option("--network", help="Allow fetching did:web documents and status lists.")
+    ] = False,
+    now: Annotated[str | None, typer.Option("--now", help="Verify as of this time (ISO 8601).")] = None,
+    canonicalizer: Annotated[
+        str, typer.Option("--canonicalizer", help="RDFC-1.0 implementation: pyld or oxigraph.")
+    ] = "pyld",
+) -> None:
+    """Verify credentials: proof, dates, status and Open Badges structure. Exit 1 if any fails."""
+    if output_format not in ("text", "json"):
+        raise _fail("--format must be text or json")
+    resolver = Resolver(fetch=_network_fetch if network else None)
+    for document in _load_supporting(did_documents or [], "DID document"):
+        resolver.add_document(document)
+    lists = {d["id"]: d for d in _load_supporting(status_lists or [], "status list credential")}
+    checker = _status_checker(lists=lists, resolver=resolver, network=network)
+    try:
+        moment = parse_datetime(now) if now else None
+    except ValueError:
+        raise _fail(f"--now {now!r} is not an ISO 8601 date-time") from None
+    console = Console(emoji=False)
+    all_verified = True
+    for file in files:
+        try:
+            document = _read_json(file)
+            result = verify_credential(
+                document,
+                resolver=resolver,
+                status_checker=checker,
+                now=moment,
+                require_status=require_status,
+                canonicalizer=canonicalizer,
+            )
+        except ValueError as error:
+            result = failed_result(str(error))
+        all_verified = all_verified and result.verified
+        if output_format == "json":
+            line = {"file": str(file), "verified": result.verified, "checks": result.checks}
+            typer.echo(json.dumps(line, ensure_ascii=False))
+        else:
+            _render_text(console, str(file), result)
+    raise typer.Exit(code=0 if all_verified else 1)
