@@ -1,0 +1,108 @@
+// Independent eddsa-rdfc-2022 signer/verifier (Digital Bazaar libraries) for nbcred's
+// interoperability test. Contexts come only from nbcred's bundled files: no network.
+//
+//   node interop.mjs verify FILE...                     -> one JSON line per file
+//   node interop.mjs sign FILE KEYFILE CREATED           -> signed credential (JSON)
+import {readFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import jsigs from 'jsonld-signatures';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+
+const {purposes: {AssertionProofPurpose}} = jsigs;
+const here = dirname(fileURLToPath(import.meta.url));
+const contextsDir = process.env.NBCRED_CONTEXTS ?? join(here, '..', '..', '..', 'credentials', 'contexts');
+
+const CONTEXT_FILES = {
+  'https://www.w3.org/ns/credentials/v2': 'credentials-v2.jsonld',
+  'https://www.w3.org/ns/credentials/examples/v2': 'credentials-examples-v2.jsonld',
+  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json': 'ob-v3p0-context-3.0.1.json',
+  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json': 'ob-v3p0-context-3.0.2.json',
+  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-context-3.0.3.json',
+  'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json': 'ob-v3p0-extensions.json',
+  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json': 'clr-v2p0-context-2.0.1.json',
+  'https://w3id.org/security/data-integrity/v2': 'data-integrity-v2.jsonld',
+  'https://w3id.org/security/multikey/v1': 'multikey-v1.jsonld',
+  'https://w3id.org/security/suites/ed25519-2020/v1': 'ed25519-signature-2020-v1.jsonld',
+};
+
+const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
+
+function didKeyDocument(url) {
+  const did = url.split('#')[0];
+  const multibase = did.slice('did:key:'.length);
+  const method = {
+    '@context': MULTIKEY_CONTEXT,
+    id: `${did}#${multibase}`,
+    type: 'Multikey',
+    controller: did,
+    publicKeyMultibase: multibase,
+  };
+  if(url.includes('#')) {
+    return method;
+  }
+  return {
+    '@context': ['https://www.w3.org/ns/did/v1', MULTIKEY_CONTEXT],
+    id: did,
+    verificationMethod: [method],
+    assertionMethod: [method.id],
+    authentication: [method.id],
+  };
+}
+
+async function documentLoader(url) {
+  if(CONTEXT_FILES[url]) {
+    const document = JSON.parse(readFileSync(join(contextsDir, CONTEXT_FILES[url]), 'utf8'));
+    return {contextUrl: null, documentUrl: url, document};
+  }
+  if(url.startsWith('did:key:')) {
+    return {contextUrl: null, documentUrl: url, document: didKeyDocument(url)};
+  }
+  throw new Error(`refusing to load ${url}: not bundled`);
+}
+
+async function verify(files) {
+  const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+  for(const file of files) {
+    const credential = JSON.parse(readFileSync(file, 'utf8'));
+    const result = await jsigs.verify(credential, {
+      suite, purpose: new AssertionProofPurpose(), documentLoader,
+    });
+    const errors = (result.error?.errors ?? (result.error ? [result.error] : []))
+      .map(e => String(e.message ?? e));
+    console.log(JSON.stringify({file, verified: result.verified, errors}));
+  }
+}
+
+async function sign(file, keyFile, created) {
+  const credential = JSON.parse(readFileSync(file, 'utf8'));
+  const keyData = JSON.parse(readFileSync(keyFile, 'utf8'));
+  const did = `did:key:${keyData.publicKeyMultibase}`;
+  const keyPair = await Ed25519Multikey.from({
+    '@context': MULTIKEY_CONTEXT,
+    type: 'Multikey',
+    id: `${did}#${keyData.publicKeyMultibase}`,
+    controller: did,
+    publicKeyMultibase: keyData.publicKeyMultibase,
+    secretKeyMultibase: keyData.secretKeyMultibase ?? keyData.privateKeyMultibase,
+  });
+  const suite = new DataIntegrityProof({
+    signer: keyPair.signer(), cryptosuite: eddsaRdfc2022, date: created,
+  });
+  const signed = await jsigs.sign(credential, {
+    suite, purpose: new AssertionProofPurpose(), documentLoader,
+  });
+  console.log(JSON.stringify(signed, null, 2));
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if(mode === 'verify') {
+  await verify(args);
+} else if(mode === 'sign') {
+  await sign(...args);
+} else {
+  console.error('usage: interop.mjs verify FILE... | sign FILE KEYFILE CREATED');
+  process.exit(2);
+}
