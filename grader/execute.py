@@ -51,7 +51,8 @@ class KernelRunner:
     """Runs each notebook in a new local kernel with nbclient (no sandbox)."""
 
     def __init__(self, *, extra_arguments: list[str] | None = None) -> None:
-        self.extra_arguments = extra_arguments or ["--HistoryManager.hist_file=:memory:"]
+        self.extra_arguments = extra_arguments or [
+            "--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
     def run(
         self, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits, kernel_name: str

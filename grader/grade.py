@@ -119,7 +119,7 @@ def _grade_notebook(
         if submission.is_dir():
             errors.append(str(exc))
         return zero, ([], test_feedback(assessment, source, zero, None, None))
-    restored = restore(submitted, source.reference)
+    restored = restore(submitted, source.reference, source.release)
     if restored.matched == 0 and source.grade_cells:
         errors.append(
             f"{source.filename}: none of its graded cells belong to assessment "

@@ -31,8 +31,14 @@ class Restored:
     matched: int = 0  # grade/solution cells of the source found in the submission
 
 
-def restore(submitted: NotebookNode, reference: NotebookNode) -> Restored:
-    """Sanitise ``submitted`` against ``reference`` (see module docstring)."""
+def restore(
+    submitted: NotebookNode, reference: NotebookNode, released: NotebookNode | None = None
+) -> Restored:
+    """Sanitise ``submitted`` against ``reference`` (see module docstring).
+
+    A locked cell counts as *tampered* when it differs from what the learner was given
+    (``released``); restoring hidden tests into an untouched cell is not tampering.
+    """
     nb = copy.deepcopy(submitted)
     resources: dict[str, Any] = {}
     nb, resources = ClearOutput().preprocess(nb, resources)
@@ -44,9 +50,14 @@ def restore(submitted: NotebookNode, reference: NotebookNode) -> Restored:
         for c in reference.cells
         if "grade_id" in c.metadata.get("nbgrader", {})
     }
+    given = {
+        c.metadata.nbgrader["grade_id"]: c.source
+        for c in (released or reference).cells
+        if "grade_id" in c.metadata.get("nbgrader", {})
+    }
     result = Restored(nb)
     for cell in nb.cells:
-        _overwrite_cell(cell, sources, result)
+        _overwrite_cell(cell, sources, given, result)
     present = {
         c.metadata.nbgrader["grade_id"] for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})
     }
@@ -59,7 +70,9 @@ def restore(submitted: NotebookNode, reference: NotebookNode) -> Restored:
     return result
 
 
-def _overwrite_cell(cell: NotebookNode, sources: dict[str, NotebookNode], result: Restored) -> None:
+def _overwrite_cell(
+    cell: NotebookNode, sources: dict[str, NotebookNode], given: dict[str, str], result: Restored
+) -> None:
     meta = cell.metadata.get("nbgrader", {})
     grade_id = meta.get("grade_id")
     if grade_id is None:
@@ -86,9 +99,10 @@ def _overwrite_cell(cell: NotebookNode, sources: dict[str, NotebookNode], result
             meta["points"] = old
     meta["checksum"] = src_meta.get("checksum")
     if src_meta.get("locked", False) and nbutils.compute_checksum(cell) != src_meta.get("checksum"):
-        result.changes.append(f"{grade_id}: locked cell was edited; restored from the source")
-        if grade_id not in result.tampered:
-            result.tampered.append(grade_id)
+        if cell.source != given.get(grade_id, source.source):
+            result.changes.append(f"{grade_id}: locked cell was edited; restored from the source")
+            if grade_id not in result.tampered:
+                result.tampered.append(grade_id)
         cell.source = source.source
 
 

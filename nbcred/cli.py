@@ -1,13 +1,197 @@
-"""The ``nbcred`` command line: a thin adapter over the typed core."""
+"""The ``nbcred`` command line: a thin adapter over the typed core.
+
+Each command parses its options, calls one core function and renders the result; errors become a
+message on stderr and an exit status (0 ok, 1 something failed its check, 2 bad input).
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from grader.assessment import load_assessment
+from grader.errors import GraderError
+from grader.execute import KernelRunner
+from grader.release import write_release
+from grader.results import GradeResult
+from grader.validate import validate_assessment
 from nbcred.cli_credential import app as credential_app
+from nbcred.errors import NbcredError
+from nbcred.pipeline import BatchReport, grade_batch, grade_options
+from nbcred.runtime import Runtime
+from nbcred.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(credential_app, name="credential")
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+]
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="table, or json: one object per submission per line.")
+]
+
+
+def _fail(exc: Exception, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def validate(
+    assessments: Annotated[list[Path], typer.Argument(help="Assessment folders.")],
+) -> None:
+    """Check that the solution scores full marks and the student version scores zero."""
+    settings = Settings()
+    failed = False
+    for path in assessments:
+        try:
+            assessment = load_assessment(path)
+        except GraderError as exc:
+            err.print(f"[bold red]✗ {path}[/]: {exc}", highlight=False)
+            failed = True
+            continue
+        report = validate_assessment(assessment, options=grade_options(settings, KernelRunner()))
+        for warning in report.warnings:
+            err.print(f"[yellow]warning[/] {assessment.id}: {warning}", highlight=False)
+        if report.ok:
+            out.print(f"[green]✓ {assessment.id}[/]: solution {report.solution_score:g}/"
+                      f"{report.max_score:g}, student version {report.release_score:g}")
+        else:
+            failed = True
+            out.print(f"[bold red]✗ {assessment.id}[/]")
+            for problem in report.problems:
+                out.print(f"  - {problem}", highlight=False)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def release(
+    assessment: Annotated[Path, typer.Argument(help="Assessment folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the student version.")],
+) -> None:
+    """Write the student version (nbgrader's release) and the data files to OUTPUT."""
+    try:
+        loaded = load_assessment(assessment)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+    for path in write_release(loaded, output):
+        out.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def grade(
+    assessment: Annotated[Path, typer.Argument(help="Assessment folder.")],
+    submissions: Annotated[list[Path], typer.Argument(help="Submission folders (learner notebooks).")],
+    fmt: FormatOption = Format.table,
+    db: DbOption = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel workers (default: cores).")] = None,
+    executor: Annotated[str | None, typer.Option(help="local or celery.")] = None,
+    issue: Annotated[bool, typer.Option(help="Issue credentials to passing learners.")] = True,
+) -> None:
+    """Grade SUBMISSIONS against ASSESSMENT, record them and issue credentials to those who pass."""
+    settings = _settings(db=db, workers=workers, executor=executor)
+    try:
+        loaded = load_assessment(assessment)
+        runtime = Runtime.start(settings, issue=issue)
+    except (GraderError, NbcredError) as exc:
+        raise _fail(exc) from exc
+
+    def emit(result: GradeResult) -> None:
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(result.as_json()) + "\n")
+            sys.stdout.flush()
+
+    with runtime.progress(len(submissions), quiet=False) as progress:
+        def on_result(result: GradeResult) -> None:
+            progress.advance(result)
+            emit(result)
+
+        report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
+                             issuer=runtime.issuer, on_result=on_result)
+    if fmt is Format.table:
+        out.print(results_table(progress.results))
+    _summary(report)
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = Settings()
+    changes = {}
+    if overrides.get("db"):
+        changes["database_url"] = overrides["db"]
+    if overrides.get("workers"):
+        changes["workers"] = overrides["workers"]
+    if overrides.get("executor"):
+        changes["executor"] = overrides["executor"]
+    return settings.model_copy(update=changes) if changes else settings
+
+
+def results_table(results: list[GradeResult]) -> Table:
+    """Learner, assessment, score, competencies passed, pass/fail."""
+    table = Table(title="Grading results")
+    for column in ("learner", "assessment", "score", "competencies", "result", "notes"):
+        table.add_column(column)
+    for r in results:
+        achieved = sum(c.passed for c in r.competencies)
+        verdict = "[green]PASS[/]" if r.passed else ("[red]ERROR[/]" if r.errors else "[red]FAIL[/]")
+        restored = f"restored {len(r.tampered_cells)} cell(s)" if r.tampered_cells else ""
+        notes = "; ".join(r.errors)[:80] or restored
+        if r.credential:
+            notes = (notes + " badge issued").strip()
+        table.add_row(r.learner, r.assessment, f"{r.score:g}/{r.max_score:g}",
+                      f"{achieved}/{len(r.competencies)}", verdict, notes)
+    return table
+
+
+def _summary(report: BatchReport) -> None:
+    err.print(
+        f"graded {report.graded}, already graded {report.reused}, with errors {report.errored}, "
+        f"passed {report.passed}", highlight=False,
+    )
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel workers (default: cores).")] = None,
+) -> None:
+    """Grade every sample submission in notebooks/ against the catalogue in assessments/."""
+    from nbcred.demo import run_demo
+
+    settings = _settings(db=db, workers=workers)
+    try:
+        run_demo(settings, console=out)
+    except (GraderError, NbcredError) as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Print every setting, its value and what it is for."""
+    settings = Settings()
+    table = Table(title="nbcred settings (environment variables NBCRED_<NAME>)")
+    for column in ("setting", "value", "description"):
+        table.add_column(column)
+    for name, info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "***" if "Secret" in type(value).__name__ else str(value)
+        table.add_row(f"NBCRED_{name.upper()}", shown, info.description or "")
+    out.print(table)
 
 
 def main() -> None:

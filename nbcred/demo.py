@@ -1,0 +1,48 @@
+"""The demo: grade every sample submission against the catalogue, then report.
+
+It uses only embedded defaults: SQLite under ``settings.home``, the local executor, the
+catalogue in ``assessments/`` and the learners in ``notebooks/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.results import GradeResult
+from nbcred.catalogue import load_catalogue, sample_submissions
+from nbcred.pipeline import grade_batch
+from nbcred.report import write_cohort_report
+from nbcred.runtime import Runtime
+from nbcred.settings import Settings
+
+
+def run_demo(settings: Settings, *, console: Console) -> Path:
+    """Grade the sample cohort; print a table; write feedback and the cohort report. Returns its path."""
+    from nbcred.cli import results_table
+
+    catalogue = load_catalogue(settings.catalogue)
+    runtime = Runtime.start(settings)
+    jobs = [(a, sample_submissions(settings.submissions, a.id)) for a in catalogue.assessments.values()]
+    total = sum(len(subs) for _, subs in jobs)
+    console.print(
+        f"Grading {total} sample submissions for {len(jobs)} assessments with "
+        f"{settings.workers} worker(s); gradebook: {settings.resolved_database_url()}"
+    )
+    results: list[GradeResult] = []
+    with runtime.progress(total) as progress:
+        for assessment, submissions in jobs:
+            grade_batch(assessment, submissions, store=runtime.store, executor=runtime.executor,
+                        issuer=runtime.issuer, on_result=progress.advance)
+        results = progress.results
+    console.print(results_table(results))
+    if runtime.issuer is not None:
+        from nbcred.issuance import issue_pathways
+
+        for line in issue_pathways(runtime, catalogue):
+            console.print(line)
+    report = write_cohort_report(results, catalogue, settings.home / "reports")
+    console.print(f"Feedback pages: {(settings.home / 'feedback').resolve()}")
+    console.print(f"Cohort report:  {report.resolve()}")
+    return report

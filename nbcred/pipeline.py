@@ -1,0 +1,139 @@
+"""Submit → grade → record → issue: the application's one pipeline, used by the CLI and the demo.
+
+Idempotent: content already graded for this assessment version is not graded again; its stored
+result is returned. Results are recorded one by one as they arrive, so an interrupted batch keeps
+everything finished before the interruption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from grader.assessment import Assessment, load_assessment
+from grader.execute import KernelRunner
+from grader.grade import GradeOptions, content_hash, grade_submission, learner_id
+from grader.results import GradeResult
+from nbcred.settings import Settings
+from nbcred.store import Store
+
+
+@dataclass(frozen=True)
+class GradeJob:
+    """One submission folder to grade against one assessment folder."""
+
+    assessment: str
+    submission: str
+    learner: str | None = None
+
+
+class Executor(Protocol):
+    """Runs grading jobs somewhere and reports each result as soon as it is done."""
+
+    def grade(
+        self, jobs: Sequence[GradeJob], *, on_result: Callable[[GradeJob, GradeResult], None]
+    ) -> None: ...
+
+
+class InlineExecutor:
+    """Grades jobs one after another in this process with a plain local kernel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cache: dict[str, Assessment] = {}
+
+    def grade(
+        self, jobs: Sequence[GradeJob], *, on_result: Callable[[GradeJob, GradeResult], None]
+    ) -> None:
+        options = grade_options(self.settings, KernelRunner())
+        for job in jobs:
+            assessment = self._cache.setdefault(job.assessment, load_assessment(job.assessment))
+            on_result(job, grade_submission(assessment, Path(job.submission), options=options,
+                                            learner=job.learner))
+
+
+def grade_options(settings: Settings, runner: KernelRunner | object) -> GradeOptions:
+    """The grading options every executor uses, built from settings."""
+    return GradeOptions(
+        runner=runner,  # type: ignore[arg-type]
+        seed_secret=settings.seed_secret.get_secret_value().encode(),
+        feedback_dir=(settings.home / "feedback").resolve(),
+    )
+
+
+Issuer = Callable[[GradeResult, Assessment, int], str | None]
+
+
+@dataclass
+class BatchReport:
+    """What a batch did."""
+
+    graded: int = 0
+    reused: int = 0
+    errored: int = 0
+    passed: int = 0
+    results: list[GradeResult] = field(default_factory=list)
+
+
+def grade_batch(
+    assessment: Assessment,
+    submissions: Sequence[Path],
+    *,
+    store: Store,
+    executor: Executor,
+    issuer: Issuer | None = None,
+    on_result: Callable[[GradeResult], None] | None = None,
+) -> BatchReport:
+    """Grade ``submissions``; record and (when passed) issue each result as it arrives."""
+    report = BatchReport()
+    jobs: list[GradeJob] = []
+    for job, stored in _lookup(assessment, submissions, store):
+        if stored is None:
+            jobs.append(job)
+            continue
+        report.reused += 1
+        _finish(report, stored, on_result)
+
+    def record(job: GradeJob, result: GradeResult) -> None:
+        recorded = store.record(result, fingerprint=assessment.fingerprint, title=assessment.spec.title)
+        result = replace(result, attempt=recorded.attempt)
+        if result.errors:
+            report.errored += 1
+        else:
+            report.graded += 1
+        if issuer is not None and result.passed:
+            result.credential = issuer(result, assessment, recorded.grading_id)
+        _finish(report, result, on_result)
+
+    if jobs:
+        executor.grade(jobs, on_result=record)
+    return report
+
+
+def _lookup(
+    assessment: Assessment, submissions: Sequence[Path], store: Store
+) -> Iterator[tuple[GradeJob, GradeResult | None]]:
+    for submission in submissions:
+        learner = learner_id(submission, assessment)
+        job = GradeJob(str(assessment.root), str(submission), learner)
+        if not submission.is_dir():
+            yield job, None
+            continue
+        stored = store.find_graded(
+            learner=learner, assessment_id=assessment.id, fingerprint=assessment.fingerprint,
+            content_hash=content_hash(submission, assessment),
+        )
+        yield job, stored
+
+
+def _finish(
+    report: BatchReport, result: GradeResult, on_result: Callable[[GradeResult], None] | None
+) -> None:
+    if result.passed:
+        report.passed += 1
+    if on_result is not None:
+        on_result(result)
+    else:
+        report.results.append(result)

@@ -1,0 +1,164 @@
+"""The gradebook's tables (SQLAlchemy 2 declarative). Alembic owns the schema: see migrations/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Learner(Base):
+    __tablename__ = "learners"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AssessmentVersion(Base):
+    """One assessment as graded: its id, declared version and a fingerprint of its files."""
+
+    __tablename__ = "assessment_versions"
+    __table_args__ = (UniqueConstraint("assessment_id", "fingerprint"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Submission(Base):
+    """A learner's submitted content for one assessment version; the content hash is its key."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("learner_id", "assessment_pk", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"), index=True)
+    assessment_pk: Mapped[int] = mapped_column(ForeignKey("assessment_versions.pk"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    gradings: Mapped[list[Grading]] = relationship(
+        back_populates="submission", order_by="Grading.id", cascade="all, delete-orphan"
+    )
+    assessment: Mapped[AssessmentVersion] = relationship()
+
+
+class Grading(Base):
+    """One grading run of a submission. Never updated in place: a re-run adds a row."""
+
+    __tablename__ = "gradings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # "graded" | "error"
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    needs_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tampered_cells: Mapped[list[str]] = mapped_column(JSON, default=list)
+    feedback_path: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="gradings")
+    cells: Mapped[list[CellGrade]] = relationship(cascade="all, delete-orphan", order_by="CellGrade.id")
+    competencies: Mapped[list[CompetencyResult]] = relationship(
+        cascade="all, delete-orphan", order_by="CompetencyResult.id"
+    )
+
+
+class CellGrade(Base):
+    __tablename__ = "cell_grades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grading_id: Mapped[int] = mapped_column(ForeignKey("gradings.id"), index=True)
+    notebook: Mapped[str] = mapped_column(String(200))
+    cell: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    needs_manual: Mapped[bool] = mapped_column(Boolean)
+
+
+class CompetencyResult(Base):
+    __tablename__ = "competency_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grading_id: Mapped[int] = mapped_column(ForeignKey("gradings.id"), index=True)
+    competency_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    minimum: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+
+
+class IssuedCredential(Base):
+    """A credential issued to a learner; at most one active per achievement and version."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("learner_id", "achievement_id", "achievement_version"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # urn:uuid:...
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"), index=True)
+    achievement_id: Mapped[str] = mapped_column(String(500))
+    achievement_version: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20), default="badge")  # "badge" | "pathway"
+    grading_id: Mapped[int | None] = mapped_column(ForeignKey("gradings.id"))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|revoked|suspended
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_list: Mapped[str | None] = mapped_column(String(500))
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    document: Mapped[dict] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PendingIssuance(Base):
+    """A passing grading whose credential could not be signed yet; retried on the next run."""
+
+    __tablename__ = "pending_issuance"
+
+    grading_id: Mapped[int] = mapped_column(ForeignKey("gradings.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    tries: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StatusListRecord(Base):
+    """A Bitstring Status List's bits and allocation state."""
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[str] = mapped_column(String(500), primary_key=True)  # the list credential URL
+    purpose: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    allocated: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
