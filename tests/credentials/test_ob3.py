@@ -268,3 +268,33 @@ def test_extension_achievement_type_and_certificate() -> None:
             achievement_type=kind,
         )  # fmt: skip
         assert ob3.build_achievement(spec)["achievementType"] == kind
+
+
+def test_issue_sign_verify_revoke_end_to_end() -> None:
+    from functools import partial
+
+    from credentials.did import resolve_did_key
+    from credentials.keys import KeyPair
+    from credentials.proof import sign
+    from credentials.statuslist import check_status, revoke
+    from credentials.verify import verify_credential
+
+    key = KeyPair.generate()
+    issuer = ob3.IssuerProfile(id=key.did_key, name="Academy")
+    status_list = StatusList(url="https://academy.example/status/7", purpose="revocation")
+    index = status_list.allocate()
+    signed = sign(
+        credential(issuer=issuer, credential_status=status_list.entry(index), valid_from=None),
+        key,
+    )
+
+    def fetch(url: str) -> dict[str, Any]:
+        assert url == status_list.url
+        return status_list.signed_credential(issuer=key.did_key, sign=lambda d: sign(d, key))
+
+    checker = partial(check_status, fetch=fetch)
+    result = verify_credential(signed, resolver=resolve_did_key, status_checker=checker)
+    assert (result.verified, result.proof, result.status) == (True, "ok", "ok")
+    revoke(status_list, index, reason="academic misconduct")
+    result = verify_credential(signed, resolver=resolve_did_key, status_checker=checker)
+    assert (result.verified, result.status) == (False, "revoked")
