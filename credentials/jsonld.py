@@ -83,7 +83,7 @@ _pyld_nquads.escape = escape_literal
 
 @cache
 def _context_text(filename: str) -> str:
-    return (resources.files("credentials") / "contexts" / filename).read_text(encoding="utf-8")
+    return (resources.files("credentials.contexts") / filename).read_text(encoding="utf-8")
 
 
 def load_context(url: str) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Bundled JSON-LD context documents (data files, loaded with importlib.resources)."""
