@@ -210,3 +210,39 @@ def verify_command(
         else:
             _render_text(console, str(file), result)
     raise typer.Exit(code=0 if all_verified else 1)
+
+
+@app.command("bake")
+def bake_command(
+    credential: Annotated[Path, typer.Argument(help="Credential: a JSON file or a JWT text file.")],
+    image: Annotated[Path, typer.Argument(help="Badge image (.png or .svg).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the baked image.")],
+) -> None:
+    """Embed a credential in a PNG or SVG badge image."""
+    from credentials.baking import bake
+
+    try:
+        text = credential.read_text(encoding="utf-8").strip()
+        document: dict[str, Any] | str = _read_json(credential) if text.startswith("{") else text
+        baked = bake(document, image.read_bytes())
+        output.write_bytes(baked)
+    except (OSError, UnicodeDecodeError, ValueError, CredentialError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"baked {credential} into {output}")
+
+
+@app.command("unbake")
+def unbake_command(
+    image: Annotated[Path, typer.Argument(help="Baked badge image (.png or .svg).")],
+) -> None:
+    """Print the credential baked into a PNG or SVG badge image."""
+    from credentials.baking import unbake
+
+    try:
+        credential = unbake(image.read_bytes())
+    except (OSError, CredentialError) as error:
+        raise _fail(str(error)) from None
+    if isinstance(credential, str):
+        typer.echo(credential)
+    else:
+        typer.echo(json.dumps(credential, indent=2, ensure_ascii=False))

@@ -192,3 +192,37 @@ def test_bad_credential_text_is_refused() -> None:
     with pytest.raises(BakingError, match="neither JSON nor a compact JWS"):
         bake("hello world", make_png())
     assert unbake(bake(' {"id": "urn:x:1"} ', make_png())) == {"id": "urn:x:1"}
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+def test_cli_bake_and_unbake(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from nbcred.cli_credential import app
+
+    runner = CliRunner()
+    cred_file = tmp_path / "cred.json"
+    cred_file.write_text(json.dumps(CREDENTIAL), encoding="utf-8")
+    png = tmp_path / "badge.png"
+    png.write_bytes(make_png())
+    out = tmp_path / "baked.png"
+    result = runner.invoke(app, ["bake", str(cred_file), str(png), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["unbake", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == CREDENTIAL
+
+    jwt_file = tmp_path / "cred.jwt"
+    jwt_file.write_text(JWS + "\n", encoding="utf-8")
+    svg_out = tmp_path / "baked.svg"
+    result = runner.invoke(app, ["bake", str(jwt_file), str(DATA / "badge.svg"), "-o", str(svg_out)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["unbake", str(svg_out)]).stdout.strip() == JWS
+
+    result = runner.invoke(app, ["unbake", str(png)])
+    assert result.exit_code == 1
+    assert "no Open Badges credential" in result.output
