@@ -50,6 +50,9 @@ class NotebookRunner(Protocol):
 class KernelRunner:
     """Runs each notebook in a new local kernel with nbclient (no sandbox)."""
 
+    #: The nbclient class :meth:`client` builds; subclasses may bound or filter outputs.
+    client_class: type[NotebookClient] = NotebookClient
+
     def __init__(self, *, extra_arguments: list[str] | None = None) -> None:
         self.extra_arguments = extra_arguments or [
             "--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
@@ -77,7 +80,7 @@ class KernelRunner:
         def on_executed(cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]) -> None:
             outcome.replies[cell_index] = str(execute_reply.get("content", {}).get("status", "error"))
 
-        return NotebookClient(
+        return self.client_class(
             nb,
             timeout=int(limits.cell_timeout),
             kernel_name=kernel_name,
