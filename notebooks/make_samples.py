@@ -1,0 +1,387 @@
+"""Build the sample learner submissions for every assessment in ``assessments/``.
+
+Each submission starts from the *released* student notebook that ``nbgrader
+generate_assignment`` produces from the assessment's source notebook; the learner's answers are
+then written into the solution cells. Run from the repository root::
+
+    .venv/bin/python notebooks/make_samples.py            # every assessment
+    .venv/bin/python notebooks/make_samples.py sql-from-python
+
+Learners (the same six for every assessment):
+
+* ``alice`` — a strong submission: full or near-full marks;
+* ``bob`` — partial: passes some competencies but misses the overall threshold or a
+  competency minimum;
+* ``carol`` — mostly unanswered or wrong;
+* ``dave`` — looks like a pass only because he edited a locked test cell to ``assert True``
+  and stripped another test cell (the hidden tests it is graded with never reach learners, and
+  he cut its visible asserts too); grading must restore both cells from the source;
+* ``erin`` — an early solution raises an exception, so the tests that depend on it error;
+* ``frank`` — the file is truncated JSON and cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterable
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+REPO = Path(__file__).resolve().parents[1]
+ASSESSMENTS = REPO / "assessments"
+SAMPLES = REPO / "notebooks"
+LEARNERS = ("alice", "bob", "carol", "dave", "erin", "frank")
+COURSE_ID = "nbcred-catalogue"
+
+Answers = dict[str, str]  # grade_id of a solution cell -> the learner's cell source
+
+
+def _code(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# pandas-cleaning
+# ----------------------------------------------------------------------------------------------
+CLEANING_ALICE: Answers = {
+    "load_orders": """
+        def load_orders(path):
+            df = pd.read_csv(path, na_values=["?", "missing"])
+            return df
+
+
+        raw = load_orders("orders_raw.csv")
+        raw.head()
+        """,
+    "parse_amount": """
+        def parse_amount(values):
+            text = values.str.strip()
+            text = text.str.replace("$", "", regex=False).str.replace(",", "", regex=False)
+            return text.astype(float)
+
+
+        parse_amount(raw["amount"]).head()
+        """,
+    "tidy_text": """
+        def tidy_text(df):
+            df = df.copy()
+            df["customer"] = df["customer"].str.strip()
+            df["region"] = df["region"].str.strip().str.capitalize()
+            return df
+
+
+        tidy_text(raw)["region"].value_counts()
+        """,
+    "fix_types": """
+        def fix_types(df):
+            typed = df.copy()
+            typed["order_date"] = pd.to_datetime(typed["order_date"])
+            typed["quantity"] = typed["quantity"].astype("Int64")
+            typed["amount"] = parse_amount(typed["amount"])
+            return typed
+
+
+        fix_types(raw).dtypes
+        """,
+    "missing_report": """
+        def missing_report(df):
+            n_missing = df.isna().sum()
+            n_missing = n_missing[n_missing > 0]
+            return n_missing.sort_values(ascending=False)
+
+
+        missing_report(fix_types(tidy_text(raw)))
+        """,
+    "fill_missing": """
+        def fill_missing(df):
+            result = df[df["order_date"].notna()].copy()
+            result["quantity"] = result["quantity"].fillna(1)
+            medians = result.groupby("region")["amount"].median()
+            gaps = result["amount"].isna()
+            result.loc[gaps, "amount"] = result.loc[gaps, "region"].map(medians)
+            return result
+
+
+        fill_missing(fix_types(tidy_text(raw))).isna().sum()
+        """,
+    "deduplicate": """
+        def deduplicate(df):
+            no_copies = df.drop_duplicates()
+            latest = no_copies.drop_duplicates("order_id", keep="last")
+            latest = latest.sort_values(by="order_id")
+            return latest.reset_index(drop=True)
+
+
+        len(raw), len(deduplicate(raw))
+        """,
+    "clean_orders": """
+        def clean_orders(path):
+            df = load_orders(path)
+            df = tidy_text(df)
+            df = fix_types(df)
+            df = deduplicate(df)
+            df = fill_missing(df)
+            return df.reset_index(drop=True)
+
+
+        orders = clean_orders("orders_raw.csv")
+        orders.head()
+        """,
+}
+
+CLEANING: dict[str, Answers] = {
+    "alice": CLEANING_ALICE,
+    # Types are right; missing values and duplicates are handled naively.
+    "bob": {
+        **{k: CLEANING_ALICE[k] for k in ("load_orders", "parse_amount", "fix_types")},
+        "tidy_text": CLEANING_ALICE["tidy_text"],
+        "missing_report": """
+            def missing_report(df):
+                return df.isna().sum()
+
+
+            missing_report(raw)
+            """,
+        "fill_missing": """
+            def fill_missing(df):
+                return df.fillna({"quantity": 0, "amount": df["amount"].mean()})
+
+
+            fill_missing(fix_types(raw)).isna().sum()
+            """,
+        "deduplicate": """
+            def deduplicate(df):
+                return df.drop_duplicates()
+
+
+            len(deduplicate(raw))
+            """,
+        "clean_orders": """
+            def clean_orders(path):
+                return fill_missing(deduplicate(fix_types(tidy_text(load_orders(path)))))
+
+
+            orders = clean_orders("orders_raw.csv")
+            """,
+    },
+    # Loads without the missing-value markers, tidies the text, gives up on the rest.
+    "carol": {
+        "load_orders": """
+            def load_orders(path):
+                return pd.read_csv(path)
+
+
+            raw = load_orders("orders_raw.csv")
+            raw.head()
+            """,
+        "tidy_text": """
+            def tidy_text(df):
+                out = df.copy()
+                out["customer"] = out["customer"].str.strip()
+                out["region"] = out["region"].str.strip().str.title()
+                return out
+            """,
+    },
+    # Two answers are wrong; he hides that by editing the tests (see TAMPERING).
+    "dave": {
+        **CLEANING_ALICE,
+        "fill_missing": """
+            def fill_missing(df):
+                out = df.copy()
+                out["quantity"] = out["quantity"].fillna(1)
+                out["amount"] = out["amount"].fillna(out["amount"].median())
+                return out
+            """,
+        "deduplicate": """
+            def deduplicate(df):
+                return df.drop_duplicates(subset="order_id")
+            """,
+    },
+    # A typo in the very first answer: nothing after it has `raw`.
+    "erin": {
+        **CLEANING_ALICE,
+        "load_orders": """
+            def load_orders(path):
+                df = pd.read_csv(path, na_values=["?", "missing"])
+                df = df.set_index("orderid")
+                return df
+
+
+            raw = load_orders("orders_raw.csv")
+            raw.head()
+            """,
+    },
+}
+
+# ----------------------------------------------------------------------------------------------
+ANSWERS: dict[str, dict[str, Answers]] = {
+    "pandas-cleaning": CLEANING,
+}
+
+# assessment -> (test cell replaced by ``assert True``, test cell cut down to one visible assert)
+TAMPERING: dict[str, tuple[str, str]] = {
+    "pandas-cleaning": ("test_fill_missing", "test_deduplicate"),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# nbgrader plumbing
+# ----------------------------------------------------------------------------------------------
+def write_course_config(course: Path) -> None:
+    """A minimal nbgrader course rooted at ``course``."""
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        "c.ExecutePreprocessor.timeout = 60\n"
+        "c.Execute.timeout = 60\n",
+        encoding="utf-8",
+    )
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the nbgrader command-line tool of this interpreter's environment in ``course``."""
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
+    return subprocess.run(
+        [str(bin_dir / "nbgrader"), *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def stage_source(course: Path, assessment_id: str) -> Path:
+    """Copy ``assessments/<id>/source`` into the course's ``source/<id>``."""
+    target = course / "source" / assessment_id
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(ASSESSMENTS / assessment_id / "source", target)
+    return target
+
+
+def release(course: Path, assessment_id: str) -> Path:
+    """``nbgrader generate_assignment`` for one assessment; returns ``release/<id>``."""
+    write_course_config(course)
+    stage_source(course, assessment_id)
+    proc = nbgrader(course, "generate_assignment", assessment_id, "--force")
+    if proc.returncode != 0:
+        raise RuntimeError(f"generate_assignment {assessment_id} failed:\n{proc.stderr}")
+    return course / "release" / assessment_id
+
+
+def source_notebooks(assessment_id: str) -> list[str]:
+    return sorted(p.name for p in (ASSESSMENTS / assessment_id / "source").glob("*.ipynb"))
+
+
+# ----------------------------------------------------------------------------------------------
+# building submissions
+# ----------------------------------------------------------------------------------------------
+def _cells_by_id(nb: NotebookNode) -> dict[str, NotebookNode]:
+    found: dict[str, NotebookNode] = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            found[grade_id] = cell
+    return found
+
+
+def answer(released: NotebookNode, answers: Answers) -> NotebookNode:
+    """A copy of the released notebook with ``answers`` written into its solution cells."""
+    nb = copy.deepcopy(released)
+    cells = _cells_by_id(nb)
+    for grade_id, text in answers.items():
+        cell = cells.get(grade_id)
+        if cell is None or not cell.metadata["nbgrader"].get("solution"):
+            raise KeyError(f"{grade_id!r} is not a solution cell")
+        cell.source = _code(text)
+    return nb
+
+
+def tamper(nb: NotebookNode, assert_true: str, stripped: str) -> NotebookNode:
+    """Dave's edits: one test made vacuous, another cut down to its first assert."""
+    cells = _cells_by_id(nb)
+    cells[assert_true].source = "assert True"
+    first = next(
+        line for line in cells[stripped].source.splitlines() if line.startswith("assert")
+    )
+    cells[stripped].source = first
+    return nb
+
+
+def learner_notebook(assessment_id: str, learner: str, released: NotebookNode) -> NotebookNode:
+    answers = ANSWERS[assessment_id].get(learner, {})
+    mine = {k: v for k, v in answers.items() if _belongs(released, k)}
+    nb = answer(released, mine)
+    if learner == "dave":
+        assert_true, stripped = TAMPERING[assessment_id]
+        cells = _cells_by_id(nb)
+        if assert_true in cells and stripped in cells:
+            nb = tamper(nb, assert_true, stripped)
+    return nb
+
+
+def _belongs(nb: NotebookNode, grade_id: str) -> bool:
+    return grade_id in _cells_by_id(nb)
+
+
+def clean_outputs(nb: NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+
+
+def truncated(nb: NotebookNode) -> str:
+    """Frank's file: the JSON of a complete notebook cut off part-way through."""
+    text = nbformat.writes(nb)
+    return text[: int(len(text) * 0.6)]
+
+
+def build(assessment_id: str, out_root: Path = SAMPLES) -> list[Path]:
+    """Write every learner's notebooks for one assessment; returns the files written."""
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="nbcred-release-") as tmp:
+        released_dir = release(Path(tmp), assessment_id)
+        for name in source_notebooks(assessment_id):
+            released = nbformat.read(released_dir / name, as_version=4)
+            for learner in LEARNERS:
+                target = out_root / assessment_id / learner / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if learner == "frank":
+                    nb = learner_notebook(assessment_id, "alice", released)
+                    clean_outputs(nb)
+                    target.write_text(truncated(nb), encoding="utf-8")
+                else:
+                    nb = learner_notebook(assessment_id, learner, released)
+                    clean_outputs(nb)
+                    nbformat.write(nb, target)
+                written.append(target)
+    return written
+
+
+def main(argv: Iterable[str]) -> int:
+    wanted = list(argv) or sorted(ANSWERS)
+    for assessment_id in wanted:
+        if assessment_id not in ANSWERS:
+            print(f"unknown assessment {assessment_id!r}; known: {', '.join(sorted(ANSWERS))}")
+            return 2
+        files = build(assessment_id)
+        print(f"{assessment_id}: wrote {len(files)} notebooks")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
