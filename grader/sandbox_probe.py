@@ -92,7 +92,7 @@ def _try_user() -> None:
 
 
 def _try_rlimits() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
     sandbox_os.set_limits({resource.RLIMIT_AS: 1 << 30, resource.RLIMIT_CPU: 60,
                            resource.RLIMIT_NOFILE: 64, resource.RLIMIT_FSIZE: 1 << 20,
                            resource.RLIMIT_NPROC: min(64, hard if hard >= 0 else 64)})

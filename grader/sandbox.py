@@ -1,0 +1,271 @@
+"""Run learner notebooks in a sandboxed kernel: no network, another user, hidden files, rlimits.
+
+:class:`SandboxedRunner` is a :class:`grader.execute.NotebookRunner`. Each kernel gets:
+
+* a private network namespace (only its own loopback), so nothing on the grader's host or the
+  internet is reachable; the grader talks to the kernel over ZMQ ``ipc`` sockets in a private
+  folder, which work across network namespaces;
+* a private mount namespace in which ``/work``, ``/root``, ``/home``, ``/tmp``, ``/run`` and the
+  other data folders are empty tmpfs; only the interpreter and the scratch folder are bound back;
+* its own numeric user id (``UID_BASE + n``, no passwd entry), so two kernels cannot see each
+  other, RLIMIT_NPROC counts one kernel's processes only, and every leftover process is killed
+  by uid afterwards;
+* rlimits on address space, CPU seconds, processes, open files and file size, a bounded amount
+  of captured output, and the per-cell / per-notebook wall-clock limits of ``ExecutionLimits``.
+
+A mechanism this machine lacks is switched off with a warning that names it (see
+:func:`grader.sandbox_probe.probe`); pass ``strict=True`` to refuse to run instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from grader import sandbox_os
+from grader.errors import ExecutionError
+from grader.execute import KernelRunner, RunOutcome, run_client
+from grader.sandbox_probe import UID_BASE, SandboxReport, probe
+from grader.spec import ExecutionLimits
+
+log = logging.getLogger(__name__)
+
+HIDDEN = ("/work", "/root", "/home", "/tmp", "/var/tmp", "/run", "/dev/shm", "/mnt", "/media",
+          "/srv", "/opt", "/var/lib", "/var/log", "/var/spool", "/var/mail", "/var/backups")
+MECHANISMS = ("network", "filesystem", "user", "rlimits")
+_slots = itertools.count()
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """Which isolation to apply; every field is on by default."""
+
+    network: bool = True
+    filesystem: bool = True
+    user: bool = True
+    rlimits: bool = True
+    hidden: tuple[str, ...] = HIDDEN
+    max_file_mb: int = 64
+    tmp_size_mb: int = 64
+    strict: bool = False
+
+    def effective(self, report: SandboxReport) -> tuple[SandboxPolicy, list[str]]:
+        """This policy with unavailable mechanisms switched off, and a line per switched-off one."""
+        off: dict[str, bool] = {}
+        lines = []
+        for mech in report.mechanisms:
+            if mech.name in MECHANISMS and getattr(self, mech.name) and not mech.available:
+                off[mech.name] = False
+                lines.append(f"{mech.name}: {mech.reason}")
+        if "filesystem" in off and self.user and "user" not in off:
+            off["user"] = False
+            lines.append("user: needs the private mount namespace (the interpreter under /root "
+                         "is not readable by another user otherwise)")
+        return replace(self, network=off.get("network", self.network),
+                       filesystem=off.get("filesystem", self.filesystem),
+                       user=off.get("user", self.user), rlimits=off.get("rlimits", self.rlimits)), lines
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """Everything a freshly forked child needs to enter the sandbox; picklable."""
+
+    workdir: str
+    uid: int | None
+    network: bool
+    filesystem: bool
+    hidden: tuple[str, ...]
+    keep: tuple[str, ...]
+    limits: tuple[tuple[int, int], ...]
+    tmp_size_mb: int
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def enter(self) -> None:
+        """Apply the sandbox to the calling (child) process; raises OSError if the OS refuses."""
+        flags = (sandbox_os.CLONE_NEWNET if self.network else 0) | (
+            sandbox_os.CLONE_NEWNS if self.filesystem else 0)
+        rootless = flags and os.geteuid() != 0
+        if flags:
+            sandbox_os.unshare(flags | (sandbox_os.CLONE_NEWUSER if rootless else 0))
+        if rootless:
+            sandbox_os.map_own_ids()
+        if self.network:
+            sandbox_os.loopback_up()
+        if self.filesystem:
+            sandbox_os.hide_paths(self.hidden, self.keep, self.tmp_size_mb)
+        sandbox_os.set_limits(dict(self.limits))
+        if self.uid is not None:
+            sandbox_os.become(self.uid, self.uid)
+        else:
+            sandbox_os.prctl(sandbox_os.PR_SET_NO_NEW_PRIVS, 1)
+        sandbox_os.die_with_parent()
+        os.chdir(self.workdir)
+
+
+def kernel_env(home: str) -> dict[str, str]:
+    """A minimal environment: no grader settings, secrets or credentials reach the kernel."""
+    bindir = str(Path(sys.executable).parent)
+    return {
+        "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": "nbcred-sandbox",
+        "LOGNAME": "nbcred-sandbox", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "MALLOC_ARENA_MAX": "2",
+        "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+
+
+def rlimits(limits: ExecutionLimits, policy: SandboxPolicy) -> tuple[tuple[int, int], ...]:
+    """The rlimits for one kernel, from the assessment's limits."""
+    if not policy.rlimits:
+        return ()
+    return (
+        (resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024),
+        (resource.RLIMIT_CPU, limits.cpu_seconds),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+        (resource.RLIMIT_NOFILE, limits.max_open_files),
+        (resource.RLIMIT_FSIZE, policy.max_file_mb * 1024 * 1024),
+        (resource.RLIMIT_CORE, 0),
+    )
+
+
+def make_plan(workdir: Path, rundir: Path, limits: ExecutionLimits, policy: SandboxPolicy) -> SandboxPlan:
+    """Allocate a user id, hand the scratch and run folders to it, and describe the sandbox."""
+    uid = UID_BASE + os.getpid() * 8 + next(_slots) % 8 if policy.user else None
+    (rundir / "home").mkdir(exist_ok=True)
+    if uid is not None:
+        for folder in (workdir, rundir):
+            os.chown(folder, uid, uid)
+            for path in folder.rglob("*"):
+                os.chown(path, uid, uid, follow_symlinks=False)
+    keep = (sys.prefix, sys.base_prefix, sys.exec_prefix, str(workdir), str(rundir))
+    return SandboxPlan(
+        workdir=str(workdir), uid=uid, network=policy.network, filesystem=policy.filesystem,
+        hidden=policy.hidden, keep=keep, limits=rlimits(limits, policy),
+        tmp_size_mb=policy.tmp_size_mb, env=kernel_env(str(rundir / "home")),
+    )
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Launches the kernel command in the sandbox described by :attr:`plan`."""
+
+    plan: SandboxPlan | None = None
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        assert self.plan is not None
+        if self.plan.uid is not None:
+            os.chown(self.connection_file, self.plan.uid, self.plan.uid)
+        kw["env"] = dict(self.plan.env)
+        kw["preexec_fn"] = self.plan.enter
+        kw["cwd"] = self.plan.workdir
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+def ipc_kernel_manager(
+    cls: type[AsyncKernelManager], kernel_name: str, rundir: Path
+) -> AsyncKernelManager:
+    """A kernel manager using ZMQ ``ipc`` sockets in ``rundir`` (no TCP port on the host)."""
+    km = cls(kernel_name=kernel_name, transport="ipc", ip=str(rundir / "k"))
+    km.connection_file = str(rundir / "kernel.json")
+    return km
+
+
+class BoundedClient(NotebookClient):
+    """An nbclient client that stops keeping outputs past ``max_output_bytes`` for the notebook.
+
+    Results and errors are still kept (shortened), so partial credit and failures are never lost
+    by flooding the output first; streams and displays beyond the budget are dropped with a note.
+    """
+
+    max_output_bytes: int = 5_000_000
+    _used: int = 0
+    _noted: bool = False
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        size = len(repr(msg.get("content", {})))
+        self._used += size
+        if self._used <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] in ("execute_result", "error"):
+            return super().output(outs, _shortened(msg), None, cell_index)
+        if not self._noted:
+            self._noted = True
+            note = {"msg_type": "stream", "parent_header": msg["parent_header"],
+                    "content": {"name": "stdout", "text": f"\n[output truncated: the notebook "
+                                f"printed more than {self.max_output_bytes} bytes]\n"}}
+            return super().output(outs, note, None, cell_index)
+        return None
+
+
+def _shortened(msg: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
+    content = dict(msg["content"])
+    if "data" in content:
+        content["data"] = {k: v[:limit] for k, v in content["data"].items()
+                           if isinstance(v, str) and (k == "text/plain" or len(v) <= limit)}
+    if "traceback" in content:
+        content["traceback"] = [line[:limit] for line in content["traceback"][-20:]]
+    if "evalue" in content:
+        content["evalue"] = str(content["evalue"])[:limit]
+    return {**msg, "content": content}
+
+
+class SandboxedRunner(KernelRunner):
+    """Runs each notebook in a fresh, sandboxed local kernel."""
+
+    client_class = BoundedClient
+    manager_class: type[SandboxKernelManager] = SandboxKernelManager
+
+    def __init__(
+        self, *, policy: SandboxPolicy | None = None, report: SandboxReport | None = None,
+        extra_arguments: list[str] | None = None,
+    ) -> None:
+        super().__init__(extra_arguments=extra_arguments)
+        requested = policy or SandboxPolicy()
+        self.report = report or probe()
+        self.policy, self.disabled = requested.effective(self.report)
+        if self.disabled:
+            text = "sandbox mechanisms unavailable, running without them: " + "; ".join(self.disabled)
+            if requested.strict:
+                raise ExecutionError(text, hint="run the grader as root on Linux, or allow user "
+                                     "namespaces (sysctl kernel.unprivileged_userns_clone=1)")
+            warnings.warn(text, RuntimeWarning, stacklevel=2)
+            log.warning(text)
+
+    def run(
+        self, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits, kernel_name: str
+    ) -> RunOutcome:
+        rundir = Path(tempfile.mkdtemp(prefix="nbcred-k-"))
+        plan = make_plan(workdir, rundir, limits, self.policy)
+        try:
+            km = ipc_kernel_manager(self.manager_class, kernel_name, rundir)
+            self.prepare(km, plan)
+            outcome = RunOutcome(nb)
+            client = self.client(nb, workdir=workdir, limits=limits, kernel_name=kernel_name,
+                                 outcome=outcome, km=km)
+            client.owns_km = True
+            assert isinstance(client, BoundedClient)
+            client.max_output_bytes = limits.max_output_bytes
+            return run_client(client, outcome, limits)
+        finally:
+            if plan.uid is not None:
+                sandbox_os.kill_all_of(plan.uid)
+            shutil.rmtree(rundir, ignore_errors=True)
+
+    def prepare(self, km: AsyncKernelManager, plan: SandboxPlan) -> None:
+        """Give the kernel manager its sandbox plan (subclasses add more)."""
+        assert isinstance(km, SandboxKernelManager)
+        km.plan = plan
