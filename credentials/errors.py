@@ -69,7 +69,7 @@ class DroppedTermsError(CanonicalizationError):
         super().__init__(
             "the document uses terms that no @context defines, so JSON-LD expansion would drop "
             f"them silently and the signature would not cover them: {', '.join(self.terms)}. "
-            "Fix the spelling, or add a context that defines them."
+            "Fix the spelling, add a context that defines them, or make ids absolute IRIs."
         )
 
 
