@@ -7,6 +7,7 @@ problem with the submission becomes a message in ``GradeResult.errors``; only a 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ from grader.assessment import Assessment, SourceNotebook
 from grader.errors import SubmissionError
 from grader.execute import NotebookRunner, RunOutcome
 from grader.feedback import test_feedback, write_feedback
-from grader.restore import restore
+from grader.restore import grade_ids, restore
 from grader.results import CellScore, GradeResult, TestFeedback
 from grader.score import decide, roll_up, score_notebook
 
@@ -119,13 +120,17 @@ def _grade_notebook(
         if submission.is_dir():
             errors.append(str(exc))
         return zero, ([], test_feedback(assessment, source, zero, None, None))
-    restored = restore(submitted, source.reference, source.release)
-    if restored.matched == 0 and source.grade_cells:
+    if source.grade_cells and not grade_ids(submitted) & grade_ids(source.reference):
         errors.append(
             f"{source.filename}: none of its graded cells belong to assessment "
             f"{assessment.id!r}; is this a notebook from another assessment? (download the "
             "student version of this assessment and submit that)"
         )
+        return zero, ([], test_feedback(assessment, source, zero, None, None))
+    try:
+        restored = restore(submitted, source.reference, source.release)
+    except SubmissionError as exc:
+        errors.append(f"{source.filename}: {exc}")
         return zero, ([], test_feedback(assessment, source, zero, None, None))
     prepared = parameterize(restored.notebook, assessment, learner, options.seed_secret)
     outcome = _execute(assessment, source, prepared, options)
@@ -174,8 +179,16 @@ def parameterize(
         params[assessment.spec.seed_parameter] = learner_seed(secret, assessment.id, learner)
     if not params:
         return nb
+    nb = copy.deepcopy(nb)
+    untagged = [cell for cell in nb.cells if "tags" not in cell.metadata]
+    for cell in untagged:  # papermill expects every cell to carry a tags list
+        cell.metadata["tags"] = []
+    nb.metadata["papermill"] = {}
     injected: NotebookNode = parameterize_notebook(nb, params, comment="Parameters (nbcred)")
     injected.metadata.pop("papermill", None)
+    for cell in injected.cells:
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
     return injected
 
 

@@ -19,6 +19,8 @@ from nbformat.v4.nbbase import validate
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds
 
+from grader.errors import SubmissionError
+
 
 @dataclass
 class Restored:
@@ -65,9 +67,24 @@ def restore(
         gid for gid, c in sources.items()
         if gid not in present and (nbutils.is_grade(c) or nbutils.is_task(c))
     ]
-    nb, resources = CheckCellMetadata().preprocess(nb, resources)
+    try:
+        nb, resources = CheckCellMetadata().preprocess(nb, resources)
+    except Exception as exc:  # nbgrader raises jsonschema's ValidationError
+        raise SubmissionError(
+            f"the nbgrader metadata of the notebook is corrupted and cannot be restored ({exc})",
+            hint="start again from the released notebook and copy your answers into it",
+        ) from exc
     result.notebook = nb
     return result
+
+
+def grade_ids(nb: NotebookNode) -> set[str]:
+    """The nbgrader grade ids present in a notebook."""
+    return {
+        c.metadata.nbgrader["grade_id"]
+        for c in nb.cells
+        if isinstance(c.metadata.get("nbgrader"), dict) and "grade_id" in c.metadata.nbgrader
+    }
 
 
 def _overwrite_cell(

@@ -19,6 +19,7 @@ A mechanism this machine lacks is switched off with a warning that names it (see
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -26,12 +27,15 @@ import resource
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbformat import NotebookNode
@@ -122,7 +126,8 @@ def kernel_env(home: str) -> dict[str, str]:
     return {
         "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": "nbcred-sandbox",
         "LOGNAME": "nbcred-sandbox", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "MALLOC_ARENA_MAX": "2",
+        "MPLCONFIGDIR": "/tmp/matplotlib", "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
         "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
 
@@ -172,12 +177,41 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["cwd"] = self.plan.workdir
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
+    async def _async_wait(self, pollinterval: float = 0.01) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
+
+class FastKernelClient(AsyncKernelClient):
+    """Waits for a new kernel as jupyter_client does, without its fixed 0.2 s IOPub drain."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
+        while True:
+            self.kernel_info()
+            with contextlib.suppress(Empty):
+                reply = await self.shell_channel.get_msg(timeout=1)
+                if reply["msg_type"] == "kernel_info_reply":
+                    with contextlib.suppress(Empty):  # IOPub is connected once it delivers a message
+                        await self.iopub_channel.get_msg(timeout=0.5)
+                        self._handle_kernel_info_reply(reply)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        with contextlib.suppress(Empty):
+            while True:
+                await self.iopub_channel.get_msg(timeout=0.02)
+
+    wait_for_ready = _async_wait_for_ready
+
 
 def ipc_kernel_manager(
     cls: type[AsyncKernelManager], kernel_name: str, rundir: Path
 ) -> AsyncKernelManager:
     """A kernel manager using ZMQ ``ipc`` sockets in ``rundir`` (no TCP port on the host)."""
-    km = cls(kernel_name=kernel_name, transport="ipc", ip=str(rundir / "k"))
+    km = cls(kernel_name=kernel_name, transport="ipc", ip=str(rundir / "k"),
+             client_class="grader.sandbox.FastKernelClient")
     km.connection_file = str(rundir / "kernel.json")
     return km
 
@@ -255,7 +289,7 @@ class SandboxedRunner(KernelRunner):
             self.prepare(km, plan)
             outcome = RunOutcome(nb)
             client = self.client(nb, workdir=workdir, limits=limits, kernel_name=kernel_name,
-                                 outcome=outcome, km=km)
+                                 outcome=outcome, km=km, shutdown_kernel="immediate")
             client.owns_km = True
             assert isinstance(client, BoundedClient)
             client.max_output_bytes = limits.max_output_bytes

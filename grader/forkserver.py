@@ -1,0 +1,240 @@
+"""Pre-forked kernels: a template process imports ipykernel once, then forks a fresh kernel per run.
+
+Starting a kernel from scratch costs about half a second of CPU, nearly all of it imports. The
+template (:func:`serve`, started by :class:`KernelTemplate` with a scrubbed environment) imports
+ipykernel, IPython and the assessment's common libraries, never starts a thread or a ZMQ context,
+and forks one child per request. The child enters the sandbox (namespaces, rlimits, its own user
+id — :meth:`grader.sandbox.SandboxPlan.enter`), then starts ``IPKernelApp`` on the connection
+file it was given. A kernel is never reused: each notebook gets a fresh fork.
+
+:class:`ForkedRunner` is the :class:`~grader.execute.NotebookRunner` that uses it; the grader
+manages the forked kernel through a pidfd (it is the template's child, not ours).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import asdict
+from typing import IO, Any
+
+from grader.sandbox import SandboxedRunner, SandboxKernelManager, SandboxPlan, kernel_env
+
+#: Imported by the template before forking: what every kernel needs, and common data libraries.
+DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+                   "IPython.core.completer", "matplotlib_inline.backend_inline", "numpy", "pandas",
+                   "matplotlib")
+KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
+
+
+def serve(preload: tuple[str, ...]) -> None:
+    """The template's main loop: one JSON request per line on stdin, one JSON reply on stdout."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped automatically
+    for name in preload:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    requests, replies = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
+    replies.flush()
+    for line in requests:
+        reply = _fork_kernel(json.loads(line), requests, replies)
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+def _fork_kernel(request: dict[str, Any], requests: IO[bytes], replies: IO[str]) -> dict[str, Any]:
+    """Fork a child that sandboxes itself and runs a kernel; reply with its pid or the error."""
+    plan = SandboxPlan(**{**request["plan"], "hidden": tuple(request["plan"]["hidden"]),
+                          "keep": tuple(request["plan"]["keep"]),
+                          "limits": tuple(tuple(x) for x in request["plan"]["limits"])})
+    status_r, status_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the kernel process
+        os.close(status_r)
+        _child(plan, request["connection_file"], request["args"], status_w, (requests, replies))
+    os.close(status_w)
+    with os.fdopen(status_r, "rb") as status:
+        text = status.read().decode(errors="replace")
+    if text != "ok":
+        return {"error": text or "the kernel process exited before entering the sandbox"}
+    return {"pid": pid}
+
+
+def _child(plan: SandboxPlan, connection_file: str, args: list[str], status_w: int,
+           protocol: tuple[IO[bytes], IO[str]]) -> None:
+    """In the forked child: detach, sandbox, report, then become the kernel. Never returns."""
+    code = 0
+    try:
+        os.setsid()
+        for stream in protocol:
+            stream.close()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.environ.clear()
+        os.environ.update(plan.env)
+        plan.enter()
+        os.write(status_w, b"ok")
+        os.close(status_w)
+        _start_kernel(connection_file, args)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.write(status_w, f"could not start the sandboxed kernel: {type(exc).__name__}: {exc}".encode())
+        code = 70
+    os._exit(code)
+
+
+def _start_kernel(connection_file: str, args: list[str]) -> None:
+    """What ``python -m ipykernel_launcher -f <file>`` does, in this already-warm process."""
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    sys.argv = ["ipykernel_launcher", "-f", connection_file, *args]
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()  # the template's state is shared by every fork
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(sys.argv[1:])
+    if "matplotlib" in sys.modules:  # imported before the kernel chose its backend
+        sys.modules["matplotlib"].rcParams["backend"] = os.environ["MPLBACKEND"]
+    app.start()
+
+
+class KernelTemplate:
+    """Client side of the template process: start it, ask it to fork kernels, stop it."""
+
+    def __init__(self, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> None:
+        self.preload = preload
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = kernel_env("/nonexistent")
+        code = f"from grader.forkserver import serve; serve({self.preload!r})"
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=env, cwd="/", start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        if not ready:
+            raise OSError("the kernel template exited during start-up")
+        return process
+
+    def spawn(self, plan: SandboxPlan, connection_file: str, args: tuple[str, ...] = KERNEL_ARGS) -> int:
+        """Fork a fresh sandboxed kernel; return its pid."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = self._start()
+            assert self._process.stdin is not None and self._process.stdout is not None
+            request = {"plan": asdict(plan), "connection_file": connection_file, "args": list(args)}
+            self._process.stdin.write((json.dumps(request) + "\n").encode())
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        if not line:
+            self._process = None
+            raise OSError("the kernel template died")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise OSError(reply["error"])
+        return int(reply["pid"])
+
+    def close(self) -> None:
+        """Stop the template (running kernels are not affected)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+def _die_with_parent() -> None:
+    from grader import sandbox_os
+
+    sandbox_os.die_with_parent()
+
+
+class PidfdProcess:
+    """The little of :class:`subprocess.Popen` jupyter_client uses, for a process that is not our child."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._fd = os.pidfd_open(pid)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """None while the process runs, else -9 (the real status belongs to the template)."""
+        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
+            self.returncode = -9
+            os.close(self._fd)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until the process has exited."""
+        if self.returncode is None:
+            select.select([self._fd], [], [], timeout)
+        code = self.poll()
+        if code is None:
+            raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the process if it still runs."""
+        if self.poll() is None:
+            signal.pidfd_send_signal(self._fd, signum)
+
+    def kill(self) -> None:
+        """SIGKILL, then give the process a moment to go (so jupyter_client need not poll)."""
+        self.send_signal(signal.SIGKILL)
+        if self.returncode is None:
+            select.select([self._fd], [], [], 0.2)
+
+    def terminate(self) -> None:
+        """SIGTERM."""
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkKernelManager(SandboxKernelManager):
+    """Gets its kernel forked by the template instead of starting a new interpreter."""
+
+    template: KernelTemplate | None = None
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        assert self.plan is not None and self.template is not None and self.provisioner is not None
+        if self.plan.uid is not None:
+            os.chown(self.connection_file, self.plan.uid, self.plan.uid)
+        pid = self.template.spawn(self.plan, self.connection_file)
+        provisioner: Any = self.provisioner
+        provisioner.process = PidfdProcess(pid)
+        provisioner.pid = provisioner.pgid = pid
+        provisioner.cwd = self.plan.workdir
+        self._reconcile_connection_info(provisioner.connection_info)
+
+
+class ForkedRunner(SandboxedRunner):
+    """A :class:`SandboxedRunner` whose kernels are forked from a warm template process."""
+
+    manager_class = ForkKernelManager
+
+    def __init__(self, *, preload: tuple[str, ...] = DEFAULT_PRELOAD, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.template = KernelTemplate(preload)
+
+    def prepare(self, km: Any, plan: SandboxPlan) -> None:
+        """Give the kernel manager its plan and the template."""
+        super().prepare(km, plan)
+        km.template = self.template
+
+    def close(self) -> None:
+        """Stop the template process."""
+        self.template.close()

@@ -1,0 +1,195 @@
+"""Grading submissions end to end with real kernels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import factory
+import pytest
+from conftest import CORRECT
+
+from grader.assessment import Assessment, load_assessment
+from grader.grade import GradeOptions, grade_submission, learner_id, learner_seed
+from grader.validate import validate_assessment
+
+Submit = Callable[..., Path]
+
+
+def cell_scores(result) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return {c.cell: c.score for c in result.cells}
+
+
+def test_correct_submission_passes(squares: Assessment, submit: Submit, options: GradeOptions) -> None:
+    result = grade_submission(squares, submit(squares, "alice", {"squares": CORRECT}), options=options)
+    assert result.errors == []
+    assert result.learner == "alice"
+    assert cell_scores(result) == {"test_squares": 2.0, "test_partial": 1.0, "explain": 0.0}
+    assert (result.score, result.max_score) == (3.0, 4.0)
+    assert [(c.id, c.passed) for c in result.competencies] == [("functions", True), ("numbers", True)]
+    assert result.passed
+    assert result.tampered_cells == []
+
+
+def test_unanswered_release_scores_zero_and_fails(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    result = grade_submission(squares, submit(squares, "carol"), options=options)
+    assert result.score == 0.0 and not result.passed
+    assert result.errors == []
+    explain = next(c for c in result.cells if c.cell == "explain")
+    assert explain.kind == "manual" and not explain.needs_manual  # unchanged answer: "no response"
+
+
+def test_hidden_tests_are_restored_and_count(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    # passes the visible test (n=1) but not the hidden one (n=3)
+    cheat = "def squares(n):\n    return [1] if n == 1 else []"
+    result = grade_submission(squares, submit(squares, "mallory", {"squares": cheat}), options=options)
+    assert cell_scores(result)["test_squares"] == 0.0
+
+
+def test_tampered_locked_cell_is_restored_and_reported(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    wrong = "def squares(n):\n    return []"
+    folder = submit(squares, "dave", {"squares": wrong, "test_squares": "assert True"})
+    result = grade_submission(squares, folder, options=options)
+    assert result.tampered_cells == ["problem1/test_squares"]
+    assert cell_scores(result)["test_squares"] == 0.0
+
+
+def test_partial_credit_and_manual_answer(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    half = "def squares(n):\n    return [i * i if i % 2 else -1 for i in range(1, n + 1)]"
+    folder = submit(squares, "bob", {"squares": half, "explain": "I used a loop."})
+    result = grade_submission(squares, folder, options=options)
+    scores = {c.cell: c for c in result.cells}
+    assert scores["test_partial"].score == 0.5
+    assert scores["explain"].needs_manual and result.needs_manual
+
+
+def test_hidden_errors_still_score_zero(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    hide = (
+        CORRECT.replace("i ** 2", "0")
+        + "\nip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
+        "import sys\nsys.stderr.write = lambda *a, **k: 0"
+    )
+    result = grade_submission(squares, submit(squares, "eve", {"squares": hide}), options=options)
+    assert cell_scores(result)["test_squares"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"cells": [', "not valid JSON"),
+        ("[1, 2, 3]", "nbformat rejects"),
+        ("\xff\xfe garbage", "not valid JSON"),
+    ],
+)
+def test_corrupt_notebook_is_an_error_not_a_crash(
+    squares: Assessment, submit: Submit, options: GradeOptions, raw: str, message: str
+) -> None:
+    result = grade_submission(squares, submit(squares, "frank", raw=raw), options=options)
+    assert result.score == 0.0 and not result.passed
+    assert len(result.errors) == 1 and message in result.errors[0]
+
+
+def test_missing_notebook_and_missing_folder(
+    squares: Assessment, options: GradeOptions, tmp_path: Path
+) -> None:
+    empty = tmp_path / "submitted" / "gina" / "squares"
+    empty.mkdir(parents=True)
+    result = grade_submission(squares, empty, options=options)
+    assert "problem1.ipynb is missing" in result.errors[0]
+    gone = grade_submission(squares, tmp_path / "nowhere" / "hank", options=options)
+    assert gone.learner == "hank" and "not found" in gone.errors[0]
+
+
+def test_notebook_from_another_assessment(
+    squares: Assessment, options: GradeOptions, tmp_path: Path
+) -> None:
+    other = factory.notebook(factory.solution("foo", "x = 1"), factory.test("test_foo", "assert x"))
+    folder = tmp_path / "ivan"
+    factory.write(other, folder / "problem1.ipynb")
+    result = grade_submission(squares, folder, options=options)
+    assert "another assessment" in result.errors[0]
+
+
+def test_cell_timeout_is_reported(squares: Assessment, submit: Submit, options: GradeOptions) -> None:
+    loop = "def squares(n):\n    while True:\n        pass"
+    result = grade_submission(squares, submit(squares, "judy", {"squares": loop}), options=options)
+    assert cell_scores(result)["test_squares"] == 0.0
+    assert not result.passed
+
+
+def test_learner_id_follows_nbgrader_layout(squares: Assessment, tmp_path: Path) -> None:
+    assert learner_id(tmp_path / "submitted" / "bitdiddle" / "squares", squares) == "bitdiddle"
+    assert learner_id(tmp_path / "notebooks" / "squares" / "alice", squares) == "alice"
+
+
+def test_feedback_never_shows_hidden_tests(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    wrong = "def squares(n):\n    return [1]"
+    result = grade_submission(squares, submit(squares, "kim", {"squares": wrong}), options=options)
+    assert result.feedback is not None
+    page = Path(result.feedback).read_text()
+    assert "assert squares(1) == [1]" in page  # the visible test is shown
+    assert "squares(3)" not in page and "HIDDEN" not in page
+    assert "Write functions" in page
+
+
+def test_parameters_and_learner_seed_are_injected(
+    make_assessment: Callable[..., Path], submit: Submit, options: GradeOptions
+) -> None:
+    nb = factory.notebook(
+        factory.code("seed = 0\nscale = 1", tags=["parameters"]),
+        factory.solution("answer", "### BEGIN SOLUTION\nvalue = seed * scale\n### END SOLUTION"),
+        factory.test("test_value", "print(seed, scale)\nassert value == seed * 3 and seed > 0"),
+    )
+    spec = {
+        "id": "params", "title": "Params", "parameters": {"scale": 3}, "seed_parameter": "seed",
+        "competencies": [{"id": "c", "name": "C"}], "rubric": [{"cell": "p/test_value", "competency": "c"}],
+    }
+    assessment = load_assessment(make_assessment(spec=spec, notebooks={"p.ipynb": nb}, name="params"))
+    folder = submit(assessment, "lee", {"answer": "value = seed * scale"}, notebook="p.ipynb")
+    result = grade_submission(assessment, folder, options=options)
+    assert cell_scores(result) == {"test_value": 1.0}
+    assert learner_seed(b"test", "params", "lee") != learner_seed(b"test", "params", "lea")
+
+
+def test_validate_accepts_good_and_names_bad_cells(
+    squares: Assessment, make_assessment: Callable[..., Path], options: GradeOptions
+) -> None:
+    report = validate_assessment(squares, options=options)
+    assert report.ok, report.problems
+    assert (report.solution_score, report.release_score) == (3.0, 0.0)
+
+    broken = factory.notebook(
+        factory.solution("f", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+        factory.test("always", "assert True"),
+        factory.test("never", "assert x == 2"),
+    )
+    spec = {"id": "broken", "title": "B", "competencies": [{"id": "c", "name": "C"}],
+            "rubric": [{"cell": "b/always", "competency": "c"}, {"cell": "b/never", "competency": "c"}]}
+    bad = load_assessment(make_assessment(spec=spec, notebooks={"b.ipynb": broken}, name="broken"))
+    problems = validate_assessment(bad, options=options).problems
+    assert any(p.startswith("b/never: the solution scores 0") for p in problems)
+    assert any(p.startswith("b/always: the unanswered student version scores 1") for p in problems)
+
+
+def test_result_json_has_the_contract_keys(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    record = grade_submission(squares, submit(squares, "alice", {"squares": CORRECT}), options=options).as_json()
+    json.dumps(record)
+    assert {"learner", "assessment", "score", "max_score", "passed", "cells", "competencies",
+            "tampered_cells", "feedback", "errors"} <= set(record)
+    assert set(record["cells"][0]) == {"notebook", "cell", "score", "max_score", "kind", "needs_manual"}
+    assert set(record["competencies"][0]) == {"id", "score", "max_score", "passed"}
