@@ -187,7 +187,8 @@ def test_validate_accepts_good_and_names_bad_cells(
 def test_result_json_has_the_contract_keys(
     squares: Assessment, submit: Submit, options: GradeOptions
 ) -> None:
-    record = grade_submission(squares, submit(squares, "alice", {"squares": CORRECT}), options=options).as_json()
+    folder = submit(squares, "alice", {"squares": CORRECT})
+    record = grade_submission(squares, folder, options=options).as_json()
     json.dumps(record)
     assert {"learner", "assessment", "score", "max_score", "passed", "cells", "competencies",
             "tampered_cells", "feedback", "errors"} <= set(record)
