@@ -35,7 +35,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbformat import NotebookNode
@@ -126,8 +126,8 @@ def kernel_env(home: str) -> dict[str, str]:
     return {
         "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": "nbcred-sandbox",
         "LOGNAME": "nbcred-sandbox", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp",
-        "MPLCONFIGDIR": "/tmp/matplotlib", "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
+        "MPLCONFIGDIR": "/tmp/matplotlib", "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
 
