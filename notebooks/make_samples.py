@@ -222,13 +222,197 @@ CLEANING: dict[str, Answers] = {
 }
 
 # ----------------------------------------------------------------------------------------------
+# exploratory-stats
+# ----------------------------------------------------------------------------------------------
+STATS_ALICE: Answers = {
+    "describe_scores": """
+        def describe_scores(scores):
+            stats = {}
+            stats["mean"] = scores.mean()
+            stats["median"] = scores.median()
+            stats["std"] = scores.std()
+            stats["iqr"] = scores.quantile(0.75) - scores.quantile(0.25)
+            return stats
+
+
+        score_stats = describe_scores(students["score"])
+        score_stats
+        """,
+    "programme_summary": """
+        def programme_summary(df):
+            grouped = df.groupby("programme")
+            table = pd.DataFrame({
+                "n": grouped.size(),
+                "mean_score": grouped["score"].mean(),
+                "mean_hours": grouped["hours_studied"].mean(),
+            })
+            return table.sort_values(by="mean_score", ascending=False)
+
+
+        def review_attendance(df):
+            shares = pd.crosstab(df["programme"], df["attended_review"], normalize="index")
+            return shares["yes"]
+
+
+        programme_summary(students)
+        """,
+    "pearson_r": """
+        def pearson_r(x, y):
+            x = np.array(x, dtype=float)
+            y = np.array(y, dtype=float)
+            x_dev = x - np.mean(x)
+            y_dev = y - np.mean(y)
+            top = np.sum(x_dev * y_dev)
+            bottom = np.sqrt(np.sum(x_dev ** 2)) * np.sqrt(np.sum(y_dev ** 2))
+            return float(top / bottom)
+
+
+        r_hours_score = pearson_r(students["hours_studied"], students["score"])
+        print(r_hours_score, students["hours_studied"].corr(students["score"]))
+        """,
+    "welch_t": """
+        def welch_t(a, b):
+            a = np.array(a, dtype=float)
+            b = np.array(b, dtype=float)
+            na, nb = len(a), len(b)
+            se2_a = np.var(a, ddof=1) / na
+            se2_b = np.var(b, ddof=1) / nb
+            t = (np.mean(a) - np.mean(b)) / np.sqrt(se2_a + se2_b)
+            dof = (se2_a + se2_b) ** 2 / (se2_a ** 2 / (na - 1) + se2_b ** 2 / (nb - 1))
+            return t, dof
+
+
+        def review_effect(df):
+            went = df[df["attended_review"] == "yes"]["score"]
+            skipped = df[df["attended_review"] == "no"]["score"]
+            t, dof = welch_t(went, skipped)
+            return {"difference": went.mean() - skipped.mean(), "t": t, "significant": abs(t) > 1.96}
+
+
+        effect = review_effect(students)
+        effect
+        """,
+    "interpretation": """
+        Students who study more tend to score higher: the correlation between hours studied and
+        score is strong and positive (about 0.7). Those who went to the review session scored
+        roughly 4 points more on average and t is about 2.05, which is just over 1.96, so the
+        difference is significant at the 5% level, though not by much. This does not show the
+        session caused the difference, because students chose whether to go — keener students
+        who also study more could be the ones who attended.
+        """,
+}
+
+STATS: dict[str, Answers] = {
+    "alice": STATS_ALICE,
+    # Descriptive and grouped work is right; the inference formulas mix up ddof.
+    "bob": {
+        "describe_scores": STATS_ALICE["describe_scores"],
+        "programme_summary": STATS_ALICE["programme_summary"],
+        "pearson_r": """
+            def pearson_r(x, y):
+                return float(np.cov(x, y)[0, 1] / (np.std(x) * np.std(y)))
+
+
+            r_hours_score = pearson_r(students["hours_studied"], students["score"])
+            """,
+        "welch_t": """
+            def welch_t(a, b):
+                a = np.array(a)
+                b = np.array(b)
+                t = (a.mean() - b.mean()) / np.sqrt(a.var() / len(a) + b.var() / len(b))
+                return t, len(a) + len(b) - 2
+
+
+            def review_effect(df):
+                yes = df[df.attended_review == "yes"].score
+                no = df[df.attended_review == "no"].score
+                t, _ = welch_t(yes, no)
+                return {"difference": yes.mean() - no.mean(), "t": t, "significant": t > 1.96}
+            """,
+        "interpretation": "More hours means a better score and the review session works.",
+    },
+    # Only the centre of the distribution, then stops.
+    "carol": {
+        "describe_scores": """
+            def describe_scores(scores):
+                return {"mean": scores.mean(), "median": scores.median()}
+            """,
+    },
+    "dave": {
+        **STATS_ALICE,
+        "programme_summary": """
+            def programme_summary(df):
+                out = df.groupby("programme").agg(
+                    n=("score", "count"),
+                    mean_score=("score", "mean"),
+                    mean_hours=("hours_studied", "mean"),
+                )
+                return out.sort_values("mean_score")
+
+
+            def review_attendance(df):
+                shares = pd.crosstab(df["programme"], df["attended_review"], normalize="index")
+                return shares["yes"]
+            """,
+        "welch_t": """
+            def welch_t(a, b):
+                a = np.array(a, dtype=float)
+                b = np.array(b, dtype=float)
+                t = (a.mean() - b.mean()) / np.sqrt(a.var() / len(a) + b.var() / len(b))
+                return t, len(a) + len(b) - 2
+
+
+            def review_effect(df):
+                went = df[df["attended_review"] == "yes"]["score"]
+                skipped = df[df["attended_review"] == "no"]["score"]
+                t, _ = welch_t(went, skipped)
+                return {"difference": went.mean() - skipped.mean(), "t": t, "significant": abs(t) > 1.96}
+            """,
+    },
+    # Reaches for SciPy, which is not installed: describe_scores is never defined, and her
+    # pearson_r calls it.
+    "erin": {
+        **STATS_ALICE,
+        "describe_scores": """
+            from scipy import stats
+
+
+            def describe_scores(scores):
+                q1, q3 = stats.mstats.mquantiles(scores, prob=[0.25, 0.75])
+                return {"mean": scores.mean(), "median": scores.median(), "std": scores.std(),
+                        "iqr": q3 - q1}
+
+
+            score_stats = describe_scores(students["score"])
+            score_stats
+            """,
+        "pearson_r": """
+            def pearson_r(x, y):
+                x = pd.Series(np.asarray(x, dtype=float))
+                y = pd.Series(np.asarray(y, dtype=float))
+                sx = describe_scores(x)["std"]
+                sy = describe_scores(y)["std"]
+                cov = ((x - x.mean()) * (y - y.mean())).sum() / (len(x) - 1)
+                return float(cov / (sx * sy))
+
+
+            r_hours_score = pearson_r(students["hours_studied"], students["score"])
+            r_hours_score
+            """,
+    },
+}
+
+
+# ----------------------------------------------------------------------------------------------
 ANSWERS: dict[str, dict[str, Answers]] = {
     "pandas-cleaning": CLEANING,
+    "exploratory-stats": STATS,
 }
 
 # assessment -> (test cell replaced by ``assert True``, test cell cut down to one visible assert)
 TAMPERING: dict[str, tuple[str, str]] = {
     "pandas-cleaning": ("test_fill_missing", "test_deduplicate"),
+    "exploratory-stats": ("test_programme_summary", "test_welch_t"),
 }
 
 
