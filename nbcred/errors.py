@@ -2,7 +2,8 @@
 
     NbcredError
     ├── StoreError             the gradebook cannot be opened, migrated or written
-    └── ConfigurationError     a setting is missing or invalid
+    ├── ConfigurationError     a setting is missing or invalid
+    └── IssuanceError          a credential cannot be issued, found or changed
 """
 
 from __future__ import annotations
@@ -18,3 +19,7 @@ class StoreError(NbcredError):
 
 class ConfigurationError(NbcredError):
     """A setting is missing or has an invalid value."""
+
+
+class IssuanceError(NbcredError):
+    """A credential could not be issued, looked up, revoked or suspended."""

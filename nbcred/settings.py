@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     issuer_did_web: str | None = Field(
         None, description="Domain for a did:web issuer (e.g. badges.example.org); default did:key."
     )
+    learner_email_domain: str = Field(
+        "learners.nbcred.example.org",
+        description="Domain for learners without a recorded email: credentials identify them as "
+        "<learner id>@<domain> (hashed with NBCRED_IDENTITY_SALT).",
+    )
     public_base_url: str = Field(
         "https://nbcred.example.org",
         description="Base URL where status lists, achievements and the verify page are served.",
