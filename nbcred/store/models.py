@@ -123,7 +123,10 @@ class IssuedCredential(Base):
     """A credential issued to a learner; at most one active per achievement and version."""
 
     __tablename__ = "credentials"
-    __table_args__ = (UniqueConstraint("learner_id", "achievement_id", "achievement_version"),)
+    __table_args__ = (
+        UniqueConstraint("learner_id", "achievement_id", "achievement_version"),
+        UniqueConstraint("status_list", "status_index", name="uq_credentials_status_slot"),
+    )
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # urn:uuid:...
     learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"), index=True)
@@ -161,4 +164,5 @@ class StatusListRecord(Base):
     size: Mapped[int] = mapped_column(Integer)
     bits: Mapped[bytes] = mapped_column(LargeBinary)
     allocated: Mapped[int] = mapped_column(Integer, default=0)
+    allocation: Mapped[bytes | None] = mapped_column(LargeBinary)  # which indexes were handed out
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
