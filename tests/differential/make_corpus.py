@@ -367,8 +367,9 @@ class Submission:
     notebooks: dict[str, NotebookNode] = field(default_factory=dict)
     # locked cells whose source the student changed: must be reported as tampered
     source_tampered: set[str] = field(default_factory=set)
-    # locked cells the student changed in any way (source, type, metadata, deletion)
-    locked_touched: set[str] = field(default_factory=set)
+    # nbgrader cells the student changed beyond writing an answer (locked source,
+    # cell type, metadata, deletion): may be reported as tampered
+    cells_touched: set[str] = field(default_factory=set)
     omit_files: set[str] = field(default_factory=set)
     extra_notebooks: dict[str, NotebookNode] = field(default_factory=dict)
 
@@ -379,9 +380,8 @@ class Submission:
     def _cell(self, notebook: str, grade_id: str) -> NotebookNode:
         return _find(self.notebooks[notebook], grade_id)
 
-    def _touch(self, notebook: str, grade_id: str, cell: NotebookNode) -> None:
-        if cell.metadata.get("nbgrader", {}).get("locked"):
-            self.locked_touched.add(f"{notebook}/{grade_id}")
+    def _touch(self, notebook: str, grade_id: str) -> None:
+        self.cells_touched.add(f"{notebook}/{grade_id}")
 
     def answer(self, notebook: str, grade_id: str, source: str) -> None:
         cell = self._cell(notebook, grade_id)
@@ -405,25 +405,25 @@ class Submission:
 
     def tamper(self, notebook: str, grade_id: str, source: str) -> None:
         cell = self._cell(notebook, grade_id)
-        self._touch(notebook, grade_id, cell)
+        self._touch(notebook, grade_id)
         self.source_tampered.add(f"{notebook}/{grade_id}")
         cell.source = source
 
     def set_points(self, notebook: str, grade_id: str, points: float) -> None:
         cell = self._cell(notebook, grade_id)
-        self._touch(notebook, grade_id, cell)
+        self._touch(notebook, grade_id)
         cell.metadata.nbgrader.points = points
 
     def unlock(self, notebook: str, grade_id: str) -> None:
         cell = self._cell(notebook, grade_id)
-        self._touch(notebook, grade_id, cell)
+        self._touch(notebook, grade_id)
         cell.metadata.nbgrader.locked = False
         cell.metadata.pop("editable", None)
         cell.metadata.pop("deletable", None)
 
     def change_type(self, notebook: str, grade_id: str, cell_type: str) -> None:
         cell = self._cell(notebook, grade_id)
-        self._touch(notebook, grade_id, cell)
+        self._touch(notebook, grade_id)
         if cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
         else:
@@ -434,12 +434,12 @@ class Submission:
 
     def delete(self, notebook: str, grade_id: str) -> None:
         cell = self._cell(notebook, grade_id)
-        self._touch(notebook, grade_id, cell)
+        self._touch(notebook, grade_id)
         self.notebooks[notebook].cells.remove(cell)
 
     def strip_metadata(self, notebook: str, grade_id: str) -> None:
         cell = self._cell(notebook, grade_id)
-        self._touch(notebook, grade_id, cell)
+        self._touch(notebook, grade_id)
         cell.metadata = NotebookNode()
 
     def forge_output(self, notebook: str, grade_id: str, text: str) -> None:
@@ -468,7 +468,7 @@ class Submission:
             "notes": self.notes,
             "notebooks": sorted(self.notebooks),
             "must_flag_tampered": sorted(self.source_tampered),
-            "may_flag_tampered": sorted(self.locked_touched),
+            "may_flag_tampered": sorted(self.cells_touched),
         }
 
 
