@@ -239,6 +239,7 @@ class BoundedClient(NotebookClient):
         if not self._noted:
             self._noted = True
             note = {"msg_type": "stream", "parent_header": msg["parent_header"],
+                    "header": {**msg.get("header", {}), "msg_type": "stream"},
                     "content": {"name": "stdout", "text": f"\n[output truncated: the notebook "
                                 f"printed more than {self.max_output_bytes} bytes]\n"}}
             return super().output(outs, note, None, cell_index)
@@ -255,6 +256,20 @@ def _shortened(msg: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
     if "evalue" in content:
         content["evalue"] = str(content["evalue"])[:limit]
     return {**msg, "content": content}
+
+
+def reject_forged_results(outcome: RunOutcome) -> RunOutcome:
+    """A grade cell showing more than one ``execute_result`` had results injected: fail it.
+
+    IPython's display hook publishes at most one result per execution; extra ones come from
+    learner code sending messages on the kernel's IOPub socket (e.g. a fake partial-credit number
+    ahead of the real one), so the cell's reply is treated as an error and it scores 0.
+    """
+    for index, cell in enumerate(outcome.notebook.cells):
+        results = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
+        if len(results) > 1 and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            outcome.replies[index] = "error"
+    return outcome
 
 
 class SandboxedRunner(KernelRunner):
@@ -293,7 +308,7 @@ class SandboxedRunner(KernelRunner):
             client.owns_km = True
             assert isinstance(client, BoundedClient)
             client.max_output_bytes = limits.max_output_bytes
-            return run_client(client, outcome, limits)
+            return reject_forged_results(run_client(client, outcome, limits))
         finally:
             if plan.uid is not None:
                 sandbox_os.kill_all_of(plan.uid)

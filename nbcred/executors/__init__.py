@@ -1,0 +1,53 @@
+"""Executors: where grading jobs run. A registry built on request, never at import time.
+
+``local``  — worker processes on this machine (:mod:`nbcred.executors.local`);
+``celery`` — Celery workers on any number of machines (:mod:`nbcred.executors.celery_app`);
+``inline`` — one job after another in this process, unsandboxed (tests, debugging).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nbcred.errors import ConfigurationError
+from nbcred.pipeline import Executor, GradeJob, InlineExecutor
+from nbcred.settings import Settings
+
+__all__ = ["EXECUTORS", "Executor", "GradeJob", "get_executor"]
+
+
+def _local(settings: Settings, workers: int, runner: str) -> Executor:
+    from nbcred.executors.local import LocalExecutor
+
+    return LocalExecutor(settings=settings, workers=workers, runner=runner)
+
+
+def _celery(settings: Settings, workers: int, runner: str) -> Executor:
+    from nbcred.executors.celery_app import CeleryExecutor
+
+    executor: Executor = CeleryExecutor(settings=settings)
+    return executor
+
+
+def _inline(settings: Settings, workers: int, runner: str) -> Executor:
+    return InlineExecutor(settings)
+
+
+EXECUTORS: dict[str, Callable[[Settings, int, str], Executor]] = {
+    "local": _local, "celery": _celery, "inline": _inline,
+}
+
+
+def get_executor(name: str, *, settings: Settings, workers: int, runner: str = "auto") -> Executor:
+    """The executor called ``name`` with ``workers`` processes; ``runner`` picks how kernels start.
+
+    ``runner`` is ``auto`` (pre-forked sandboxed kernels when the machine allows, else sandboxed
+    kernels started from scratch), ``forked``, ``sandboxed`` or ``plain`` (no sandbox).
+    """
+    try:
+        factory = EXECUTORS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown executor {name!r}; choose one of: {', '.join(sorted(EXECUTORS))}"
+        ) from None
+    return factory(settings, max(1, workers), runner)

@@ -1,0 +1,95 @@
+"""What every worker does with a job: load the assessment once, grade, never raise."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from grader.assessment import Assessment, load_assessment
+from grader.errors import GraderError
+from grader.execute import KernelRunner, NotebookRunner
+from grader.grade import content_hash, grade_submission, learner_id
+from grader.results import GradeResult
+from nbcred.errors import ConfigurationError
+from nbcred.pipeline import GradeJob, grade_options
+from nbcred.settings import Settings
+
+log = logging.getLogger(__name__)
+RUNNERS = ("auto", "forked", "sandboxed", "plain")
+
+
+def make_runner(name: str, assessment: Assessment | None = None) -> NotebookRunner:
+    """The notebook runner called ``name`` (see :func:`nbcred.executors.get_executor`)."""
+    if name == "plain":
+        return KernelRunner()
+    from grader.sandbox import SandboxedRunner
+    from grader.sandbox_probe import probe
+
+    report = probe()
+    if name == "forked" or (name == "auto" and report.available("pidfd")):
+        from grader.forkserver import ForkedRunner
+
+        return ForkedRunner(report=report)
+    if name in ("auto", "sandboxed"):
+        return SandboxedRunner(report=report)
+    raise ConfigurationError(f"unknown runner {name!r}; choose one of: {', '.join(RUNNERS)}")
+
+
+def error_result(job: GradeJob, message: str, assessment: Assessment | None = None) -> GradeResult:
+    """A zero result carrying ``message``, for a job that could not be graded at all."""
+    submission = Path(job.submission)
+    learner = job.learner or (learner_id(submission, assessment) if assessment else submission.name)
+    digest = ""
+    if assessment is not None and submission.is_dir():
+        try:
+            digest = content_hash(submission, assessment)
+        except OSError:
+            digest = ""
+    return GradeResult(
+        learner=learner, assessment=assessment.id if assessment else Path(job.assessment).name,
+        assessment_version=assessment.spec.version if assessment else "", score=0.0, max_score=0.0,
+        passed=False, cells=[], competencies=[], tampered_cells=[], errors=[message], content_hash=digest,
+    )
+
+
+class JobGrader:
+    """Grades jobs in one process: assessments are loaded once, the runner is built once."""
+
+    def __init__(self, settings: Settings, runner: str = "auto") -> None:
+        self.settings = settings
+        self.runner_name = runner
+        self._runner: NotebookRunner | None = None
+        self._assessments: dict[str, Assessment] = {}
+
+    def assessment(self, path: str) -> Assessment:
+        """The assessment at ``path``, loaded on first use."""
+        if path not in self._assessments:
+            self._assessments[path] = load_assessment(path)
+        return self._assessments[path]
+
+    def runner(self, assessment: Assessment) -> NotebookRunner:
+        """The runner, built on first use."""
+        if self._runner is None:
+            self._runner = make_runner(self.runner_name, assessment)
+        return self._runner
+
+    def grade(self, job: GradeJob) -> GradeResult:
+        """Grade one job; every failure becomes an error in the result."""
+        try:
+            assessment = self.assessment(job.assessment)
+        except GraderError as exc:
+            return error_result(job, f"the assessment could not be loaded: {exc}")
+        try:
+            options = grade_options(self.settings, self.runner(assessment))
+            return grade_submission(assessment, Path(job.submission), options=options,
+                                    learner=job.learner)
+        except Exception as exc:
+            log.error("grading %s failed:\n%s", job.submission, traceback.format_exc())
+            return error_result(job, f"grading failed: {type(exc).__name__}: {exc}", assessment)
+
+    def close(self) -> None:
+        """Stop the runner's helper processes, if any."""
+        close = getattr(self._runner, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,110 @@
+"""The hostile-submission corpus: every attack gets a clear error or a correct low score.
+
+The whole corpus is graded once, in parallel, by the local executor with pre-forked sandboxed
+kernels; the batch must complete with exactly one result per case.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hostile_corpus import HOSTILE_ASSESSMENT, hostile_cases
+
+from grader.results import GradeResult
+from nbcred.executors import GradeJob, get_executor
+from nbcred.settings import Settings
+
+pytestmark = pytest.mark.slow
+FULL = 3.0
+DIED = "the kernel died"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeResult]:
+    """Grade every case with two workers; fail if the batch loses or duplicates a result."""
+    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    jobs = [GradeJob(str(HOSTILE_ASSESSMENT), str(case), case.name) for case in hostile_cases()]
+    results: dict[str, GradeResult] = {}
+    received: list[str] = []
+
+    def collect(job: GradeJob, result: GradeResult) -> None:
+        received.append(job.learner or "")
+        results[job.learner or ""] = result
+
+    start = time.monotonic()
+    get_executor("local", settings=settings, workers=2).grade(jobs, on_result=collect)
+    assert time.monotonic() - start < 120, "the hostile corpus must grade in under two minutes"
+    assert sorted(received) == sorted(j.learner or "" for j in jobs)
+    return results
+
+
+def cell(result: GradeResult, grade_id: str) -> float:
+    return next(c.score for c in result.cells if c.cell == grade_id)
+
+
+def test_every_case_has_one_result(corpus: dict[str, GradeResult]) -> None:
+    assert set(corpus) == {p.name for p in hostile_cases()}
+    assert len(corpus) >= 13
+
+
+@pytest.mark.parametrize("case", ["infinite_loop", "memory_bomb", "fork_bomb", "network_local",
+                                  "network_external", "read_outside", "hide_errors"])
+def test_attack_earns_nothing(corpus: dict[str, GradeResult], case: str) -> None:
+    result = corpus[case]
+    assert result.score == 0.0, f"{case}: the attack worked and earned {result.score}"
+    assert not result.passed
+
+
+@pytest.mark.parametrize("case", ["kill_kernel", "exit_kernel"])
+def test_dead_kernel_is_a_clear_error(corpus: dict[str, GradeResult], case: str) -> None:
+    result = corpus[case]
+    assert result.score == 0.0
+    assert any(DIED in e for e in result.errors), result.errors
+
+
+def test_hidden_traceback_still_fails_the_test(corpus: dict[str, GradeResult]) -> None:
+    assert cell(corpus["hide_errors"], "test_add") == 0.0
+    assert cell(corpus["hide_errors"], "test_partial") == 0.0
+
+
+def test_faked_results_are_not_credited(corpus: dict[str, GradeResult]) -> None:
+    result = corpus["fake_output"]
+    assert cell(result, "test_partial") == 0.0  # a forged "1.0" ahead of the real 0.5
+    assert result.score < 2.5
+
+
+def test_huge_output_is_graded_normally(corpus: dict[str, GradeResult]) -> None:
+    assert corpus["huge_output"].score == FULL
+    assert corpus["huge_output"].errors == []
+
+
+def test_learner_kernelspec_is_ignored(corpus: dict[str, GradeResult]) -> None:
+    assert corpus["wrong_kernel"].score == FULL
+
+
+def test_corrupt_notebook_is_a_clear_error(corpus: dict[str, GradeResult]) -> None:
+    result = corpus["corrupt_json"]
+    assert result.score == 0.0
+    assert any("not valid JSON" in e for e in result.errors), result.errors
+
+
+def test_infinite_loop_is_stopped_by_the_cell_timeout(corpus: dict[str, GradeResult]) -> None:
+    assert corpus["infinite_loop"].seconds < 15
+
+
+def test_corpus_is_current() -> None:
+    """The committed case notebooks are what ``make_cases.py`` writes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_cases", HOSTILE_ASSESSMENT.parent / "make_cases.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert sorted(module.CASES) == sorted(p.name for p in hostile_cases())
+    assert all((HOSTILE_ASSESSMENT.parent / name / "adder.ipynb").is_file() for name in module.CASES)
+
+
+def test_case_folders_exist() -> None:
+    assert (Path(HOSTILE_ASSESSMENT) / "assessment.yaml").is_file()
