@@ -404,15 +404,179 @@ STATS: dict[str, Answers] = {
 
 
 # ----------------------------------------------------------------------------------------------
+# data-visualisation
+# ----------------------------------------------------------------------------------------------
+VIS_ALICE: Answers = {
+    "plot_temperatures": """
+        def plot_temperatures(df, ax=None):
+            if ax is None:
+                fig, ax = plt.subplots(figsize=(9, 5))
+            fig = ax.get_figure()
+            for city in sorted(df["city"].unique()):
+                city_rows = df[df["city"] == city].sort_values("month")
+                ax.plot(city_rows["month"], city_rows["mean_temp_c"], label=city)
+            ax.set_xlabel("Month")
+            ax.set_ylabel("Temperature (°C)")
+            ax.set_title("Average monthly temperature")
+            ax.legend()
+            return fig, ax
+
+
+        fig, ax = plot_temperatures(weather)
+        """,
+    "plot_annual_rainfall": """
+        def plot_annual_rainfall(df, ax=None):
+            if ax is None:
+                fig, ax = plt.subplots()
+            fig = ax.get_figure()
+            yearly = df.groupby("city")["rainfall_mm"].sum()
+            yearly = yearly.sort_values(ascending=False)
+            ax.bar(yearly.index, yearly.values)
+            ax.set_xlabel("City")
+            ax.set_ylabel("Rainfall per year (mm)")
+            ax.set_title("Which city is wettest?")
+            return fig, ax
+
+
+        fig, ax = plot_annual_rainfall(weather)
+        """,
+    "plot_rainfall_hist": """
+        def plot_rainfall_hist(values, bins=8):
+            fig, ax = plt.subplots()
+            ax.hist(values, bins=bins)
+            ax.set_xlabel("Rainfall in a month (mm)")
+            ax.set_ylabel("Number of months")
+            ax.set_title("How much rain falls in a month?")
+            return fig, ax
+
+
+        fig, ax = plot_rainfall_hist(weather["rainfall_mm"])
+        """,
+    "weather_dashboard": """
+        def weather_dashboard(df):
+            fig, axes = plt.subplots(nrows=1, ncols=2, figsize=(14, 5))
+            plot_temperatures(df, ax=axes[0])
+            plot_annual_rainfall(df, ax=axes[1])
+            fig.suptitle("Weather in Avonford, Brackenridge and Corrin Bay")
+            return fig
+
+
+        dashboard = weather_dashboard(weather)
+        """,
+}
+
+VIS: dict[str, Answers] = {
+    "alice": VIS_ALICE,
+    # The data is drawn correctly, but nothing is labelled and the panels are stacked untitled.
+    "bob": {
+        "plot_temperatures": """
+            def plot_temperatures(df, ax=None):
+                if ax is None:
+                    fig, ax = plt.subplots()
+                for city in sorted(df["city"].unique()):
+                    rows = df[df["city"] == city].sort_values("month")
+                    ax.plot(rows["month"], rows["mean_temp_c"], label=city)
+                return ax.figure, ax
+            """,
+        "plot_annual_rainfall": """
+            def plot_annual_rainfall(df, ax=None):
+                if ax is None:
+                    fig, ax = plt.subplots()
+                totals = df.groupby("city")["rainfall_mm"].sum().sort_values(ascending=False)
+                ax.bar(totals.index, totals)
+                return ax.figure, ax
+            """,
+        "plot_rainfall_hist": """
+            def plot_rainfall_hist(values, bins=8):
+                fig, ax = plt.subplots()
+                ax.hist(values, bins=bins)
+                return fig, ax
+            """,
+        "weather_dashboard": """
+            def weather_dashboard(df):
+                fig, (top, bottom) = plt.subplots(2, 1)
+                plot_temperatures(df, ax=top)
+                plot_annual_rainfall(df, ax=bottom)
+                return fig
+            """,
+    },
+    # One line through all the data, then nothing else.
+    "carol": {
+        "plot_temperatures": """
+            def plot_temperatures(df, ax=None):
+                fig, ax = plt.subplots()
+                ax.plot(df["month"], df["mean_temp_c"])
+                ax.set_xlabel("Month")
+                ax.set_ylabel("Temperature")
+                ax.set_title("Temperatures")
+                return fig, ax
+
+
+            fig, ax = plot_temperatures(weather)
+            """,
+    },
+    "dave": {
+        **VIS_ALICE,
+        "plot_annual_rainfall": """
+            def plot_annual_rainfall(df, ax=None):
+                if ax is None:
+                    fig, ax = plt.subplots()
+                totals = df.groupby("city")["rainfall_mm"].sum()
+                ax.bar(totals.index, totals.values)
+                ax.set_xlabel("City")
+                ax.set_ylabel("Rainfall (mm)")
+                ax.set_title("Annual rainfall")
+                return ax.figure, ax
+            """,
+        "weather_dashboard": """
+            def weather_dashboard(df):
+                fig, axes = plt.subplots(1, 2, figsize=(5, 8))
+                plot_temperatures(df, ax=axes[0])
+                plot_annual_rainfall(df, ax=axes[1])
+                fig.suptitle("Weather")
+                return fig
+            """,
+    },
+    # Asks for a style sheet that newer matplotlib no longer ships: the cell stops before
+    # plot_temperatures is defined, and the dashboard needs it.
+    "erin": {
+        **VIS_ALICE,
+        "plot_temperatures": """
+            plt.style.use("seaborn")
+
+
+            def plot_temperatures(df, ax=None):
+                if ax is None:
+                    fig, ax = plt.subplots(figsize=(9, 5))
+                fig = ax.get_figure()
+                for city in sorted(df["city"].unique()):
+                    city_rows = df[df["city"] == city].sort_values("month")
+                    ax.plot(city_rows["month"], city_rows["mean_temp_c"], label=city)
+                ax.set_xlabel("Month")
+                ax.set_ylabel("Temperature (°C)")
+                ax.set_title("Average monthly temperature")
+                ax.legend()
+                return fig, ax
+
+
+            fig, ax = plot_temperatures(weather)
+            """,
+    },
+}
+
+
+# ----------------------------------------------------------------------------------------------
 ANSWERS: dict[str, dict[str, Answers]] = {
     "pandas-cleaning": CLEANING,
     "exploratory-stats": STATS,
+    "data-visualisation": VIS,
 }
 
 # assessment -> (test cell replaced by ``assert True``, test cell cut down to one visible assert)
 TAMPERING: dict[str, tuple[str, str]] = {
     "pandas-cleaning": ("test_fill_missing", "test_deduplicate"),
     "exploratory-stats": ("test_programme_summary", "test_welch_t"),
+    "data-visualisation": ("test_bar_chart", "test_dashboard"),
 }
 
 
@@ -495,13 +659,15 @@ def answer(released: NotebookNode, answers: Answers) -> NotebookNode:
 
 
 def tamper(nb: NotebookNode, assert_true: str, stripped: str) -> NotebookNode:
-    """Dave's edits: one test made vacuous, another cut down to its first assert."""
+    """Dave's edits: one test made vacuous, another cut off after its first assert."""
     cells = _cells_by_id(nb)
     cells[assert_true].source = "assert True"
-    first = next(
-        line for line in cells[stripped].source.splitlines() if line.startswith("assert")
-    )
-    cells[stripped].source = first
+    kept: list[str] = []
+    for line in cells[stripped].source.splitlines():
+        kept.append(line)
+        if line.startswith("assert"):
+            break
+    cells[stripped].source = "\n".join(kept)
     return nb
 
 

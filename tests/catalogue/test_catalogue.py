@@ -249,11 +249,13 @@ def evaluate(assessment_id: str, scores: dict[str, float]) -> tuple[bool, float,
 EXPECTED_TOTALS: dict[str, dict[str, float]] = {
     "pandas-cleaning": {"alice": 12, "bob": 6, "carol": 1, "dave": 7, "erin": 0},
     "exploratory-stats": {"alice": 10, "bob": 5, "carol": 0, "dave": 5, "erin": 6},
+    "data-visualisation": {"alice": 9, "bob": 4, "carol": 0, "dave": 5, "erin": 4},
 }
 # test cells that must end in an error other than a failed assertion for erin
 ERIN_ERRORS: dict[str, list[str]] = {
     "pandas-cleaning": ["cleaning/test_load_orders", "cleaning/test_clean_orders"],
     "exploratory-stats": ["explore/test_describe_scores", "explore/test_pearson_r"],
+    "data-visualisation": ["plots/test_line_data", "plots/test_dashboard"],
 }
 
 
