@@ -1,11 +1,12 @@
-"""``nbcred credential ...``: sign, verify, bake and unbake Open Badges 3.0 credentials."""
+"""``nbcred credential ...``: sign, verify, bake and unbake Open Badges 3.0 credentials; list and
+revoke, suspend or unsuspend issued ones; export a learner's CLR."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +24,9 @@ from credentials.verify import (
     parse_datetime,
     verify_credential,
 )
+
+if TYPE_CHECKING:
+    from nbcred.issuance import CredentialIssuer
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
@@ -246,3 +250,111 @@ def unbake_command(
         typer.echo(credential)
     else:
         typer.echo(json.dumps(credential, indent=2, ensure_ascii=False))
+
+
+# --- issued credentials in the gradebook ---------------------------------------------------------
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the gradebook, not published).")]
+
+
+def _issuer(db: str | None) -> CredentialIssuer:
+    """The application's credential issuer over the configured gradebook."""
+    from nbcred.issuance import CredentialIssuer
+    from nbcred.settings import Settings
+    from nbcred.store import Store
+
+    settings = Settings()
+    if db:
+        settings = settings.model_copy(update={"database_url": db})
+    return CredentialIssuer(settings, Store.open(settings.resolved_database_url()))
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Run an issuance action; application and credential errors become a message and exit 2."""
+    from nbcred.errors import NbcredError
+
+    try:
+        return action()
+    except (NbcredError, CredentialError) as error:
+        _err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
+@app.command("list")
+def list_command(
+    learner: Annotated[str | None, typer.Option("--learner", help="Only this learner's credentials.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table (default) or json lines.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List issued credentials with their status."""
+    from nbcred.issuance import list_credentials
+
+    if output_format not in ("table", "json"):
+        raise _fail("--format must be table or json")
+    rows = _run(lambda: list_credentials(_issuer(db), learner=learner))
+    if output_format == "json":
+        for row in rows:
+            typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
+        return
+    table = Table(title="Issued credentials")
+    for column in ("id", "learner", "credential", "version", "status", "issued", "valid until"):
+        table.add_column(column)
+    for row in rows:
+        until = row.valid_until.date().isoformat() if row.valid_until else "-"
+        table.add_row(row.id, row.learner, escape(row.name), row.version, row.status,
+                      row.issued_at.date().isoformat(), until)
+    Console(emoji=False).print(table)
+
+
+def _change(credential_id: str, action: str, reason: str, db: str | None) -> None:
+    from nbcred.issuance import change_status
+
+    info = _run(lambda: change_status(_issuer(db), credential_id, action, reason))  # type: ignore[arg-type]
+    typer.echo(f"{credential_id}: {info.status} ({info.reason})")
+
+
+@app.command("revoke")
+def revoke_command(
+    credential_id: Annotated[str, typer.Argument(help="Credential id (urn:uuid:...).")],
+    reason: ReasonOption,
+    db: DbOption = None,
+) -> None:
+    """Revoke a credential for good and republish the revocation list."""
+    _change(credential_id, "revoke", reason, db)
+
+
+@app.command("suspend")
+def suspend_command(
+    credential_id: Annotated[str, typer.Argument(help="Credential id (urn:uuid:...).")],
+    reason: ReasonOption,
+    db: DbOption = None,
+) -> None:
+    """Suspend a credential (reversible) and republish the suspension list."""
+    _change(credential_id, "suspend", reason, db)
+
+
+@app.command("unsuspend")
+def unsuspend_command(
+    credential_id: Annotated[str, typer.Argument(help="Credential id (urn:uuid:...).")],
+    reason: ReasonOption,
+    db: DbOption = None,
+) -> None:
+    """Lift a suspension and republish the suspension list."""
+    _change(credential_id, "unsuspend", reason, db)
+
+
+@app.command("export-clr")
+def export_clr_command(
+    learner: Annotated[str, typer.Argument(help="Learner id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the CLR JSON.")],
+    db: DbOption = None,
+) -> None:
+    """Write a signed CLR 2.0 record of the learner's active credentials."""
+    from nbcred.issuance import export_clr
+
+    clr = _run(lambda: export_clr(_issuer(db), learner, output))
+    count = len(clr["credentialSubject"]["verifiableCredential"])
+    typer.echo(f"wrote {output} ({count} credential(s))")

@@ -1,0 +1,101 @@
+"""The issuer's identity: Ed25519 keys in an encrypted key store, as did:key or did:web."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from credentials import ob3
+from credentials.did import did_web_document, did_web_document_url, did_web_from_url
+from credentials.errors import CredentialError
+from credentials.keys import KeyPair, KeyStore
+from credentials.proof import sign
+from nbcred.errors import IssuanceError
+from nbcred.settings import Settings
+
+KEY_PREFIX = "issuer-"
+
+
+@dataclass(frozen=True)
+class IssuerIdentity:
+    """Who signs: the issuer DID and profile, the newest key and its verification method."""
+
+    did: str
+    profile: ob3.IssuerProfile
+    key: KeyPair
+    verification_method: str
+    did_document: dict[str, Any] | None = None
+
+    def sign(self, document: dict[str, Any], *, created: datetime | None = None) -> dict[str, Any]:
+        """Sign ``document`` with the newest key (eddsa-rdfc-2022)."""
+        return sign(document, self.key, verification_method=self.verification_method, created=created)
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The encrypted key store at ``<home>/keys``."""
+    return KeyStore(settings.home / "keys")
+
+
+def _passphrase(settings: Settings) -> str:
+    return settings.key_passphrase.get_secret_value()
+
+
+def rotate_key(settings: Settings) -> str:
+    """Add a new signing key (it signs from now on; older keys stay in the DID document)."""
+    store = key_store(settings)
+    ids = store.key_ids()
+    number = 1 + max((int(i.removeprefix(KEY_PREFIX)) for i in ids if _numbered(i)), default=0)
+    key_id = f"{KEY_PREFIX}{number}"
+    try:
+        store.create(key_id=key_id, passphrase=_passphrase(settings))
+    except CredentialError as exc:
+        raise IssuanceError(f"cannot create signing key {key_id} in {store.path}: {exc}") from exc
+    return key_id
+
+
+def _numbered(key_id: str) -> bool:
+    return key_id.startswith(KEY_PREFIX) and key_id.removeprefix(KEY_PREFIX).isdigit()
+
+
+def load_identity(settings: Settings) -> IssuerIdentity:
+    """Load the issuer's keys (creating the first on first use) and publish the did:web document."""
+    store = key_store(settings)
+    if not store.key_ids():
+        rotate_key(settings)
+    try:
+        ring = store.keyring(passphrase=_passphrase(settings))
+    except CredentialError as exc:
+        raise IssuanceError(
+            f"cannot unlock the issuer keys in {store.path}: {exc}. Set NBCRED_KEY_PASSPHRASE to "
+            "the passphrase they were created with."
+        ) from exc
+    key = ring.newest
+    document = None
+    if settings.issuer_did_web:
+        did = did_web_from_url("https://" + settings.issuer_did_web.removeprefix("https://").strip("/"))
+        document = did_web_document(did, ring.public_keys())
+        write_json(did_document_path(settings, did), document)
+        method = f"{did}#{key.public_key_multibase}"
+    else:
+        did, method = key.did_key, key.did_key_verification_method
+    profile = ob3.IssuerProfile(id=did, name=settings.issuer_name, url=settings.issuer_url)
+    return IssuerIdentity(did, profile, key, method, document)
+
+
+def did_document_path(settings: Settings, did: str) -> Path:
+    """Where the web service serves the did:web document from (under ``<home>/public``)."""
+    path = urlsplit(did_web_document_url(did)).path.lstrip("/")
+    return settings.home / "public" / path
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Write JSON atomically (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary.replace(path)

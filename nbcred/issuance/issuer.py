@@ -1,0 +1,215 @@
+"""Automatic issuance: a signed badge for each passing grading, idempotent, with retries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from credentials import ob3
+from grader.assessment import Assessment
+from grader.results import GradeResult
+from nbcred.issuance import badges, statuslists
+from nbcred.issuance.identity import IssuerIdentity, load_identity
+from nbcred.settings import Settings
+from nbcred.store import Store
+from nbcred.store.models import Grading, IssuedCredential, PendingIssuance
+from nbcred.store.store import _to_result
+
+log = logging.getLogger(__name__)
+
+Signer = Callable[[dict[str, Any]], dict[str, Any]]
+Clock = Callable[[], datetime]
+Builder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
+"""Builds the unsigned credential from the learner's email and its credentialStatus entries."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What identifies a credential for idempotency: learner, achievement id and version."""
+
+    learner: str
+    achievement_id: str
+    version: str
+    kind: str = "badge"
+    grading_id: int | None = None
+
+
+@dataclass
+class RetryReport:
+    """What a retry of pending issuances did."""
+
+    issued: list[str] = field(default_factory=list)
+    pending: list[tuple[int, str]] = field(default_factory=list)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An XSD dateTime string (or a naive/aware datetime) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class CredentialIssuer:
+    """Issues, stores and publishes credentials; called by the pipeline for passing results."""
+
+    def __init__(
+        self, settings: Settings, store: Store, *, signer: Signer | None = None, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._signer = signer
+        self._identity: IssuerIdentity | None = None
+        self._assessments: dict[str, Assessment] = {}
+        self._retried: set[str] = set()
+
+    @property
+    def identity(self) -> IssuerIdentity:
+        """The issuer identity, loaded (and the first key created) on first use."""
+        if self._identity is None:
+            self._identity = load_identity(self.settings)
+        return self._identity
+
+    def sign(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Sign with the injected signer, else the newest issuer key."""
+        if self._signer is not None:
+            return self._signer(document)
+        return self.identity.sign(document, created=self.clock())
+
+    def __call__(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str | None:
+        """Pipeline hook: retry this assessment's pending issuances once, then issue for ``result``."""
+        self._assessments[assessment.id] = assessment
+        if assessment.id not in self._retried:
+            self._retried.add(assessment.id)
+            self.retry_pending({assessment.id: assessment})
+        return self.issue(result, assessment, grading_id)
+
+    def issue(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str | None:
+        """The credential id for a passing result (existing or new); None if failed or deferred."""
+        if assessment.spec.badge is None or not result.passed or result.errors:
+            return None
+        try:
+            credential_id = self._issue_badge(result, assessment, grading_id)
+        except Exception as exc:  # the grade is recorded; keep the issuance for a retry
+            self._defer(grading_id, exc)
+            return None
+        self._clear_pending(grading_id)
+        return credential_id
+
+    def _issue_badge(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str:
+        achievement = badges.achievement_spec(self.settings, assessment)
+        badge = assessment.spec.badge
+        slot = Slot(result.learner, achievement.id, assessment.spec.version, "badge", grading_id)
+
+        def build(email: str, status: list[dict[str, Any]]) -> dict[str, Any]:
+            return ob3.build_credential(
+                achievement=achievement, issuer=self.identity.profile,
+                recipient=badges.recipient(self.settings, email),
+                results=badges.results(result, achievement), evidence=[badges.evidence(result)],
+                credential_status=status, valid_from=self.clock(),
+                expires_after_days=badge.expires_after_days if badge else None,
+            )
+
+        document = self.store_new(slot, build)
+        badges.write_credential_files(self.learner_folder(result.learner),
+                                      f"{assessment.id}-v{assessment.spec.version}", document,
+                                      badges.image_file(assessment))
+        return str(document["id"])
+
+    def learner_folder(self, learner: str) -> Path:
+        """``<home>/credentials/<learner>``."""
+        return self.settings.home / "credentials" / learner
+
+    def store_new(self, slot: Slot, build: Builder) -> dict[str, Any]:
+        """The slot's credential document: the stored one, else built, signed, stored, published."""
+        existing = self.find(slot)
+        if existing is not None:
+            return existing
+        try:
+            with self.store.session() as session:
+                email = badges.learner_email(session, self.settings, slot.learner)
+                list_url, index, status = statuslists.allocate_slot(session, self.settings)
+                signed = self.sign(build(email, status))
+                session.add(IssuedCredential(
+                    id=signed["id"], learner_id=slot.learner, achievement_id=slot.achievement_id,
+                    achievement_version=slot.version, kind=slot.kind, grading_id=slot.grading_id,
+                    status="active", status_list=list_url, status_index=index, document=signed,
+                    issued_at=self.clock(), valid_until=parse_time(signed.get("validUntil")),
+                ))
+        except IntegrityError:  # issued concurrently by another worker: use theirs
+            existing = self.find(slot)
+            if existing is None:
+                raise
+            return existing
+        statuslists.publish(self.settings, self.store, self.identity, missing_only=True)
+        return signed
+
+    def find(self, slot: Slot) -> dict[str, Any] | None:
+        """The document already issued for this learner, achievement and version, if any."""
+        with self.store.session() as session:
+            row = session.scalars(select(IssuedCredential).where(
+                IssuedCredential.learner_id == slot.learner,
+                IssuedCredential.achievement_id == slot.achievement_id,
+                IssuedCredential.achievement_version == slot.version,
+            )).first()
+            return None if row is None else dict(row.document)
+
+    def _defer(self, grading_id: int, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("credential for grading %s deferred: %s", grading_id, reason)
+        try:
+            with self.store.session() as session:
+                row = session.get(PendingIssuance, grading_id)
+                if row is None:
+                    session.add(PendingIssuance(grading_id=grading_id, reason=reason, tries=1,
+                                                updated_at=self.clock()))
+                else:
+                    row.reason, row.tries, row.updated_at = reason, row.tries + 1, self.clock()
+        except Exception:  # the grade is safe; the next grading of this content retries
+            log.exception("could not record pending issuance for grading %s", grading_id)
+
+    def _clear_pending(self, grading_id: int) -> None:
+        with self.store.session() as session:
+            row = session.get(PendingIssuance, grading_id)
+            if row is not None:
+                session.delete(row)
+
+    def retry_pending(self, assessments: Mapping[str, Assessment]) -> RetryReport:
+        """Issue the deferred credentials of these assessments (same version as graded)."""
+        report = RetryReport()
+        for grading_id, result in self.pending_results():
+            assessment = assessments.get(result.assessment)
+            if assessment is None or assessment.spec.version != result.assessment_version:
+                continue
+            credential_id = self.issue(result, assessment, grading_id)
+            if credential_id is None:
+                report.pending.append((grading_id, self.pending_reason(grading_id)))
+            else:
+                report.issued.append(credential_id)
+        return report
+
+    def pending_results(self) -> list[tuple[int, GradeResult]]:
+        """Every deferred issuance with its recorded grading."""
+        with self.store.session() as session:
+            rows = session.scalars(select(PendingIssuance).order_by(PendingIssuance.grading_id)).all()
+            out = []
+            for row in rows:
+                grading = session.get(Grading, row.grading_id)
+                if grading is not None:
+                    out.append((row.grading_id, _to_result(grading)))
+            return out
+
+    def pending_reason(self, grading_id: int) -> str:
+        """Why an issuance is pending ("" if it is not)."""
+        with self.store.session() as session:
+            row = session.get(PendingIssuance, grading_id)
+            return "" if row is None else row.reason
