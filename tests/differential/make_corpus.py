@@ -108,7 +108,7 @@ class Builder:
         self._add(nbformat.v4.new_markdown_cell(source, metadata=meta))
 
     def notebook(self) -> NotebookNode:
-        nb = nbformat.v4.new_notebook(cells=self.cells, metadata=dict(NB_METADATA))
+        nb: NotebookNode = nbformat.v4.new_notebook(cells=self.cells, metadata=dict(NB_METADATA))
         nb.nbformat_minor = 5
         return nb
 
@@ -352,7 +352,8 @@ DATA_FILES = {"ps1": {"data.csv": PS1_DATA}}
 def _find(nb: NotebookNode, grade_id: str) -> NotebookNode:
     for cell in nb.cells:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell
+            found: NotebookNode = cell
+            return found
     raise KeyError(grade_id)
 
 
@@ -643,8 +644,8 @@ def release(course: Path, work: Path) -> Path:
 
 
 def main(course: Path = DEFAULT_COURSE) -> None:
-    for sub in ("source", "submitted"):
-        shutil.rmtree(course / sub, ignore_errors=True)
+    for top in ("source", "submitted"):
+        shutil.rmtree(course / top, ignore_errors=True)
     course.mkdir(parents=True, exist_ok=True)
     write_source(course)
     manifest: list[dict[str, Any]] = []
