@@ -300,7 +300,8 @@ def list_command(
             typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
         return
     table = Table(title="Issued credentials")
-    for column in ("id", "learner", "credential", "version", "status", "issued", "valid until"):
+    table.add_column("id", overflow="fold", min_width=20)
+    for column in ("learner", "credential", "version", "status", "issued", "valid until"):
         table.add_column(column)
     for row in rows:
         until = row.valid_until.date().isoformat() if row.valid_until else "-"
