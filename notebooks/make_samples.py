@@ -566,10 +566,187 @@ VIS: dict[str, Answers] = {
 
 
 # ----------------------------------------------------------------------------------------------
+# sql-from-python
+# ----------------------------------------------------------------------------------------------
+SQL_ALICE: Answers = {
+    "load_library": """
+        def load_library(conn):
+            books = pd.read_csv("books.csv")
+            members = pd.read_csv("members.csv")
+            loans = pd.read_csv("loans.csv")
+            books.to_sql("books", conn, index=False)
+            members.to_sql("members", conn, index=False)
+            loans.to_sql("loans", conn, index=False)
+
+
+        load_library(conn)
+        pd.read_sql("SELECT * FROM loans LIMIT 5", conn)
+        """,
+    "books_in_genre": """
+        def books_in_genre(conn, genre):
+            sql = "SELECT title, author, year FROM books WHERE genre = ? ORDER BY year, title"
+            return pd.read_sql(sql, conn, params=[genre])
+
+
+        books_in_genre(conn, "Science")
+        """,
+    "joins": """
+        def open_loans(conn):
+            sql = '''
+            SELECT members.name AS member, books.title, loans.loan_date
+            FROM loans
+            INNER JOIN members ON loans.member_id = members.member_id
+            INNER JOIN books ON loans.book_id = books.book_id
+            WHERE loans.returned_date IS NULL
+            ORDER BY loans.loan_date, books.title
+            '''
+            return pd.read_sql(sql, conn)
+
+
+        def member_history(conn, member_id):
+            sql = '''
+            SELECT books.title, loans.loan_date
+            FROM loans JOIN books ON loans.book_id = books.book_id
+            WHERE loans.member_id = ?
+            ORDER BY loans.loan_date
+            '''
+            return pd.read_sql(sql, conn, params=[member_id])
+
+
+        open_loans(conn)
+        """,
+    "aggregates": """
+        def loans_by_genre(conn, min_loans=1):
+            sql = '''
+            SELECT books.genre AS genre, COUNT(loans.loan_id) AS n_loans
+            FROM loans JOIN books ON loans.book_id = books.book_id
+            GROUP BY books.genre
+            HAVING COUNT(loans.loan_id) >= ?
+            ORDER BY n_loans DESC, genre
+            '''
+            return pd.read_sql(sql, conn, params=[min_loans])
+
+
+        def busiest_members(conn, n=3):
+            sql = '''
+            SELECT members.name AS name, COUNT(*) AS n_loans
+            FROM members JOIN loans ON loans.member_id = members.member_id
+            GROUP BY members.member_id
+            ORDER BY n_loans DESC, name
+            LIMIT ?
+            '''
+            return pd.read_sql(sql, conn, params=[n])
+
+
+        loans_by_genre(conn)
+        """,
+}
+
+SQL: dict[str, Answers] = {
+    "alice": SQL_ALICE,
+    # Solid on single-table queries; forgets the NULL filter and counts books, not loans.
+    "bob": {
+        "load_library": SQL_ALICE["load_library"],
+        "books_in_genre": SQL_ALICE["books_in_genre"],
+        "joins": """
+            def open_loans(conn):
+                sql = '''
+                SELECT members.name AS member, books.title, loans.loan_date
+                FROM loans
+                JOIN members ON loans.member_id = members.member_id
+                JOIN books ON loans.book_id = books.book_id
+                ORDER BY loans.loan_date
+                '''
+                return pd.read_sql(sql, conn)
+
+
+            def member_history(conn, member_id):
+                sql = '''
+                SELECT books.title, loans.loan_date
+                FROM loans JOIN books ON loans.book_id = books.book_id
+                WHERE loans.member_id = ?
+                ORDER BY loans.loan_date
+                '''
+                return pd.read_sql(sql, conn, params=[member_id])
+            """,
+        "aggregates": """
+            def loans_by_genre(conn, min_loans=1):
+                sql = '''
+                SELECT genre, COUNT(*) AS n_loans FROM books
+                GROUP BY genre HAVING COUNT(*) >= ? ORDER BY n_loans DESC
+                '''
+                return pd.read_sql(sql, conn, params=[min_loans])
+            """,
+    },
+    # Loads one table and pastes the genre into the SQL text.
+    "carol": {
+        "load_library": """
+            def load_library(conn):
+                pd.read_csv("books.csv").to_sql("books", conn)
+
+
+            load_library(conn)
+            """,
+        "books_in_genre": """
+            def books_in_genre(conn, genre):
+                return pd.read_sql(
+                    f"SELECT title, author, year FROM books WHERE genre = '{genre}' ORDER BY year",
+                    conn,
+                )
+            """,
+    },
+    "dave": {
+        **SQL_ALICE,
+        "books_in_genre": """
+            def books_in_genre(conn, genre):
+                sql = f"SELECT title, author, year FROM books WHERE genre = '{genre}' ORDER BY year, title"
+                return pd.read_sql(sql, conn)
+            """,
+        "joins": """
+            def open_loans(conn):
+                sql = '''
+                SELECT members.name AS member, books.title, loans.loan_date
+                FROM loans
+                JOIN members ON loans.member_id = members.member_id
+                JOIN books ON loans.book_id = books.book_id
+                ORDER BY loans.loan_date, books.title
+                '''
+                return pd.read_sql(sql, conn)
+
+
+            def member_history(conn, member_id):
+                sql = '''
+                SELECT books.title, loans.loan_date
+                FROM loans JOIN books ON loans.book_id = books.book_id
+                WHERE loans.member_id = ?
+                ORDER BY loans.loan_date
+                '''
+                return pd.read_sql(sql, conn, params=[member_id])
+            """,
+    },
+    # Looks for the files in a folder that does not exist: no table is ever created, so every
+    # query afterwards fails.
+    "erin": {
+        **SQL_ALICE,
+        "load_library": """
+            def load_library(conn):
+                for name in ["books", "members", "loans"]:
+                    frame = pd.read_csv(f"data/{name}.csv")
+                    frame.to_sql(name, conn, index=False)
+
+
+            load_library(conn)
+            """,
+    },
+}
+
+
+# ----------------------------------------------------------------------------------------------
 ANSWERS: dict[str, dict[str, Answers]] = {
     "pandas-cleaning": CLEANING,
     "exploratory-stats": STATS,
     "data-visualisation": VIS,
+    "sql-from-python": SQL,
 }
 
 # assessment -> (test cell replaced by ``assert True``, test cell cut down to one visible assert)
@@ -577,6 +754,7 @@ TAMPERING: dict[str, tuple[str, str]] = {
     "pandas-cleaning": ("test_fill_missing", "test_deduplicate"),
     "exploratory-stats": ("test_programme_summary", "test_welch_t"),
     "data-visualisation": ("test_bar_chart", "test_dashboard"),
+    "sql-from-python": ("test_open_loans", "test_books_in_genre"),
 }
 
 
