@@ -1,0 +1,107 @@
+"""The sandbox itself: who the kernel runs as, what it can see, reach and use."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import pytest
+from factory import code, notebook
+
+from grader.errors import ExecutionError
+from grader.forkserver import ForkedRunner
+from grader.sandbox import SandboxedRunner, SandboxPolicy
+from grader.sandbox_probe import Mechanism, SandboxReport, probe
+from grader.spec import ExecutionLimits
+
+PROBE = """
+import json, os, resource, socket
+facts = {"uid": os.getuid(), "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
+         "work": os.path.exists("/work/main/grader"), "root": sorted(os.listdir("/root")),
+         "env": sorted(k for k in os.environ if k.startswith("NBCRED")),
+         "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
+         "mem": resource.getrlimit(resource.RLIMIT_AS)[0]}
+try:
+    socket.create_connection(("127.0.0.1", 6379), timeout=1); facts["redis"] = True
+except OSError:
+    facts["redis"] = False
+print(json.dumps(facts))
+"""
+
+
+def _facts(runner: SandboxedRunner, tmp: Path) -> dict[str, object]:
+    import json
+
+    (tmp / "data.csv").write_text("a\n1\n")
+    outcome = runner.run(notebook(code(PROBE)), workdir=tmp, limits=ExecutionLimits(memory_mb=700),
+                         kernel_name="python3")
+    assert outcome.error is None, outcome.error
+    facts: dict[str, object] = json.loads(outcome.notebook.cells[0].outputs[0]["text"])
+    return facts
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+@pytest.mark.parametrize("kind", ["sandboxed", "forked"])
+def test_kernel_is_isolated(kind: str, forked_runner: ForkedRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBCRED_KEY_PASSPHRASE", "secret")
+    runner = forked_runner if kind == "forked" else SandboxedRunner()
+    workdir = Path(tempfile.mkdtemp(prefix="nbcred-test-"))
+    facts = _facts(runner, workdir)
+    assert facts["uid"] != 0 and facts["uid"] != os.getuid()
+    assert facts["cwd"] == str(workdir)
+    assert facts["files"] == ["data.csv"]
+    assert facts["work"] is False
+    assert facts["root"] == [".pyenv"] or facts["root"] == []
+    assert facts["env"] == []
+    assert facts["redis"] is False
+    assert facts["nproc"] == ExecutionLimits().max_processes
+    assert facts["mem"] == 700 * 1024 * 1024
+
+
+def test_probe_reports_every_mechanism_with_a_reason() -> None:
+    report = probe()
+    names = {m.name for m in report.mechanisms}
+    assert {"network", "filesystem", "user", "rlimits", "pidfd"} <= names
+    assert all(m.reason for m in report.mechanisms)
+    if os.geteuid() == 0:
+        assert report.unavailable() == []
+
+
+def test_missing_mechanism_is_announced_never_silent() -> None:
+    report = SandboxReport((Mechanism("network", False, "unavailable: EPERM"),
+                            Mechanism("filesystem", True, "ok"), Mechanism("user", True, "ok"),
+                            Mechanism("rlimits", True, "ok")))
+    with pytest.warns(RuntimeWarning, match="network: unavailable: EPERM"):
+        runner = SandboxedRunner(report=report)
+    assert runner.policy.network is False and runner.policy.user is True
+    with pytest.raises(ExecutionError, match="network"):
+        SandboxedRunner(report=report, policy=SandboxPolicy(strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SandboxedRunner(report=SandboxReport(tuple(Mechanism(n, True, "ok") for n in
+                                                   ("network", "filesystem", "user", "rlimits"))))
+
+
+def test_output_is_bounded(forked_runner: ForkedRunner) -> None:
+    nb = notebook(code("for i in range(50_000):\n    print('y' * 100)"), code("41 + 1"))
+    outcome = forked_runner.run(nb, workdir=Path(tempfile.mkdtemp(prefix="nbcred-test-")),
+                                limits=ExecutionLimits(max_output_bytes=100_000), kernel_name="python3")
+    kept = sum(len(o.get("text", "")) for c in outcome.notebook.cells for o in c.outputs)
+    assert kept < 300_000
+    assert "output truncated" in str(outcome.notebook.cells[0].outputs)
+    assert outcome.notebook.cells[1].outputs[0]["data"]["text/plain"] == "42"
+    assert outcome.replies == {0: "ok", 1: "ok"}
+
+
+def test_forked_kernels_are_fresh(forked_runner: ForkedRunner) -> None:
+    first = notebook(code("import numpy as np\nLEAK = np.random.rand()\nprint(LEAK)"))
+    second = notebook(code("print('LEAK' in globals())"))
+    runs = [forked_runner.run(copy.deepcopy(nb), workdir=Path(tempfile.mkdtemp(prefix="nbcred-test-")),
+                              limits=ExecutionLimits(), kernel_name="python3")
+            for nb in (first, first, second)]
+    values = [r.notebook.cells[0].outputs[0]["text"] for r in runs]
+    assert values[0] != values[1], "every fork must reseed numpy's global generator"
+    assert values[2].strip() == "False"
