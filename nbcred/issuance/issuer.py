@@ -90,7 +90,10 @@ class CredentialIssuer:
         self._assessments[assessment.id] = assessment
         if assessment.id not in self._retried:
             self._retried.add(assessment.id)
-            self.retry_pending({assessment.id: assessment})
+            try:
+                self.retry_pending({assessment.id: assessment})
+            except Exception:  # retried again on the next run; never block grading
+                log.exception("retrying pending credentials for %s failed", assessment.id)
         return self.issue(result, assessment, grading_id)
 
     def issue(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str | None:
