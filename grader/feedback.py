@@ -42,8 +42,10 @@ def test_feedback(
     entries = []
     for cell in scored:
         status, message = _status(cell, ran.get(cell.cell))
-        if cell.cell in hidden and status != "passed":
-            message = "A test (possibly a hidden one) did not pass." if message else ""
+        if cell.cell in hidden and message:
+            # the error's name is safe to show; its message or traceback could quote a hidden test
+            ename = message.split(":", 1)[0] if ":" in message else "error"
+            message = f"A test (possibly a hidden one) did not pass ({ename})."
         entries.append(
             TestFeedback(
                 notebook=cell.notebook, cell=cell.cell,

@@ -154,7 +154,7 @@ def read_submission(path: Path) -> NotebookNode:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SubmissionError(
-            f"{path.name} is not a notebook (not valid JSON: {exc}); its cells score 0",
+            f"not a notebook (not valid JSON: {exc}); its cells score 0",
             path=str(path), hint="re-download your notebook from Jupyter (File > Download) "
             "and submit it again",
         ) from exc
@@ -162,9 +162,9 @@ def read_submission(path: Path) -> NotebookNode:
         nb: NotebookNode = nbformat.reads(raw, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:
-        kind = "a notebook" if isinstance(data, dict) and "cells" in data else "JSON, not a notebook"
+        kind = "a notebook" if isinstance(data, dict) and "cells" in data else "JSON but not a notebook"
         raise SubmissionError(
-            f"{path.name} is {kind} that nbformat rejects: {exc}; its cells score 0",
+            f"{kind} that nbformat rejects: {exc}; its cells score 0",
             path=str(path), hint="open it in JupyterLab, save it, and submit it again",
         ) from exc
     return nb

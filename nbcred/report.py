@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from grader.results import GradeResult
 from nbcred.catalogue import Catalogue
@@ -24,6 +25,7 @@ def _figure_png(results: list[GradeResult], title: str) -> str:
     left.set_xlabel("score (%)")
     left.set_ylabel("learners")
     left.set_title("Score distribution")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
     rates: dict[str, list[bool]] = defaultdict(list)
     for r in results:
         for c in r.competencies:
@@ -61,7 +63,7 @@ def write_cohort_report(results: list[GradeResult], catalogue: Catalogue, folder
     for assessment_id, group in sorted(by_assessment.items()):
         known = catalogue.assessments.get(assessment_id)
         title = known.spec.title if known else assessment_id
-        rows = "".join(_row(r) for r in group)
+        rows = "".join(_row(r) for r in sorted(group, key=lambda r: r.learner))
         sections.append(
             f"<h2>{html.escape(title)}</h2><img alt='charts for {html.escape(title)}' "
             f"src='data:image/png;base64,{_figure_png(group, title)}'>"
