@@ -11,4 +11,4 @@ import sys
 # "iri" string formats, which no notebook schema uses; building its grammar costs ~1.7 s at every
 # process start (measured with `python -X importtime -c "import nbformat"`). Mark it unavailable
 # so jsonschema skips those two format checkers.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
