@@ -451,6 +451,11 @@ class Submission:
             nbformat.v4.new_output("execute_result", data={"text/plain": text}, execution_count=1)
         ]
 
+    def set_kernel(self, notebook: str, name: str) -> None:
+        self.notebooks[notebook].metadata.kernelspec = NotebookNode(
+            {"display_name": name, "language": "python", "name": name}
+        )
+
     def drop_notebook(self, notebook: str) -> None:
         del self.notebooks[notebook]
 
@@ -577,6 +582,8 @@ def frank(s: Submission) -> None:
     elif s.assignment == "ps3":
         s.notes.append("turned the locked parse_ok test cell into markdown")
         s.change_type("pipeline", "parse_ok", "markdown")
+        s.notes.append("notebook names a kernel that does not exist here")
+        s.set_kernel("pipeline", "python3-frank")
 
 
 def mallory(s: Submission) -> None:
