@@ -13,7 +13,7 @@ with ``require_status``. The status check is injected (see ``credentials.statusl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -182,3 +182,30 @@ def _issuer_warnings(document: dict[str, Any], verification_method: str | None) 
     if controller != issuer_id:
         return [f"signed by {controller}, which is not the issuer {issuer_id}"]
     return []
+
+
+def list_status_checker(
+    *,
+    lists: Mapping[str, dict[str, Any]],
+    resolver: KeyResolver,
+    fetch: Callable[[str], dict[str, Any]] | None = None,
+) -> StatusChecker:
+    """A status checker over known status list credentials (by URL), falling back to ``fetch``.
+
+    Each status list credential is itself verified (proof and dates) before its bits are read.
+    """
+    from credentials import statuslist
+
+    def offline(url: str) -> dict[str, Any]:
+        raise ConnectionError(
+            f"status list {url} was not supplied and network access is disabled"
+        )
+
+    def verified_fetch(url: str) -> dict[str, Any]:
+        document = lists.get(url) or (fetch or offline)(url)
+        result = verify_credential(document, resolver=resolver)
+        if result.proof != "ok" or result.dates != "ok":
+            raise ValueError(f"status list credential does not verify ({result.proof})")
+        return document
+
+    return lambda entry: statuslist.check_status(entry, fetch=verified_fetch)

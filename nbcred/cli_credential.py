@@ -18,9 +18,9 @@ from credentials.errors import CredentialError
 from credentials.keys import load_key_file
 from credentials.proof import CRYPTOSUITES, sign
 from credentials.verify import (
-    StatusChecker,
     VerificationResult,
     failed_result,
+    list_status_checker,
     parse_datetime,
     verify_credential,
 )
@@ -88,12 +88,6 @@ def sign_command(
     typer.echo(json.dumps(signed, indent=2, ensure_ascii=False))
 
 
-def _offline_fetch(url: str) -> dict[str, Any]:
-    raise ConnectionError(
-        "network access is disabled (pass --network, or supply the document with --status-list)"
-    )
-
-
 def _network_fetch(url: str) -> dict[str, Any]:
     import httpx
 
@@ -105,27 +99,6 @@ def _network_fetch(url: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{url} did not return a JSON object")
     return data
-
-
-def _status_checker(
-    *, lists: dict[str, dict[str, Any]], resolver: Resolver, network: bool
-) -> StatusChecker | None:
-    """Adapt ``credentials.statuslist.check_status`` (if present) to a verified fetcher."""
-    try:
-        from credentials import statuslist
-    except ImportError:
-        return None
-    raw_fetch = _network_fetch if network else _offline_fetch
-
-    def fetch(url: str) -> dict[str, Any]:
-        document = lists.get(url) or raw_fetch(url)
-        result = verify_credential(document, resolver=resolver)
-        if result.proof != "ok" or result.dates != "ok":
-            raise ValueError(f"status list credential does not verify ({result.proof})")
-        return document
-
-    check: Callable[..., str] = statuslist.check_status
-    return lambda entry: check(entry, fetch=fetch)
 
 
 def _render_text(console: Console, file: str, result: VerificationResult) -> None:
@@ -187,7 +160,9 @@ def verify_command(
     for document in _load_supporting(did_documents or [], "DID document"):
         resolver.add_document(document)
     lists = {d["id"]: d for d in _load_supporting(status_lists or [], "status list credential")}
-    checker = _status_checker(lists=lists, resolver=resolver, network=network)
+    checker = list_status_checker(
+        lists=lists, resolver=resolver, fetch=_network_fetch if network else None
+    )
     try:
         moment = parse_datetime(now) if now else None
     except ValueError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from grader.results import GradeResult
 from nbcred.catalogue import load_catalogue, sample_submissions
@@ -16,6 +17,22 @@ from nbcred.pipeline import grade_batch
 from nbcred.report import write_cohort_report
 from nbcred.runtime import Runtime
 from nbcred.settings import Settings
+
+
+def verification_table(runtime: Runtime) -> Table:
+    """Every issued credential, verified offline against the published status lists."""
+    from nbcred.issuance import CredentialIssuer
+    from nbcred.issuance.verification import verify_issued
+
+    table = Table(title="Issued credentials, verified offline")
+    for column in ("learner", "credential", "proof", "dates", "status", "schema", "verified"):
+        table.add_column(column)
+    if isinstance(runtime.issuer, CredentialIssuer):
+        for item in verify_issued(runtime.issuer):
+            checks = item.result.checks
+            table.add_row(item.learner, item.name, checks["proof"], checks["dates"], checks["status"],
+                          checks["schema"], "[green]yes[/]" if item.result.verified else "[red]no[/]")
+    return table
 
 
 def run_demo(settings: Settings, *, console: Console) -> Path:
@@ -42,6 +59,7 @@ def run_demo(settings: Settings, *, console: Console) -> Path:
 
         for line in issue_pathways(runtime, catalogue):
             console.print(line)
+        console.print(verification_table(runtime))
     report = write_cohort_report(results, catalogue, settings.home / "reports")
     console.print(f"Feedback pages: {(settings.home / 'feedback').resolve()}")
     console.print(f"Cohort report:  {report.resolve()}")

@@ -1,0 +1,54 @@
+"""Verify every credential nbcred issued, offline, against the published status lists."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from credentials.did import Resolver
+from credentials.verify import VerificationResult, list_status_checker, verify_credential
+from nbcred.issuance.issuer import CredentialIssuer
+from nbcred.issuance.statuslists import PURPOSES, published_path
+from nbcred.store.models import IssuedCredential
+
+
+@dataclass(frozen=True)
+class Verified:
+    """One issued credential and what an independent check of it says."""
+
+    credential_id: str
+    learner: str
+    name: str
+    result: VerificationResult
+
+
+def published_status_lists(issuer: CredentialIssuer) -> dict[str, dict[str, Any]]:
+    """The signed status list credentials as served under ``<home>/public``, by URL."""
+    lists = {}
+    for purpose in PURPOSES:
+        path = published_path(issuer.settings, purpose)
+        if path.is_file():
+            document = json.loads(path.read_text(encoding="utf-8"))
+            lists[document["id"]] = document
+    return lists
+
+
+def verify_issued(issuer: CredentialIssuer, *, learner: str | None = None) -> list[Verified]:
+    """Verify proof, dates, status and structure of every stored credential, without a network."""
+    resolver = Resolver()
+    if issuer.identity.did_document is not None:  # did:web: the document we publish
+        resolver.add_document(issuer.identity.did_document)
+    checker = list_status_checker(lists=published_status_lists(issuer), resolver=resolver)
+    query = select(IssuedCredential).order_by(IssuedCredential.learner_id, IssuedCredential.issued_at)
+    if learner is not None:
+        query = query.where(IssuedCredential.learner_id == learner)
+    with issuer.store.session() as session:
+        rows = [(r.id, r.learner_id, dict(r.document)) for r in session.scalars(query)]
+    return [
+        Verified(cid, who, str(doc.get("name", "")),
+                 verify_credential(doc, resolver=resolver, status_checker=checker))
+        for cid, who, doc in rows
+    ]

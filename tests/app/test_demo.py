@@ -1,0 +1,40 @@
+"""The README's demo command on the shipped catalogue and sample learners."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.mark.slow
+def test_demo_grades_issues_and_verifies(tmp_path: Path) -> None:
+    env = {**os.environ, "NBCRED_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    proc = subprocess.run([str(Path(sys.executable).parent / "nbcred"), "demo"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "alice earned Data Analyst Foundations (stacked from 4 badges)" in out
+    assert "Issued credentials, verified offline" in out
+    assert "│ no " not in out  # every issued credential verifies
+    home = tmp_path / "home"
+    badges = sorted(p.name for p in (home / "credentials" / "alice").glob("*.json"))
+    assert len([b for b in badges if "-v" in b]) == 4
+    assert (home / "reports" / "cohort.html").is_file()
+    pages = list((home / "feedback").rglob("*.html"))
+    assert len(pages) == 24
+    for page in pages:  # feedback never reveals hidden tests
+        assert "BEGIN HIDDEN TESTS" not in page.read_text()
+    clr = json.loads((home / "credentials" / "alice" / "data-analyst-foundations-clr.json").read_text())
+    assert "ClrCredential" in clr["type"]
+    # running it again grades nothing twice
+    again = subprocess.run([str(Path(sys.executable).parent / "nbcred"), "demo"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0
+    assert len(list((home / "credentials" / "alice").glob("*-v*.json"))) == 4
