@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import subprocess
@@ -11,6 +12,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
+
+
+def hidden_test_lines() -> set[str]:
+    """Every distinctive line inside a HIDDEN TESTS region of the catalogue's source notebooks."""
+    lines: set[str] = set()
+    visible: set[str] = set()
+    for path in (ROOT / "assessments").glob("*/source/*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            inside = False
+            for line in source.splitlines():
+                if "BEGIN HIDDEN TESTS" in line:
+                    inside = True
+                elif "END HIDDEN TESTS" in line:
+                    inside = False
+                elif inside and len(line.strip()) > 12:
+                    lines.add(line.strip())
+                else:
+                    visible.add(line.strip())
+    return lines - visible
 
 
 @pytest.mark.slow
@@ -29,8 +50,12 @@ def test_demo_grades_issues_and_verifies(tmp_path: Path) -> None:
     assert (home / "reports" / "cohort.html").is_file()
     pages = list((home / "feedback").rglob("*.html"))
     assert len(pages) == 24
+    hidden = hidden_test_lines()
+    assert len(hidden) > 10
     for page in pages:  # feedback never reveals hidden tests
-        assert "BEGIN HIDDEN TESTS" not in page.read_text()
+        text = page.read_text()
+        leaked = [line for line in hidden if html.escape(line) in text or line in text]
+        assert not leaked, (page, leaked)
     clr = json.loads((home / "credentials" / "alice" / "data-analyst-foundations-clr.json").read_text())
     assert "ClrCredential" in clr["type"]
     # running it again grades nothing twice
