@@ -336,10 +336,54 @@ def ps3_pipeline() -> NotebookNode:
     return b.notebook()
 
 
+def ps4_outputs() -> NotebookNode:
+    """Test cells whose last output is read as partial credit, in its many forms.
+
+    nbgrader parses text/plain with float(): numbers are credit (0 scores 0),
+    anything else (a quoted string, a list, a Fraction) and NaN or a negative
+    number give full credit; stderr output scores 0; display() and a trailing
+    semicolon leave no execute_result, so full credit.
+    """
+    b = Builder()
+    b.markdown("# Outputs\n\nWrite `ratio(a, b)`.")
+    b.solution(
+        "ratio",
+        "def ratio(a, b):\n"
+        '    """a / b, and nan for 0 / 0."""\n'
+        "    ### BEGIN SOLUTION\n"
+        "    if a == 0 and b == 0:\n"
+        '        return float("nan")\n'
+        "    return a / b\n"
+        "    ### END SOLUTION",
+    )
+    b.test("out_number", 2, "ratio(3, 2)")
+    b.test("out_str", 1, "str(ratio(1, 2))")
+    b.test("out_list", 1, "[ratio(1, 2)]")
+    b.test("out_negative", 1, "ratio(-1, 2)")
+    b.test("out_zero", 1, "ratio(0, 5)")
+    b.test("out_nan", 1, "ratio(0, 0)")
+    b.test("out_semicolon", 1, "ratio(1, 4);")
+    b.test("out_print_then_value", 1, 'print("ratio(1, 4) =", ratio(1, 4))\nratio(1, 4)')
+    b.test("out_display", 1, "from IPython.display import display\n\ndisplay(ratio(1, 4))")
+    b.test(
+        "out_fraction",
+        1,
+        "from fractions import Fraction\n\nFraction(ratio(1, 4)).limit_denominator()",
+    )
+    b.test("out_float_text", 1, "0.1 + 0.2 if ratio(1, 2) == 0.5 else 0.0")
+    b.test(
+        "out_warning",
+        1,
+        'import warnings\n\nwarnings.warn("ratio is checked twice")\nratio(1, 2)',
+    )
+    return b.notebook()
+
+
 SOURCE: dict[str, dict[str, Callable[[], NotebookNode]]] = {
     "ps1": {"problem1": ps1_problem1, "problem2": ps1_problem2},
     "ps2": {"functions": ps2_functions},
     "ps3": {"pipeline": ps3_pipeline},
+    "ps4": {"outputs": ps4_outputs},
 }
 DATA_FILES = {"ps1": {"data.csv": PS1_DATA}}
 
@@ -513,8 +557,10 @@ def bob(s: Submission) -> None:
             "oldest",
             "def oldest(recs):\n    return min(recs, key=lambda r: r[1])[0]",
         )
-        s.notes.append("left the manual 'explore' answer unchanged")
-        s.answer("pipeline", "explore", _release_source(s, "pipeline", "explore"))
+        s.notes.append("left the manual 'explore' answer unchanged but for a final newline")
+        s.answer("pipeline", "explore", _release_source(s, "pipeline", "explore") + "\n")
+    elif s.assignment == "ps4":
+        s.answer("outputs", "ratio", "def ratio(a, b):\n    return round(a / b)")
 
 
 def _release_source(s: Submission, notebook: str, grade_id: str) -> str:
@@ -563,6 +609,8 @@ def erin(s: Submission) -> None:
     elif s.assignment == "ps3":
         s.notes.append("left the task and the manual 'explore' answer unchanged")
         s.answer("pipeline", "explore", _release_source(s, "pipeline", "explore"))
+        s.notes.append("changed the points of the unanswered 'explore' cell to 4")
+        s.set_points("pipeline", "explore", 4)
 
 
 def frank(s: Submission) -> None:
@@ -625,6 +673,9 @@ STUDENTS: dict[str, Callable[[Submission], None]] = {
     "mallory": mallory,
 }
 
+# who submitted what, where not everyone did
+SUBMITTERS = {"ps4": ["alice", "bob", "carol"]}
+
 
 # --------------------------------------------------------------------------
 
@@ -660,6 +711,8 @@ def main(course: Path = DEFAULT_COURSE) -> None:
         released = release(course, Path(tmp))
         for student, behave in STUDENTS.items():
             for assignment in SOURCE:
+                if student not in SUBMITTERS.get(assignment, STUDENTS):
+                    continue
                 sub = Submission(student, assignment, released / assignment)
                 behave(sub)
                 manifest.append(sub.write(course))

@@ -21,7 +21,8 @@ from nbgrader_reference import (
 pytestmark = pytest.mark.slow
 
 STUDENTS = ["alice", "bob", "carol", "dave", "erin", "frank", "mallory"]
-MAX = {"ps1": 11.0, "ps2": 8.0, "ps3": 8.0}
+MAX = {"ps1": 11.0, "ps2": 8.0, "ps3": 8.0, "ps4": 13.0}
+PS4_STUDENTS = ["alice", "bob", "carol"]
 
 
 def cell(results: Results, student: str, assignment: str, name: str) -> Any:
@@ -34,7 +35,7 @@ def cell(results: Results, student: str, assignment: str, name: str) -> Any:
 def test_every_submission_is_graded(nbgrader_results: Results, manifest: list[dict[str, Any]]) -> None:
     expected = {(m["student"], m["assignment"]) for m in manifest}
     assert set(nbgrader_results) == expected
-    assert len(expected) == len(STUDENTS) * len(MAX)
+    assert len(expected) == len(STUDENTS) * (len(MAX) - 1) + len(PS4_STUDENTS)
     for (_, assignment), sub in nbgrader_results.items():
         assert sub.max_score == MAX[assignment]
         assert sum(c.max_score for c in sub.cells.values()) == MAX[assignment]
@@ -43,12 +44,12 @@ def test_every_submission_is_graded(nbgrader_results: Results, manifest: list[di
 
 def test_correct_student_gets_every_automatic_point(nbgrader_results: Results) -> None:
     # alice: all autograded points; manual answers and tasks wait for a human (0 so far)
-    assert {a: nbgrader_results[("alice", a)].score for a in MAX} == {
+    assert {a: nbgrader_results[("alice", a)].score for a in ("ps1", "ps2", "ps3")} == {
         "ps1": 6.0,
         "ps2": 7.0,
         "ps3": 5.0,
     }
-    for assignment in MAX:
+    for assignment in ("ps1", "ps2", "ps3"):
         for c in nbgrader_results[("alice", assignment)].cells.values():
             if c.kind == "autograded":
                 assert (c.score, c.needs_manual) == (c.max_score, False), c
@@ -69,6 +70,31 @@ def test_partial_credit(nbgrader_results: Results) -> None:
     # np.float64(0.5) is not parsed as a number either: full credit
     assert cell(nbgrader_results, "bob", "ps1", "partial_mean").score == 2.0
     assert nbgrader_results[("bob", "ps1")].score == 3.0
+
+
+def test_output_parsing(nbgrader_results: Results) -> None:
+    # worked out from nbgrader.utils.determine_grade / get_partial_grade
+    alice = {
+        "out_number": 1.5,  # 1.5 of 2
+        "out_str": 1.0,  # "'0.5'" is not a float: full credit
+        "out_list": 1.0,  # "[0.5]": full credit
+        "out_negative": 1.0,  # -0.5 < 0: full credit
+        "out_zero": 0.0,
+        "out_nan": 1.0,  # nan >= 0 is False: full credit
+        "out_semicolon": 1.0,  # no execute_result
+        "out_print_then_value": 0.25,  # stdout is ignored, the value counts
+        "out_display": 1.0,  # display_data is not an execute_result
+        "out_fraction": 1.0,  # "Fraction(1, 4)": full credit
+        "out_float_text": 0.30000000000000004,
+        "out_warning": 0.0,  # the warning goes to stderr
+    }
+    got = {c.cell: c.score for c in nbgrader_results[("alice", "ps4")].cells.values()}
+    assert got == alice
+    assert nbgrader_results[("alice", "ps4")].score == pytest.approx(9.05)
+    # bob's ratio rounds: ratio(3, 2) == 2 (full 2 points), ratio(-1, 2) == 0, 0 / 0 raises
+    bob = {c.cell: c.score for c in nbgrader_results[("bob", "ps4")].cells.values()}
+    assert (bob["out_number"], bob["out_negative"], bob["out_nan"]) == (2.0, 0.0, 0.0)
+    assert nbgrader_results[("bob", "ps4")].score == 7.0
 
 
 def test_stderr_output_scores_zero(nbgrader_results: Results) -> None:
@@ -100,6 +126,15 @@ def test_missing_notebook_and_deleted_cell(nbgrader_results: Results) -> None:
     assert nbgrader_results[("erin", "ps2")].score == 5.0
 
 
+def test_unanswered_manual_cells(nbgrader_results: Results) -> None:
+    # erin left 'explore' unanswered and raised its points: points are restored
+    # before the checksum is compared, so it is still "no response"
+    explore = cell(nbgrader_results, "erin", "ps3", "explore")
+    assert (explore.score, explore.max_score, explore.needs_manual) == (0.0, 2.0, False)
+    # bob's unanswered 'explore' has one extra newline: a response, to be read by a human
+    assert cell(nbgrader_results, "bob", "ps3", "explore").needs_manual
+
+
 def test_tampering_is_undone(nbgrader_results: Results) -> None:
     # mallory's edited tests are replaced by the originals (hidden tests included)
     assert cell(nbgrader_results, "mallory", "ps1", "correct_squares").score == 0.0
@@ -128,6 +163,7 @@ def test_run_nbgrader_autograde_for_a_benchmark(course_dir: Path, nbgrader_resul
         assert isinstance(sub, SubmissionScore)
         assert sub == nbgrader_results[key]
     assert list_students(course_dir, "ps2") == STUDENTS
+    assert list_students(course_dir, "ps4") == PS4_STUDENTS
 
 
 def test_committed_corpus_matches_generator(course_dir: Path, tmp_path: Path) -> None:
