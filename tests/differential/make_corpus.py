@@ -416,6 +416,9 @@ class Submission:
     # cell type, metadata, deletion): may be reported as tampered
     cells_touched: set[str] = field(default_factory=set)
     omit_files: set[str] = field(default_factory=set)
+    # other files of the submission, by relative path: replace the released ones
+    files: dict[str, str] = field(default_factory=dict)
+    # notebooks besides the released ones, by relative path without ".ipynb"
     extra_notebooks: dict[str, NotebookNode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -509,8 +512,11 @@ class Submission:
         for path in sorted(self.release.iterdir()):
             if path.suffix != ".ipynb" and path.name not in self.omit_files:
                 shutil.copyfile(path, dest / path.name)
+        for relpath, text in self.files.items():
+            (dest / relpath).write_text(text)
         for name, nb in {**self.notebooks, **self.extra_notebooks}.items():
             nbformat.validate(nb)
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, dest / f"{name}.ipynb")
         return {
             "student": self.student,
@@ -528,6 +534,10 @@ def alice(s: Submission) -> None:
     if s.assignment == "ps1":
         s.notes.append("did not include data.csv (the grader must supply it from source)")
         s.omit_files.add("data.csv")
+    elif s.assignment == "ps2":
+        s.notes.append("Jupyter's .ipynb_checkpoints/ with a stale copy is in the submission")
+        stale = nbformat.read(s.release / "functions.ipynb", as_version=4)
+        s.extra_notebooks[".ipynb_checkpoints/functions-checkpoint"] = stale
 
 
 def bob(s: Submission) -> None:
@@ -618,6 +628,9 @@ def frank(s: Submission) -> None:
     if s.assignment == "ps1":
         s.notes.append("turned the markdown answer cell into a code cell")
         s.change_type("problem1", "squares_explanation", "code")
+        # graders use the instructor's data files, not the submitted ones
+        s.notes.append("submitted an edited data.csv (mean 8 instead of 7)")
+        s.files["data.csv"] = PS1_DATA.replace("linus,b,4", "linus,b,8")
     elif s.assignment == "ps2":
         s.notes.append("normalize prints to stderr: tests calling it score 0")
         s.answer(

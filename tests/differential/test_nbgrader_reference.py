@@ -104,6 +104,14 @@ def test_stderr_output_scores_zero(nbgrader_results: Results) -> None:
     assert nbgrader_results[("frank", "ps2")].score == 5.0
 
 
+def test_instructor_files_are_used(nbgrader_results: Results) -> None:
+    # frank's edited data.csv is replaced by the source one: his mean is right
+    assert cell(nbgrader_results, "frank", "ps1", "correct_mean").score == 2.0
+    assert nbgrader_results[("frank", "ps1")].score == 6.0
+    # alice's .ipynb_checkpoints copy is not graded
+    assert {c.notebook for c in nbgrader_results[("alice", "ps2")].cells.values()} == {"functions"}
+
+
 def test_no_response(nbgrader_results: Results) -> None:
     for assignment in MAX:
         sub = nbgrader_results[("carol", assignment)]
