@@ -27,7 +27,7 @@ class Restored:
     """A sanitised notebook and what had to be put back."""
 
     notebook: NotebookNode
-    tampered: list[str] = field(default_factory=list)  # grade ids whose locked content changed
+    tampered: list[str] = field(default_factory=list)  # grade ids changed, restored or deleted
     changes: list[str] = field(default_factory=list)  # human-readable, one per change
     missing: list[str] = field(default_factory=list)  # grade ids absent from the submission
     matched: int = 0  # grade/solution cells of the source found in the submission
@@ -67,6 +67,9 @@ def restore(
         gid for gid, c in sources.items()
         if gid not in present and (nbutils.is_grade(c) or nbutils.is_task(c))
     ]
+    for gid in result.missing:  # a graded cell deleted, or its nbgrader metadata stripped
+        result.changes.append(f"{gid}: graded cell missing from the submission; scores 0")
+        _mark(result, gid)
     try:
         nb, resources = CheckCellMetadata().preprocess(nb, resources)
     except Exception as exc:  # nbgrader raises jsonschema's ValidationError
@@ -103,8 +106,16 @@ def _overwrite_cell(
     src_meta = source.metadata.nbgrader
     if cell.cell_type != source.cell_type:
         result.changes.append(f"{grade_id}: cell type {cell.cell_type} -> {source.cell_type}")
-        result.tampered.append(grade_id)
+        _mark(result, grade_id)
         _set_cell_type(cell, source.cell_type)
+    for flag in ("grade", "solution", "task"):
+        if bool(meta.get(flag, False)) != bool(src_meta.get(flag, False)):
+            # nbgrader itself stops on these ("Inconsistent checksums"); restore and report
+            result.changes.append(f"{grade_id}: '{flag}' flag changed; restored")
+            meta[flag] = bool(src_meta.get(flag, False))
+            if "points" in src_meta:
+                meta["points"] = src_meta["points"]
+            _mark(result, grade_id)
     if nbutils.is_locked(cell) != bool(src_meta.get("locked", False)):
         result.changes.append(f"{grade_id}: locked flag changed")
         meta["locked"] = bool(src_meta.get("locked", False))
@@ -112,15 +123,19 @@ def _overwrite_cell(
         old, new = float(src_meta.get("points", 0)), float(meta.get("points", 0))
         if old != new:
             result.changes.append(f"{grade_id}: points {new} -> {old}")
-            result.tampered.append(grade_id)
+            _mark(result, grade_id)
             meta["points"] = old
     meta["checksum"] = src_meta.get("checksum")
     if src_meta.get("locked", False) and nbutils.compute_checksum(cell) != src_meta.get("checksum"):
         if cell.source != given.get(grade_id, source.source):
             result.changes.append(f"{grade_id}: locked cell was edited; restored from the source")
-            if grade_id not in result.tampered:
-                result.tampered.append(grade_id)
+            _mark(result, grade_id)
         cell.source = source.source
+
+
+def _mark(result: Restored, grade_id: str) -> None:
+    if grade_id not in result.tampered:
+        result.tampered.append(grade_id)
 
 
 def _set_cell_type(cell: NotebookNode, cell_type: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import factory
+import nbformat
 import pytest
 from conftest import CORRECT
 
@@ -59,6 +60,22 @@ def test_tampered_locked_cell_is_restored_and_reported(
     result = grade_submission(squares, folder, options=options)
     assert result.tampered_cells == ["problem1/test_squares"]
     assert cell_scores(result)["test_squares"] == 0.0
+
+
+def test_flipped_flags_and_deleted_cells_are_tampering(
+    squares: Assessment, submit: Submit, options: GradeOptions
+) -> None:
+    folder = submit(squares, "mallory", {"squares": CORRECT})
+    nb = nbformat.read(folder / "problem1.ipynb", as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "test_squares":
+            meta["grade"] = False  # try to make the test cell count for nothing
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_partial"]
+    nbformat.write(nb, folder / "problem1.ipynb")
+    result = grade_submission(squares, folder, options=options)
+    assert sorted(result.tampered_cells) == ["problem1/test_partial", "problem1/test_squares"]
+    assert cell_scores(result) == {"test_squares": 2.0, "test_partial": 0.0, "explain": 0.0}
 
 
 def test_partial_credit_and_manual_answer(
