@@ -26,7 +26,11 @@ def score_notebook(
     executed: NotebookNode | None,
     replies: dict[int, str] | None,
 ) -> list[CellScore]:
-    """Score every grade cell of one source notebook; absent cells (or notebook) score 0."""
+    """Score every grade cell of one source notebook; absent cells (or notebook) score 0.
+
+    As in nbgrader's gradebook, a cell deleted from a submitted notebook is left needing manual
+    grading, while the cells of a notebook missing altogether are not.
+    """
     by_id: dict[str, tuple[int, NotebookNode]] = {}
     if executed is not None:
         for index, cell in enumerate(executed.cells):
@@ -38,7 +42,7 @@ def score_notebook(
         found = by_id.get(info.grade_id)
         if found is None:
             scores.append(CellScore(info.notebook, info.grade_id, 0.0, info.points, info.kind,
-                                    info.kind != "autograded"))
+                                    executed is not None))
             continue
         index, cell = found
         scores.append(_score_cell(info, cell, (replies or {}).get(index)))

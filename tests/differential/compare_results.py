@@ -39,11 +39,8 @@ def compare(ref: SubmissionScore, got: dict[str, Any]) -> list[str]:
             "score": rc.score,
             "max_score": rc.max_score,
             "kind": rc.kind,
+            "needs_manual": rc.needs_manual,
         }
-        # needs_manual is compared where nbgrader saw the cell; for a cell
-        # missing from the submission only the zero score is required
-        if rc.present:
-            expected["needs_manual"] = rc.needs_manual
         for name, want in expected.items():
             if not _same(want, gc.get(name)):
                 rows.append((where, name, want, gc.get(name)))

@@ -29,9 +29,9 @@ def nbcred_line() -> dict[str, Any]:
              "kind": "autograded", "needs_manual": False},
             {"notebook": "nb", "cell": "answer", "score": 0.0, "max_score": 3.0,
              "kind": "manual", "needs_manual": True},
-            # absent from the submission: only the zero score must agree
+            # deleted from the submission: nbgrader leaves it needing manual grading
             {"notebook": "nb", "cell": "gone", "score": 0.0, "max_score": 1.0,
-             "kind": "autograded", "needs_manual": False},
+             "kind": "autograded", "needs_manual": True},
         ],
     }  # fmt: skip
 
