@@ -194,6 +194,29 @@ def show_settings() -> None:
     out.print(table)
 
 
+@app.command()
+def doctor() -> None:
+    """Check which sandbox mechanisms work here (each tried for real) and why any do not."""
+    from nbcred.doctor import doctor_report
+
+    checks = doctor_report(Settings())
+    table = Table("check", "ok", "detail")
+    for check in checks:
+        table.add_row(check.name, "[green]yes[/]" if check.ok else "[red]no[/]", check.detail)
+    out.print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def worker(ctx: typer.Context) -> None:
+    """Start a Celery grading worker (extra options are passed to ``celery worker``)."""
+    from nbcred.executors.celery_app import app as celery
+
+    celery.worker_main(["worker", "--pool=solo", f"--queues={celery.conf.task_default_queue}",
+                        "--loglevel=INFO", *ctx.args])
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
