@@ -55,9 +55,9 @@ def run_nbgrader(assessment: Path, learner: Path, n: int, tmp: Path) -> float:
     for i in range(n):
         shutil.copytree(learner, course / "submitted" / f"learner{i:04d}" / name)
     (course / "nbgrader_config.py").write_text(
-        "c = get_config()\nc.CourseDirectory.root = %r\nc.CourseDirectory.course_id = 'bench'\n"
-        "c.CourseDirectory.db_url = %r\nc.Execute.timeout = 60\n"
-        % (str(course), f"sqlite:///{tmp / 'gradebook.db'}"))
+        f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
+        f"c.CourseDirectory.course_id = 'bench'\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(tmp / 'gradebook.db')!r}\nc.Execute.timeout = 60\n")
     bindir = str(Path(sys.executable).parent)  # nbgrader runs ``alembic`` from PATH
     env = {**os.environ, "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
            "JUPYTER_CONFIG_DIR": str(course / ".jupyter")}
@@ -72,7 +72,9 @@ def run_nbgrader(assessment: Path, learner: Path, n: int, tmp: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_nbcred(assessment: Path, subs: list[Path], workers: int, home: Path) -> tuple[float, list[GradeResult]]:
+def run_nbcred(
+    assessment: Path, subs: list[Path], workers: int, home: Path
+) -> tuple[float, list[GradeResult]]:
     """Seconds nbcred's local executor takes for the submissions, and the results."""
     executor = get_executor("local", settings=Settings(home=home), workers=workers)
     results: list[GradeResult] = []
