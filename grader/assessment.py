@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from grader.errors import AssessmentError
 from grader.release import reference_version, student_version
+from grader.restore import upgrade_metadata
 from grader.spec import AssessmentSpec, Competency, RubricEntry
 
 SPEC_FILE = "assessment.yaml"
@@ -189,6 +190,7 @@ def _load_notebook(path: Path) -> SourceNotebook:
             hint="open and re-save it in Jupyter; it must be nbformat 4 JSON",
         ) from exc
     try:
+        source = upgrade_metadata(source)
         reference = reference_version(source)
         release = student_version(reference)
     except Exception as exc:

@@ -17,6 +17,7 @@ from typing import Any
 from nbformat import NotebookNode
 from nbformat.v4.nbbase import validate
 from nbgrader import utils as nbutils
+from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds
 
 from grader.errors import SubmissionError
@@ -41,7 +42,7 @@ def restore(
     A locked cell counts as *tampered* when it differs from what the learner was given
     (``released``); restoring hidden tests into an untouched cell is not tampering.
     """
-    nb = copy.deepcopy(submitted)
+    nb = upgrade_metadata(copy.deepcopy(submitted))
     resources: dict[str, Any] = {}
     nb, resources = ClearOutput().preprocess(nb, resources)
     nb, resources = DeduplicateIds().preprocess(nb, resources)
@@ -81,6 +82,29 @@ def restore(
     return result
 
 
+SCHEMA_V3, SCHEMA_V4 = 3, 4
+
+
+def upgrade_metadata(nb: NotebookNode) -> NotebookNode:
+    """Bring nbgrader cell metadata to the schema of the installed nbgrader (3).
+
+    Older schemas are upgraded as ``nbgrader update`` does. Schema 4 (nbgrader's development
+    line) is schema 3 plus an optional ``duplicate`` flag, so it is read as schema 3.
+    """
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if isinstance(meta, dict) and meta.get("schema_version") == SCHEMA_V4:
+            meta["schema_version"] = SCHEMA_V3
+            meta.pop("duplicate", None)
+    try:
+        return MetadataValidator().upgrade_notebook_metadata(nb)
+    except Exception as exc:  # nbgrader raises its SchemaTooNewError / ValidationError
+        raise SubmissionError(
+            f"the nbgrader metadata cannot be read by this nbgrader version ({exc})",
+            hint="export the notebook with the nbgrader version the course uses",
+        ) from exc
+
+
 def grade_ids(nb: NotebookNode) -> set[str]:
     """The nbgrader grade ids present in a notebook."""
     return {
@@ -116,9 +140,12 @@ def _overwrite_cell(
             if "points" in src_meta:
                 meta["points"] = src_meta["points"]
             _mark(result, grade_id)
-    if nbutils.is_locked(cell) != bool(src_meta.get("locked", False)):
+    # nbgrader records a source cell as locked when utils.is_locked says so: flagged locked,
+    # or a grade cell that is not a solution (every test cell)
+    source_locked = nbutils.is_locked(source)
+    if nbutils.is_locked(cell) != source_locked:
         result.changes.append(f"{grade_id}: locked flag changed")
-        meta["locked"] = bool(src_meta.get("locked", False))
+        meta["locked"] = source_locked
     if nbutils.is_grade(cell):
         old, new = float(src_meta.get("points", 0)), float(meta.get("points", 0))
         if old != new:
@@ -126,7 +153,7 @@ def _overwrite_cell(
             _mark(result, grade_id)
             meta["points"] = old
     meta["checksum"] = src_meta.get("checksum")
-    if src_meta.get("locked", False) and nbutils.compute_checksum(cell) != src_meta.get("checksum"):
+    if source_locked and nbutils.compute_checksum(cell) != src_meta.get("checksum"):
         if cell.source != given.get(grade_id, source.source):
             result.changes.append(f"{grade_id}: locked cell was edited; restored from the source")
             _mark(result, grade_id)

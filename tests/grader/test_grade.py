@@ -78,6 +78,40 @@ def test_flipped_flags_and_deleted_cells_are_tampering(
     assert cell_scores(result) == {"test_squares": 2.0, "test_partial": 0.0, "explain": 0.0}
 
 
+def test_test_cells_not_flagged_locked_are_still_restored(
+    make_assessment: Callable[..., Path], submit: Submit, options: GradeOptions
+) -> None:
+    # nbgrader treats every grade cell that is not a solution as locked, whatever its flag says
+    source = factory.squares_source()
+    source.cells[2].metadata.nbgrader["locked"] = False
+    assessment = load_assessment(make_assessment(notebooks={"problem1.ipynb": source}))
+    wrong = "def squares(n):\n    return []"
+    folder = submit(assessment, "bitdiddle", {"squares": wrong, "test_squares": "# assert squares(1) == [1]"})
+    result = grade_submission(assessment, folder, options=options)
+    assert cell_scores(result)["test_squares"] == 0.0
+    assert result.tampered_cells == ["problem1/test_squares"]
+
+
+@pytest.mark.parametrize("schema", [1, 2, 4])
+def test_other_nbgrader_metadata_schemas_are_read(
+    squares: Assessment, submit: Submit, options: GradeOptions, schema: int
+) -> None:
+    folder = submit(squares, "hacker", {"squares": CORRECT})
+    nb = nbformat.read(folder / "problem1.ipynb", as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta:
+            meta["schema_version"] = schema
+            if schema < 3:
+                meta.pop("task", None)
+            if schema == 4:
+                meta["duplicate"] = False
+    nbformat.write(nb, folder / "problem1.ipynb")
+    result = grade_submission(squares, folder, options=options)
+    assert result.errors == []
+    assert cell_scores(result) == {"test_squares": 2.0, "test_partial": 1.0, "explain": 0.0}
+
+
 def test_partial_credit_and_manual_answer(
     squares: Assessment, submit: Submit, options: GradeOptions
 ) -> None:
