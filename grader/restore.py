@@ -97,12 +97,13 @@ def upgrade_metadata(nb: NotebookNode) -> NotebookNode:
             meta["schema_version"] = SCHEMA_V3
             meta.pop("duplicate", None)
     try:
-        return MetadataValidator().upgrade_notebook_metadata(nb)
+        upgraded: NotebookNode = MetadataValidator().upgrade_notebook_metadata(nb)
     except Exception as exc:  # nbgrader raises its SchemaTooNewError / ValidationError
         raise SubmissionError(
             f"the nbgrader metadata cannot be read by this nbgrader version ({exc})",
             hint="export the notebook with the nbgrader version the course uses",
         ) from exc
+    return upgraded
 
 
 def grade_ids(nb: NotebookNode) -> set[str]:
