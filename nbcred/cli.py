@@ -113,19 +113,22 @@ def grade(
         raise _fail(exc) from exc
 
     def emit(result: GradeResult) -> None:
-        if fmt is Format.json:
-            sys.stdout.write(json.dumps(result.as_json()) + "\n")
-            sys.stdout.flush()
+        sys.stdout.write(json.dumps(result.as_json()) + "\n")
+        sys.stdout.flush()
 
-    with runtime.progress(len(submissions), quiet=False) as progress:
+    shown: list[GradeResult] = []
+    with runtime.progress(len(submissions)) as progress:
         def on_result(result: GradeResult) -> None:
             progress.advance(result)
-            emit(result)
+            if fmt is Format.json:
+                emit(result)
+            else:
+                shown.append(result)
 
         report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
                              issuer=runtime.issuer, on_result=on_result)
     if fmt is Format.table:
-        out.print(results_table(progress.results))
+        out.print(results_table(shown))
     _summary(report)
 
 

@@ -48,11 +48,15 @@ def run_demo(settings: Settings, *, console: Console) -> Path:
         f"{settings.workers} worker(s); gradebook: {settings.resolved_database_url()}"
     )
     results: list[GradeResult] = []
+
+    def on_result(result: GradeResult) -> None:
+        progress.advance(result)
+        results.append(result)
+
     with runtime.progress(total) as progress:
         for assessment, submissions in jobs:
             grade_batch(assessment, submissions, store=runtime.store, executor=runtime.executor,
-                        issuer=runtime.issuer, on_result=progress.advance)
-        results = progress.results
+                        issuer=runtime.issuer, on_result=on_result)
     console.print(results_table(results))
     if runtime.issuer is not None:
         from nbcred.issuance import issue_pathways
