@@ -147,13 +147,14 @@ def _settings(**overrides: object) -> Settings:
 def results_table(results: list[GradeResult]) -> Table:
     """Learner, assessment, score, competencies passed, pass/fail."""
     table = Table(title="Grading results")
-    for column in ("learner", "assessment", "score", "competencies", "result", "notes"):
-        table.add_column(column)
+    for column in ("learner", "assessment", "score", "competencies", "result"):
+        table.add_column(column, no_wrap=True, min_width=len(column))
+    table.add_column("notes", no_wrap=True, overflow="ellipsis", max_width=40)
     for r in results:
         achieved = sum(c.passed for c in r.competencies)
         verdict = "[green]PASS[/]" if r.passed else ("[red]ERROR[/]" if r.errors else "[red]FAIL[/]")
         restored = f"restored {len(r.tampered_cells)} cell(s)" if r.tampered_cells else ""
-        notes = "; ".join(r.errors)[:80] or restored
+        notes = "; ".join(e.rsplit(".ipynb: ", 1)[-1] for e in r.errors) or restored
         if r.credential:
             notes = (notes + " badge issued").strip()
         table.add_row(r.learner, r.assessment, f"{r.score:g}/{r.max_score:g}",
