@@ -35,6 +35,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+import zmq
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -52,6 +53,8 @@ HIDDEN = ("/work", "/root", "/home", "/tmp", "/var/tmp", "/run", "/dev/shm", "/m
           "/srv", "/opt", "/var/lib", "/var/log", "/var/spool", "/var/mail", "/var/backups")
 MECHANISMS = ("network", "filesystem", "user", "rlimits")
 _slots = itertools.count()
+#: How often the grader retries connecting to a kernel that has not bound its sockets yet.
+RECONNECT_MS = 5
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,20 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class FastKernelClient(AsyncKernelClient):
-    """Waits for a new kernel as jupyter_client does, without its fixed 0.2 s IOPub drain."""
+    """Waits for a new kernel as jupyter_client does, without its fixed 0.2 s IOPub drain.
+
+    Afterwards only the IOPub messages already received are dropped (a 20 ms quiet-period wait
+    cost 22 ms per kernel; nbclient ignores messages of other requests anyway).
+
+    The client connects before the kernel has bound its ``ipc`` sockets, and ZMQ retries a failed
+    connect only every 100 ms by default: the kernel sat idle ~0.12 s waiting for the first
+    ``kernel_info_request``. Retrying every :data:`RECONNECT_MS` cut the ready time of a forked
+    kernel from ~0.22 s to ~0.13 s.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
@@ -199,9 +215,9 @@ class FastKernelClient(AsyncKernelClient):
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
-        with contextlib.suppress(Empty):
+        with contextlib.suppress(Empty):  # what has arrived; nbclient skips other requests' messages
             while True:
-                await self.iopub_channel.get_msg(timeout=0.02)
+                await self.iopub_channel.get_msg(timeout=0)
 
     wait_for_ready = _async_wait_for_ready
 
