@@ -196,7 +196,8 @@ def _execute(
     assessment: Assessment, source: SourceNotebook, nb: NotebookNode, options: GradeOptions
 ) -> RunOutcome:
     kernel = source.reference.metadata.get("kernelspec", {}).get("name", "python3")
-    workdir = Path(tempfile.mkdtemp(prefix="nbcred-run-"))
+    new_workdir = getattr(options.runner, "new_workdir", None)  # a runner may have one ready
+    workdir = new_workdir() if callable(new_workdir) else Path(tempfile.mkdtemp(prefix="nbcred-run-"))
     try:
         for rel in assessment.data_files:
             target = workdir / rel

@@ -166,6 +166,13 @@ def make_plan(workdir: Path, rundir: Path, limits: ExecutionLimits, policy: Sand
     )
 
 
+def release(plan: SandboxPlan, rundir: Path) -> None:
+    """After a kernel: kill every process left running as its user, remove its run folder."""
+    if plan.uid is not None:
+        sandbox_os.kill_all_of(plan.uid)
+    shutil.rmtree(rundir, ignore_errors=True)
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """Launches the kernel command in the sandbox described by :attr:`plan`."""
 
@@ -318,17 +325,22 @@ class SandboxedRunner(KernelRunner):
         try:
             km = ipc_kernel_manager(self.manager_class, kernel_name, rundir)
             self.prepare(km, plan)
-            outcome = RunOutcome(nb)
-            client = self.client(nb, workdir=workdir, limits=limits, kernel_name=kernel_name,
-                                 outcome=outcome, km=km, shutdown_kernel="immediate")
-            client.owns_km = True
-            assert isinstance(client, BoundedClient)
-            client.max_output_bytes = limits.max_output_bytes
-            return reject_forged_results(run_client(client, outcome, limits))
+            return self.execute(km, nb, workdir=workdir, limits=limits, kernel_name=kernel_name)
         finally:
-            if plan.uid is not None:
-                sandbox_os.kill_all_of(plan.uid)
-            shutil.rmtree(rundir, ignore_errors=True)
+            release(plan, rundir)
+
+    def execute(
+        self, km: AsyncKernelManager, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits,
+        kernel_name: str,
+    ) -> RunOutcome:
+        """Run ``nb`` with the prepared kernel manager ``km`` (it starts and stops the kernel)."""
+        outcome = RunOutcome(nb)
+        client = self.client(nb, workdir=workdir, limits=limits, kernel_name=kernel_name,
+                             outcome=outcome, km=km, shutdown_kernel="immediate")
+        client.owns_km = True
+        assert isinstance(client, BoundedClient)
+        client.max_output_bytes = limits.max_output_bytes
+        return reject_forged_results(run_client(client, outcome, limits))
 
     def prepare(self, km: AsyncKernelManager, plan: SandboxPlan) -> None:
         """Give the kernel manager its sandbox plan (subclasses add more)."""
