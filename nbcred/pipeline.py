@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from grader.assessment import Assessment, load_assessment
 from grader.execute import KernelRunner
 from grader.grade import GradeOptions, content_hash, grade_submission, learner_id
 from grader.results import GradeResult
 from nbcred.settings import Settings
-from nbcred.store import Store
+
+if TYPE_CHECKING:  # the gradebook (SQLAlchemy, Alembic: ~0.2 s) is not imported by grading workers
+    from nbcred.store import Store
 
 
 @dataclass(frozen=True)
