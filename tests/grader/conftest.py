@@ -15,28 +15,11 @@ from nbformat import NotebookNode
 sys.path.insert(0, str(Path(__file__).parent))
 
 import factory
+from factory import SPEC
 
 from grader.assessment import Assessment, load_assessment
 from grader.execute import KernelRunner
 from grader.grade import GradeOptions
-
-SPEC = {
-    "id": "squares",
-    "title": "Squares",
-    "version": "1.0",
-    "competencies": [
-        {"id": "functions", "name": "Write functions", "description": "Define a function."},
-        {"id": "numbers", "name": "Compute", "description": "Compute numbers.", "min_score": 0.5},
-    ],
-    "rubric": [
-        {"cell": "problem1/test_squares", "competency": "functions", "weight": 2},
-        {"cell": "problem1/test_partial", "competency": "numbers"},
-        {"cell": "problem1/explain", "competency": "functions"},
-    ],
-    "pass": {"threshold": 0.5, "competency_minimum": 0.6},
-    "execution": {"cell_timeout": 5, "notebook_timeout": 20},
-    "badge": {"name": "Squares", "description": "Squares badge", "criteria": "Pass the tests."},
-}
 
 
 @pytest.fixture
@@ -95,5 +78,3 @@ def submit(tmp_path: Path) -> Callable[..., Path]:
 
     return make
 
-
-CORRECT = "def squares(n):\n    return [i ** 2 for i in range(1, n + 1)]"

@@ -68,3 +68,24 @@ def squares_source() -> NotebookNode:
         manual("explain", "Explain your approach.\n\n### BEGIN SOLUTION\nA comprehension."
                "\n### END SOLUTION", points=1),
     )
+
+
+SPEC = {
+    "id": "squares",
+    "title": "Squares",
+    "version": "1.0",
+    "competencies": [
+        {"id": "functions", "name": "Write functions", "description": "Define a function."},
+        {"id": "numbers", "name": "Compute", "description": "Compute numbers.", "min_score": 0.5},
+    ],
+    "rubric": [
+        {"cell": "problem1/test_squares", "competency": "functions", "weight": 2},
+        {"cell": "problem1/test_partial", "competency": "numbers"},
+        {"cell": "problem1/explain", "competency": "functions"},
+    ],
+    "pass": {"threshold": 0.5, "competency_minimum": 0.6},
+    "execution": {"cell_timeout": 5, "notebook_timeout": 20},
+    "badge": {"name": "Squares", "description": "Squares badge", "criteria": "Pass the tests."},
+}
+
+CORRECT = "def squares(n):\n    return [i ** 2 for i in range(1, n + 1)]"

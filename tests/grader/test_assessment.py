@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SPEC
+from factory import SPEC
 
 from grader.assessment import load_assessment
 from grader.errors import AssessmentError

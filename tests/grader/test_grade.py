@@ -9,7 +9,7 @@ from pathlib import Path
 import factory
 import nbformat
 import pytest
-from conftest import CORRECT
+from factory import CORRECT
 
 from grader.assessment import Assessment, load_assessment
 from grader.grade import GradeOptions, grade_submission, learner_id, learner_seed
