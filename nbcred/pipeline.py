@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from grader.assessment import Assessment, load_assessment
-from grader.execute import KernelRunner
+from grader.execute import KernelRunner, NotebookRunner
 from grader.grade import GradeOptions, content_hash, grade_submission, learner_id
 from grader.results import GradeResult
 from nbcred.settings import Settings
@@ -56,10 +56,10 @@ class InlineExecutor:
                                             learner=job.learner))
 
 
-def grade_options(settings: Settings, runner: KernelRunner | object) -> GradeOptions:
+def grade_options(settings: Settings, runner: NotebookRunner) -> GradeOptions:
     """The grading options every executor uses, built from settings."""
     return GradeOptions(
-        runner=runner,  # type: ignore[arg-type]
+        runner=runner,
         seed_secret=settings.seed_secret.get_secret_value().encode(),
         feedback_dir=(settings.home / "feedback").resolve(),
     )

@@ -20,7 +20,7 @@ from nbcred.issuance.identity import IssuerIdentity, load_identity
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import Grading, IssuedCredential, PendingIssuance
-from nbcred.store.store import _to_result
+from nbcred.store.store import to_result
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class CredentialIssuer:
             for row in rows:
                 grading = session.get(Grading, row.grading_id)
                 if grading is not None:
-                    out.append((row.grading_id, _to_result(grading)))
+                    out.append((row.grading_id, to_result(grading)))
             return out
 
     def pending_reason(self, grading_id: int) -> str:

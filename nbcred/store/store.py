@@ -94,7 +94,7 @@ class Store:
                 .order_by(Grading.id.desc())
                 .limit(1)
             ).first()
-            return None if grading is None else _to_result(grading)
+            return None if grading is None else to_result(grading)
 
     def record(self, result: GradeResult, *, fingerprint: str, title: str) -> Recorded:
         """Store ``result``; the same graded content again returns the existing row."""
@@ -144,7 +144,7 @@ class Store:
             query = select(Grading).join(Submission).join(AssessmentVersion).where(Grading.id.in_(latest))
             if assessment_id:
                 query = query.where(AssessmentVersion.assessment_id == assessment_id)
-            return [_to_result(g) for g in session.scalars(query.order_by(Grading.id))]
+            return [to_result(g) for g in session.scalars(query.order_by(Grading.id))]
 
     def count(self, model: type) -> int:
         with self.session() as session:
@@ -215,7 +215,8 @@ def _new_grading(result: GradeResult) -> Grading:
     )
 
 
-def _to_result(grading: Grading) -> GradeResult:
+def to_result(grading: Grading) -> GradeResult:
+    """The grading as the grader's result dataclass (used for look-ups and issuance retries)."""
     submission = grading.submission
     return GradeResult(
         learner=submission.learner_id,
