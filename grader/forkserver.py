@@ -236,9 +236,19 @@ class ForkKernelManager(SandboxKernelManager):
     #: A kernel already forked on this manager's connection file (see :meth:`fork_now`).
     forked: PidfdProcess | None = None
 
+    def forkable(self) -> bool:
+        """Only Python kernels can come from the (Python) template; others start as usual."""
+        try:
+            spec = self.kernel_spec
+        except Exception:  # no such kernel: starting it normally reports that clearly
+            return False
+        return spec is not None and str(spec.language).lower() == "python"
+
     def fork_now(self) -> PidfdProcess:
         """Write the connection file and fork the kernel now; :meth:`start_kernel` adopts it later."""
         assert self.plan is not None and self.template is not None
+        if not self.forkable():
+            raise OSError(f"kernel {self.kernel_name!r} is not a Python kernel; it is started normally")
         self.write_connection_file()
         if self.plan.uid is not None:
             os.chown(self.connection_file, self.plan.uid, self.plan.uid)
@@ -247,6 +257,9 @@ class ForkKernelManager(SandboxKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         assert self.plan is not None and self.template is not None and self.provisioner is not None
+        if self.forked is None and not self.forkable():
+            await super()._async_launch_kernel(kernel_cmd, **kw)  # e.g. an R or Julia kernel
+            return
         process = self.forked or self.fork_now()
         pid = process.pid
         provisioner: Any = self.provisioner
