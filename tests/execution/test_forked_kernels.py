@@ -1,0 +1,53 @@
+"""The forked runner forks only Python kernels; other installed kernels are started normally."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from factory import CORRECT, squares_source, write
+
+from grader.assessment import load_assessment
+from grader.forkserver import ForkedRunner, ForkKernelManager
+from grader.grade import GradeOptions, grade_submission
+
+
+def test_non_python_kernel_is_started_not_forked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "jupyter" / "kernels" / "other"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Other", "language": "other",
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    source = squares_source()
+    source.metadata["kernelspec"] = {"name": "other", "display_name": "Other", "language": "python"}
+    write(source, tmp_path / "ps1" / "problem1.ipynb")
+    assessment = load_assessment(tmp_path / "ps1")
+    released = assessment.notebooks[0].release
+    for cell in released.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "squares":
+            cell.source = CORRECT
+    (tmp_path / "ann").mkdir()
+    nbformat.write(released, tmp_path / "ann" / "problem1.ipynb")
+
+    answers: list[bool] = []
+    real = ForkKernelManager.forkable
+
+    def spy(self: ForkKernelManager) -> bool:
+        answers.append(real(self))
+        return answers[-1]
+
+    monkeypatch.setattr(ForkKernelManager, "forkable", spy)
+    runner = ForkedRunner()
+    try:
+        runner.new_workdir()  # keep a spare, as the executors do
+        results = [grade_submission(assessment, tmp_path / "ann", options=GradeOptions(runner=runner))
+                   for _ in range(2)]
+    finally:
+        runner.close()
+    assert [(r.score, r.errors) for r in results] == [(3.0, []), (3.0, [])]
+    assert answers and not any(answers)  # the "other" kernel was never forked from the template
