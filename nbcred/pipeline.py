@@ -95,8 +95,11 @@ def grade_batch(
         if stored is None:
             jobs.append(job)
             continue
+        grading_id, result = stored
         report.reused += 1
-        _finish(report, stored, on_result)
+        if issuer is not None and result.passed:  # idempotent: the credential already issued
+            result.credential = issuer(result, assessment, grading_id)
+        _finish(report, result, on_result)
 
     def record(job: GradeJob, result: GradeResult) -> None:
         recorded = store.record(result, fingerprint=assessment.fingerprint, title=assessment.spec.title)
@@ -116,7 +119,7 @@ def grade_batch(
 
 def _lookup(
     assessment: Assessment, submissions: Sequence[Path], store: Store
-) -> Iterator[tuple[GradeJob, GradeResult | None]]:
+) -> Iterator[tuple[GradeJob, tuple[int, GradeResult] | None]]:
     for submission in submissions:
         learner = learner_id(submission, assessment)
         job = GradeJob(str(assessment.root), str(submission), learner)

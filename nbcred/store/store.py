@@ -77,8 +77,8 @@ class Store:
 
     def find_graded(
         self, *, learner: str, assessment_id: str, fingerprint: str, content_hash: str
-    ) -> GradeResult | None:
-        """The latest successful grading of exactly this content, if any (idempotent re-grades)."""
+    ) -> tuple[int, GradeResult] | None:
+        """The latest successful grading of exactly this content (its id and result), if any."""
         with self.session() as session:
             grading = session.scalars(
                 select(Grading)
@@ -94,7 +94,7 @@ class Store:
                 .order_by(Grading.id.desc())
                 .limit(1)
             ).first()
-            return None if grading is None else to_result(grading)
+            return None if grading is None else (grading.id, to_result(grading))
 
     def record(self, result: GradeResult, *, fingerprint: str, title: str) -> Recorded:
         """Store ``result``; the same graded content again returns the existing row."""

@@ -63,3 +63,13 @@ def test_demo_grades_issues_and_verifies(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
     assert len(list((home / "credentials" / "alice").glob("*-v*.json"))) == 4
+    # grading alice again reuses her result and reports the credential she already holds
+    regrade = subprocess.run(
+        [str(Path(sys.executable).parent / "nbcred"), "grade", "assessments/pandas-cleaning",
+         "notebooks/pandas-cleaning/alice", "--format", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    record = json.loads(regrade.stdout)
+    issued = json.loads(next((home / "credentials" / "alice").glob("pandas-cleaning-v*.json")).read_text())
+    assert record["passed"] and record["credential"] == issued["id"]
+    assert "already graded 1" in regrade.stderr

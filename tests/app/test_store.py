@@ -37,9 +37,11 @@ def test_same_content_is_recorded_once(db_url: str) -> None:
     assert first.created and not again.created
     assert again.grading_id == first.grading_id and again.attempt == 1
     assert store.count(Grading) == 1
-    found = store.find_graded(learner="alice", assessment_id="squares", fingerprint="f" * 64,
-                              content_hash="a" * 64)
-    assert found is not None and found.score == 2.0 and found.tampered_cells == ["p/t"]
+    stored = store.find_graded(learner="alice", assessment_id="squares", fingerprint="f" * 64,
+                               content_hash="a" * 64)
+    assert stored is not None and stored[0] == first.grading_id
+    found = stored[1]
+    assert found.score == 2.0 and found.tampered_cells == ["p/t"]
     assert found.cells[0].cell == "t" and found.competencies[0].passed
 
 
