@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, select_autoescape
 from nbformat import NotebookNode
 
+from grader.restore import by_grade_id
 from grader.results import CellScore, GradeResult, TestFeedback
 
 if TYPE_CHECKING:
@@ -31,12 +32,11 @@ def test_feedback(
     replies: dict[int, str] | None,
 ) -> list[TestFeedback]:
     """One entry per graded cell of ``source``, safe to show the learner."""
-    released = {
-        c.metadata.nbgrader["grade_id"]: c.source
-        for c in source.release.cells
-        if "grade_id" in c.metadata.get("nbgrader", {})
+    released = {gid: cell.source for gid, (_, cell) in by_grade_id(source.release).items()}
+    ran = {
+        gid: (cell, (replies or {}).get(index))
+        for gid, (index, cell) in (by_grade_id(executed) if executed is not None else {}).items()
     }
-    ran = _executed_cells(executed, replies)
     competency = {e.cell: e.competency for e in assessment.spec.rubric}
     hidden = {c.grade_id for c in source.grade_cells if c.has_hidden_tests}
     entries = []
@@ -55,19 +55,6 @@ def test_feedback(
             )
         )
     return entries
-
-
-def _executed_cells(
-    executed: NotebookNode | None, replies: dict[int, str] | None
-) -> dict[str, tuple[NotebookNode, str | None]]:
-    if executed is None:
-        return {}
-    found = {}
-    for index, cell in enumerate(executed.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            found[grade_id] = (cell, (replies or {}).get(index))
-    return found
 
 
 def _status(cell: CellScore, ran: tuple[NotebookNode, str | None] | None) -> tuple[str, str]:

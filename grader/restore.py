@@ -53,22 +53,12 @@ def restore(
     nb, resources = DeduplicateIds().preprocess(nb, resources)
     if "kernelspec" in reference.metadata:
         nb.metadata["kernelspec"] = copy.deepcopy(reference.metadata["kernelspec"])
-    sources = {
-        c.metadata.nbgrader["grade_id"]: c
-        for c in reference.cells
-        if "grade_id" in c.metadata.get("nbgrader", {})
-    }
-    given = {
-        c.metadata.nbgrader["grade_id"]: c.source
-        for c in (released or reference).cells
-        if "grade_id" in c.metadata.get("nbgrader", {})
-    }
+    sources = {gid: cell for gid, (_, cell) in by_grade_id(reference).items()}
+    given = {gid: cell.source for gid, (_, cell) in by_grade_id(released or reference).items()}
     result = Restored(nb)
     for cell in nb.cells:
         _overwrite_cell(cell, sources, given, result)
-    present = {
-        c.metadata.nbgrader["grade_id"] for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})
-    }
+    present = grade_ids(nb)
     result.missing = [
         gid for gid, c in sources.items()
         if gid not in present and (nbutils.is_grade(c) or nbutils.is_task(c))
@@ -111,13 +101,19 @@ def upgrade_metadata(nb: NotebookNode) -> NotebookNode:
     return upgraded
 
 
+def by_grade_id(nb: NotebookNode) -> dict[str, tuple[int, NotebookNode]]:
+    """The cells that carry an nbgrader grade id, with their index, by id (the last one wins)."""
+    found = {}
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if isinstance(meta, dict) and meta.get("grade_id") is not None:
+            found[meta["grade_id"]] = (index, cell)
+    return found
+
+
 def grade_ids(nb: NotebookNode) -> set[str]:
     """The nbgrader grade ids present in a notebook."""
-    return {
-        c.metadata.nbgrader["grade_id"]
-        for c in nb.cells
-        if isinstance(c.metadata.get("nbgrader"), dict) and "grade_id" in c.metadata.nbgrader
-    }
+    return set(by_grade_id(nb))
 
 
 def _overwrite_cell(

@@ -15,6 +15,7 @@ from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 
 from grader.assessment import Assessment, GradeCell
+from grader.restore import by_grade_id
 from grader.results import CellScore, CompetencyScore
 from grader.spec import AssessmentSpec
 
@@ -31,12 +32,7 @@ def score_notebook(
     As in nbgrader's gradebook, a cell deleted from a submitted notebook is left needing manual
     grading, while the cells of a notebook missing altogether are not.
     """
-    by_id: dict[str, tuple[int, NotebookNode]] = {}
-    if executed is not None:
-        for index, cell in enumerate(executed.cells):
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id is not None:
-                by_id[grade_id] = (index, cell)
+    by_id = by_grade_id(executed) if executed is not None else {}
     scores = []
     for info in cells:
         found = by_id.get(info.grade_id)
