@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from grader.assessment import Assessment, load_assessment
-from grader.execute import KernelRunner, NotebookRunner
-from grader.grade import GradeOptions, content_hash, grade_submission, learner_id
+from grader.assessment import Assessment
+from grader.execute import NotebookRunner
+from grader.grade import GradeOptions, content_hash, learner_id
 from grader.results import GradeResult
 from nbcred.settings import Settings
 
@@ -37,23 +37,6 @@ class Executor(Protocol):
     def grade(
         self, jobs: Sequence[GradeJob], *, on_result: Callable[[GradeJob, GradeResult], None]
     ) -> None: ...
-
-
-class InlineExecutor:
-    """Grades jobs one after another in this process with a plain local kernel."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._cache: dict[str, Assessment] = {}
-
-    def grade(
-        self, jobs: Sequence[GradeJob], *, on_result: Callable[[GradeJob, GradeResult], None]
-    ) -> None:
-        options = grade_options(self.settings, KernelRunner())
-        for job in jobs:
-            assessment = self._cache.setdefault(job.assessment, load_assessment(job.assessment))
-            on_result(job, grade_submission(assessment, Path(job.submission), options=options,
-                                            learner=job.learner))
 
 
 def grade_options(settings: Settings, runner: NotebookRunner) -> GradeOptions:

@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from grader.results import GradeResult
 from nbcred.errors import ConfigurationError
-from nbcred.pipeline import Executor, GradeJob, InlineExecutor
+from nbcred.pipeline import Executor, GradeJob
 from nbcred.settings import Settings
 
 __all__ = ["EXECUTORS", "Executor", "GradeJob", "get_executor"]
@@ -27,6 +28,21 @@ def _celery(settings: Settings, workers: int, runner: str) -> Executor:
 
     executor: Executor = CeleryExecutor(settings=settings)
     return executor
+
+
+class InlineExecutor:
+    """Grades jobs one after another in this process with a plain local kernel (tests, debugging)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from nbcred.executors.work import JobGrader
+
+        self.grader = JobGrader(settings, "plain")
+
+    def grade(
+        self, jobs: Sequence[GradeJob], *, on_result: Callable[[GradeJob, GradeResult], None]
+    ) -> None:
+        for job in jobs:
+            on_result(job, self.grader.grade(job))
 
 
 def _inline(settings: Settings, workers: int, runner: str) -> Executor:
