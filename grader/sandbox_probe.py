@@ -62,23 +62,22 @@ def _in_child(action: Callable[[], None]) -> str | None:
     return text or None
 
 
-def _try_network() -> None:
-    flags = sandbox_os.CLONE_NEWNET
+def _unshare(flags: int) -> None:
+    """Enter new namespaces; without root, inside a user namespace mapping our own ids."""
     if os.geteuid() != 0:
         flags |= sandbox_os.CLONE_NEWUSER
     sandbox_os.unshare(flags)
     if os.geteuid() != 0:
         sandbox_os.map_own_ids()
+
+
+def _try_network() -> None:
+    _unshare(sandbox_os.CLONE_NEWNET)
     sandbox_os.loopback_up()
 
 
 def _try_mounts() -> None:
-    flags = sandbox_os.CLONE_NEWNS
-    if os.geteuid() != 0:
-        flags |= sandbox_os.CLONE_NEWUSER
-    sandbox_os.unshare(flags)
-    if os.geteuid() != 0:
-        sandbox_os.map_own_ids()
+    _unshare(sandbox_os.CLONE_NEWNS)
     sandbox_os.hide_paths(["/root", "/tmp"], [sys.base_prefix, sys.prefix], 8)
     if not os.path.exists(sys.executable):
         raise OSError("the interpreter is not visible after hiding /root and /tmp")
