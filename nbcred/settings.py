@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     )
     catalogue: Path = Field(Path("assessments"), description="Folder of assessments and pathways.")
     submissions: Path = Field(Path("notebooks"), description="Folder of sample learner submissions.")
+    url: str | None = Field(
+        None,
+        description="Address of the nbcred web service that clients (the Jupyter exchange) talk to, "
+        "e.g. https://badges.example.org.",
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="The learner's API token for the nbcred web service, used by the Jupyter exchange "
+        "(create one on your account page).",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         description="Parallel grading workers for the local executor (default: number of cores).",
