@@ -24,6 +24,8 @@ from grader.results import GradeResult
 from grader.validate import validate_assessment
 from nbcred.cli_credential import app as credential_app
 from nbcred.cli_jupyter import app as jupyter_app
+from nbcred.cli_serve import serve
+from nbcred.cli_user import app as user_app
 from nbcred.errors import NbcredError
 from nbcred.pipeline import BatchReport, grade_batch, grade_options
 from nbcred.runtime import Runtime
@@ -32,6 +34,8 @@ from nbcred.settings import Settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(credential_app, name="credential")
 app.add_typer(jupyter_app, name="jupyter")
+app.add_typer(user_app, name="user")
+app.command("serve")(serve)
 out = Console()
 err = Console(stderr=True)
 

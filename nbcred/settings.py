@@ -75,6 +75,33 @@ class Settings(BaseSettings):
         description="Base URL where status lists, achievements and the verify page are served.",
     )
 
+    session_secret: SecretStr = Field(
+        SecretStr("nbcred-development-session-secret"),
+        description="Secret that signs web session cookies and CSRF tokens. Set a long random value "
+        "in production (all app processes share it).",
+    )
+    upload_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024,
+        description="Largest upload accepted by the web service (one request, bytes).",
+    )
+    upload_max_files: int = Field(
+        50, ge=1, description="Most files in one upload (notebooks, or entries of a zip)."
+    )
+    upload_max_unzipped_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024,
+        description="Largest total size a zip upload may expand to (zip bombs are refused).",
+    )
+    serve_grading: bool = Field(
+        True,
+        description="Grade queued web submissions in this app process (local pool, or dispatch to "
+        "Celery with NBCRED_EXECUTOR=celery); false for a web-only process.",
+    )
+    queue_lease_seconds: int = Field(
+        120, ge=5,
+        description="A running web submission whose app process stopped renewing it for this long "
+        "is queued again (a restarted or crashed process loses nothing).",
+    )
+
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""
         if self.database_url:

@@ -1,0 +1,65 @@
+"""``nbcred serve``: the web service (pages, API, public credential URLs) on one port."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from nbcred.errors import NbcredError
+from nbcred.settings import Settings
+
+SAMPLE_ACCOUNTS = (
+    ("learner@example.org", "Ada Learner", "learner", "learner-password"),
+    ("instructor@example.org", "Grace Instructor", "instructor", "instructor-password"),
+    ("admin@example.org", "Alan Admin", "admin", "admin-password"),
+)
+_err = Console(stderr=True, emoji=False)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: Annotated[str | None, typer.Option("--db", help="Gradebook URL.")] = None,
+    sample_accounts: Annotated[bool, typer.Option(
+        "--sample-accounts", help="Create a learner, an instructor and an admin (known passwords).")] = False,
+    processes: Annotated[int, typer.Option(help="App processes (uvicorn workers) sharing the database.")] = 1,
+) -> None:
+    """Serve the web app: sign-in, catalogue, submissions, wallet, verify page and the API."""
+    import uvicorn
+
+    from nbcred.service import ServiceContext
+    from nbcred.service.users import add_user, get_user
+
+    if db:  # app processes started by import string read the environment
+        os.environ["NBCRED_DATABASE_URL"] = db
+    settings = Settings()
+    try:
+        ctx = ServiceContext.open(settings)
+        assessments = len(ctx.catalogue.assessments)
+        if sample_accounts:
+            for email, name, role, password in SAMPLE_ACCOUNTS:
+                try:
+                    get_user(ctx, email=email)
+                except NbcredError:
+                    add_user(ctx, email=email, name=name, role=role, password=password)
+    except Exception as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    url = f"http://{host}:{port}"
+    _err.print(f"nbcred: {assessments} assessment(s) from {settings.catalogue}, "
+               f"gradebook {settings.resolved_database_url()}, executor {settings.executor}", highlight=False)
+    _err.print(f"sign in at {url}/signin", highlight=False)
+    if sample_accounts:
+        for email, _name, role, password in SAMPLE_ACCOUNTS:
+            _err.print(f"  {role:<10} {email:<24} password: {password}", highlight=False)
+    _err.print(f"API docs at {url}/api/docs; verify page at {url}/verify", highlight=False)
+    if processes > 1:
+        uvicorn.run("nbcred.web.factory:app", host=host, port=port, workers=processes,
+                    factory=False, log_level="info")
+    else:
+        from nbcred.web.app import create_app
+
+        uvicorn.run(create_app(settings, ctx=ctx), host=host, port=port, log_level="info")

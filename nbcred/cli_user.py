@@ -1,0 +1,133 @@
+"""``nbcred user ...``: add users, set passwords, create and revoke API tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from nbcred.errors import NbcredError
+from nbcred.service import ServiceContext
+from nbcred.service import users as service
+from nbcred.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+_err = Console(stderr=True, emoji=False)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+]
+
+
+def _context(db: str | None) -> ServiceContext:
+    settings = Settings()
+    if db:
+        settings = settings.model_copy(update={"database_url": db})
+    return ServiceContext.open(settings)
+
+
+def _fail(error: Exception) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _password(password: str | None, password_stdin: bool) -> str | None:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return password
+
+
+@app.command("add")
+def add(
+    email: Annotated[str, typer.Argument(help="The user's email (their sign-in name).")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    role: Annotated[str, typer.Option("--role", help="learner, instructor or admin.")] = "learner",
+    password: Annotated[str | None, typer.Option("--password", help="Password (8+ characters).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read it from stdin.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a user. Without a password they can use API tokens only."""
+    try:
+        account = service.add_user(_context(db), email=email, name=name, role=role,
+                                   password=_password(password, password_stdin))
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    _err.print(f"added {account.role} {account.email}", highlight=False)
+
+
+@app.command("password")
+def password_command(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    password: Annotated[str | None, typer.Option("--password", help="New password.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read it from stdin.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Set a user's password."""
+    new = _password(password, password_stdin)
+    if not new:
+        raise _fail(ValueError("give --password or --password-stdin"))
+    try:
+        service.set_password(_context(db), email=email, password=new)
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    _err.print(f"password set for {email}", highlight=False)
+
+
+@app.command("token")
+def token(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Create an API token and print only the token (it is not shown again)."""
+    try:
+        created = service.create_token(_context(db), email=email, label=label)
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    typer.echo(created.token)
+
+
+@app.command("tokens")
+def tokens(email: Annotated[str, typer.Argument(help="The user's email.")], db: DbOption = None) -> None:
+    """List a user's tokens (ids and dates; the tokens themselves are not stored)."""
+    try:
+        rows = service.list_tokens(_context(db), email=email)
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    table = Table("id", "label", "created", "last used", "revoked")
+    for row in rows:
+        table.add_row(str(row.id), escape(row.label), row.created_at.isoformat(timespec="seconds"),
+                      row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "-",
+                      "yes" if row.revoked else "no")
+    Console(emoji=False).print(table)
+
+
+@app.command("revoke-token")
+def revoke_token(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    token_id: Annotated[int | None, typer.Option("--id", help="Token id (default: all tokens).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Revoke one of a user's tokens, or all of them."""
+    try:
+        count = service.revoke_tokens(_context(db), email=email, token_id=token_id)
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    _err.print(f"revoked {count} token(s) of {email}", highlight=False)
+
+
+@app.command("list")
+def list_command(db: DbOption = None) -> None:
+    """List users and their roles."""
+    try:
+        rows = service.list_users(_context(db))
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    table = Table("email", "name", "role")
+    for row in rows:
+        table.add_row(row.email, escape(row.name), row.role)
+    Console(emoji=False).print(table)

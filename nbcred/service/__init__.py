@@ -1,0 +1,13 @@
+"""Typed operations shared by the CLI, the web pages and the API.
+
+Each module is one capability: ``users`` (accounts, tokens, sign-in), ``catalogue``,
+``submissions`` (submit, status, result, feedback), ``queue`` (the database-backed grading queue),
+``wallet`` (credentials, pathways, baking, sharing), ``verify`` and ``public`` (what the URLs in
+credentials serve). Every function takes a :class:`ServiceContext` first and raises a
+:class:`~nbcred.service.errors.ServiceError` whose class says which HTTP status it is.
+"""
+
+from nbcred.service.context import ServiceContext
+from nbcred.service.errors import ServiceError
+
+__all__ = ["ServiceContext", "ServiceError"]

@@ -1,0 +1,221 @@
+"""The submission queue lives in the database: any app process claims, grades and records.
+
+A queued row is claimed with one conditional UPDATE (only one process can win it), so several app
+processes behind one database share the work. A claim is a lease that its process renews while
+grading; a row whose lease ran out (the process died or was restarted) is claimed again. The
+result is recorded in the gradebook idempotently (same content, same grading), so a job graded
+twice is still recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import or_, select, update
+
+from grader.results import GradeResult
+from nbcred.pipeline import GradeJob
+from nbcred.service.context import ServiceContext
+from nbcred.store.models import WebSubmission
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A submission this process is grading."""
+
+    id: str
+    assessment: str
+    job: GradeJob
+
+
+def worker_name() -> str:
+    """An id for this process's claims: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def claim(ctx: ServiceContext, *, worker: str, limit: int) -> list[Claim]:
+    """Claim up to ``limit`` queued (or abandoned) submissions, oldest first."""
+    if limit <= 0:
+        return []
+    now = _now()
+    claimable = or_(
+        WebSubmission.status == "queued",
+        (WebSubmission.status == "running") & (WebSubmission.lease_until < now),
+    )
+    with ctx.store.session() as session:
+        candidates = list(session.scalars(
+            select(WebSubmission.id).where(claimable)
+            .order_by(WebSubmission.submitted_at, WebSubmission.id).limit(limit * 2)
+        ))
+    claims: list[Claim] = []
+    lease = now + timedelta(seconds=ctx.settings.queue_lease_seconds)
+    for submission_id in candidates:
+        if len(claims) >= limit:
+            break
+        with ctx.store.session() as session:
+            won = session.execute(  # type: ignore[attr-defined]
+                update(WebSubmission).where(WebSubmission.id == submission_id, claimable)
+                .values(status="running", claimed_by=worker, lease_until=lease, started_at=now,
+                        tries=WebSubmission.tries + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if won != 1:
+                continue
+            row = session.get(WebSubmission, submission_id)
+            assert row is not None
+            assessment = ctx.catalogue.assessments.get(row.assessment_id)
+            if assessment is None:
+                row.status, row.error, row.finished_at = "error", (
+                    f"assessment {row.assessment_id} is no longer in the catalogue"), now
+                continue
+            claims.append(Claim(row.id, row.assessment_id, GradeJob(
+                str(assessment.root), row.upload_path, row.learner_id)))
+    return claims
+
+
+def renew(ctx: ServiceContext, *, worker: str, ids: list[str]) -> None:
+    """Extend the leases of the submissions this process is still grading."""
+    if not ids:
+        return
+    lease = _now() + timedelta(seconds=ctx.settings.queue_lease_seconds)
+    with ctx.store.session() as session:
+        session.execute(
+            update(WebSubmission)
+            .where(WebSubmission.id.in_(ids), WebSubmission.claimed_by == worker,
+                   WebSubmission.status == "running")
+            .values(lease_until=lease).execution_options(synchronize_session=False)
+        )
+
+
+def finish(ctx: ServiceContext, claimed: Claim, result: GradeResult) -> str:
+    """Record the result in the gradebook, issue a credential when it passed; returns the status."""
+    assessment = ctx.catalogue.assessments[claimed.assessment]
+    recorded = ctx.store.record(result, fingerprint=assessment.fingerprint, title=assessment.spec.title)
+    result = replace(result, attempt=recorded.attempt)
+    credential = None
+    if result.passed and not result.errors:
+        try:
+            credential = ctx.issuer(result, assessment, recorded.grading_id)
+        except Exception:  # the grade is recorded; issuance is retried later
+            log.exception("issuing a credential for %s failed", claimed.id)
+    status = "error" if result.errors else "graded"
+    with ctx.store.session() as session:
+        row = session.get(WebSubmission, claimed.id)
+        if row is not None:
+            row.status, row.grading_id, row.credential_id = status, recorded.grading_id, credential
+            row.finished_at, row.lease_until = _now(), None
+            row.error = "; ".join(result.errors) or None
+    return status
+
+
+def fail(ctx: ServiceContext, claimed: Claim, message: str) -> None:
+    """Mark a claimed submission as failed without a result (e.g. its upload vanished)."""
+    with ctx.store.session() as session:
+        row = session.get(WebSubmission, claimed.id)
+        if row is not None:
+            row.status, row.error, row.finished_at, row.lease_until = "error", message, _now(), None
+
+
+class Pool(Protocol):
+    """Where claimed jobs run: the local persistent pool, or a Celery dispatcher."""
+
+    def start(self) -> None: ...
+    def free(self) -> int: ...
+    def submit(self, job: GradeJob, callback: Callable[[GradeJob, GradeResult], None]) -> None: ...
+    def close(self) -> None: ...
+
+
+class Dispatcher:
+    """One per app process: claims queued submissions, hands them to a pool, records results."""
+
+    def __init__(self, ctx: ServiceContext, pool: Pool, *, poll_seconds: float = 0.5) -> None:
+        self.ctx = ctx
+        self.pool = pool
+        self.worker = worker_name()
+        self.poll_seconds = poll_seconds
+        self._running: dict[str, Claim] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the pool and the claiming thread."""
+        self.pool.start()
+        self._thread = threading.Thread(target=self._loop, name="nbcred-dispatcher", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Something was queued: claim now rather than at the next poll."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        last_renew = _now()
+        while not self._stop.is_set():
+            try:
+                self._claim_some()
+                if (_now() - last_renew).total_seconds() > self.ctx.settings.queue_lease_seconds / 3:
+                    with self._lock:
+                        ids = list(self._running)
+                    renew(self.ctx, worker=self.worker, ids=ids)
+                    last_renew = _now()
+            except Exception:  # a database hiccup: log and try again at the next poll
+                log.exception("the submission dispatcher failed; retrying")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _claim_some(self) -> None:
+        for claimed in claim(self.ctx, worker=self.worker, limit=self.pool.free()):
+            if not Path(claimed.job.submission).is_dir():
+                fail(self.ctx, claimed, "the uploaded files are missing on this server "
+                     "(check that every app process shares NBCRED_HOME); submit again")
+                continue
+            with self._lock:
+                self._running[claimed.id] = claimed
+            self.pool.submit(claimed.job, self._callback(claimed))
+
+    def _callback(self, claimed: Claim):  # type: ignore[no-untyped-def]
+        def done(job: GradeJob, result: GradeResult) -> None:
+            try:
+                finish(self.ctx, claimed, result)
+            finally:
+                with self._lock:
+                    self._running.pop(claimed.id, None)
+                self._wake.set()
+        return done
+
+    def close(self) -> None:
+        """Stop claiming and stop the pool; unfinished claims are re-queued when their lease ends."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.pool.close()
+        release(self.ctx, worker=self.worker)
+
+
+def release(ctx: ServiceContext, *, worker: str) -> int:
+    """Queue again what ``worker`` claimed but did not finish (on shutdown)."""
+    with ctx.store.session() as session:
+        count = session.execute(  # type: ignore[attr-defined]
+            update(WebSubmission)
+            .where(WebSubmission.claimed_by == worker, WebSubmission.status == "running")
+            .values(status="queued", lease_until=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return int(count or 0)

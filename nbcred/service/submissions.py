@@ -1,0 +1,180 @@
+"""Submissions through the service: submit an upload, follow its status, read its result and feedback."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.assessment import Assessment
+from nbcred.service.context import ServiceContext
+from nbcred.service.errors import Conflict, NotFound, Unprocessable
+from nbcred.service.uploads import UploadedFile, check_upload, store_upload
+from nbcred.service.users import Account
+from nbcred.store.models import AssessmentVersion, Grading, Submission, WebSubmission
+from nbcred.store.store import to_result
+
+STATUSES = ("queued", "running", "graded", "error")
+
+
+@dataclass(frozen=True)
+class SubmissionInfo:
+    """A web submission as listed: ``{"id","assessment","learner","status","submitted_at","attempt"}``."""
+
+    id: str
+    assessment: str
+    learner: str
+    status: str
+    submitted_at: datetime
+    attempt: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "assessment": self.assessment, "learner": self.learner,
+                "status": self.status, "submitted_at": _iso(self.submitted_at), "attempt": self.attempt}
+
+
+@dataclass(frozen=True)
+class SubmissionDetail:
+    """A submission with its result (the ``nbcred grade --format json`` object) once graded."""
+
+    info: SubmissionInfo
+    result: dict[str, Any] | None
+    error: str | None
+    feedback_path: str | None
+    credential: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        body = {"id": self.info.id, "status": self.info.status, "result": self.result}
+        body.update({k: v for k, v in self.info.as_json().items() if k not in body})
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+def _iso(moment: datetime) -> str:
+    from nbcred.issuance.issuer import parse_time
+
+    aware = parse_time(moment)
+    return aware.isoformat() if aware is not None else ""
+
+
+def find_assessment(ctx: ServiceContext, assessment_id: str) -> Assessment:
+    """The catalogue's assessment with this id, or a 422 naming the ones there are."""
+    assessment = ctx.catalogue.assessments.get(assessment_id.strip())
+    if assessment is None:
+        known = ", ".join(sorted(ctx.catalogue.assessments)) or "none"
+        raise Unprocessable(f"assessment {assessment_id!r} is not in the catalogue (available: {known})")
+    return assessment
+
+
+def memory_hash(assessment: Assessment, notebooks: dict[str, bytes]) -> str:
+    """The same SHA-256 :func:`grader.grade.content_hash` gives the stored folder."""
+    digest = hashlib.sha256(assessment.id.encode())
+    for nb in assessment.notebooks:
+        digest.update(nb.filename.encode())
+        digest.update(notebooks.get(nb.filename, b"\0missing\0"))
+    return digest.hexdigest()
+
+
+def _attempt_hashes(session: Session, learner: str, assessment_id: str) -> list[str]:
+    """Distinct contents this learner submitted for the assessment, in order (web and CLI)."""
+    web = session.execute(
+        select(WebSubmission.content_hash, WebSubmission.submitted_at)
+        .where(WebSubmission.learner_id == learner, WebSubmission.assessment_id == assessment_id)
+    ).all()
+    graded = session.execute(
+        select(Submission.content_hash, Submission.submitted_at).join(AssessmentVersion)
+        .where(Submission.learner_id == learner, AssessmentVersion.assessment_id == assessment_id)
+    ).all()
+    seen: dict[str, datetime] = {}
+    for digest, moment in [*graded, *web]:
+        if digest not in seen:
+            seen[digest] = moment
+    return list(seen)
+
+
+def submit(
+    ctx: ServiceContext, account: Account, *, assessment_id: str, files: Sequence[UploadedFile]
+) -> SubmissionInfo:
+    """Check, store and queue an upload; counts against the assessment's attempts."""
+    assessment = find_assessment(ctx, assessment_id)
+    notebooks = check_upload(ctx.settings, assessment, files)
+    digest = memory_hash(assessment, notebooks)
+    limit = assessment.spec.attempts
+    with ctx.store.session() as session:
+        hashes = _attempt_hashes(session, account.learner, assessment.id)
+    attempt = hashes.index(digest) + 1 if digest in hashes else len(hashes) + 1
+    if limit is not None and attempt > limit:
+        raise Conflict(f"you have used all {limit} attempt(s) of {assessment.id}; "
+                       "ask your instructor if you need another")
+    stored = store_upload(ctx.settings, assessment, notebooks)
+    row = WebSubmission(
+        id=uuid.uuid4().hex, user_id=account.id, learner_id=account.learner,
+        assessment_id=assessment.id, assessment_version=assessment.spec.version,
+        fingerprint=assessment.fingerprint, content_hash=stored.content_hash,
+        upload_path=str(stored.path), status="queued", attempt=attempt, tries=0,
+    )
+    with ctx.store.session() as session:
+        session.add(row)
+        session.flush()
+        return _info(row)
+
+
+def _info(row: WebSubmission) -> SubmissionInfo:
+    return SubmissionInfo(row.id, row.assessment_id, row.learner_id, row.status, row.submitted_at,
+                          row.attempt)
+
+
+def _visible(session: Session, account: Account, submission_id: str) -> WebSubmission:
+    row = session.get(WebSubmission, submission_id)
+    if row is None or (not account.is_staff and row.learner_id != account.learner):
+        raise NotFound(f"no submission {submission_id!r} (see GET /api/v1/submissions for yours)")
+    return row
+
+
+def list_submissions(
+    ctx: ServiceContext, account: Account, *, assessment: str | None = None
+) -> list[SubmissionInfo]:
+    """The caller's submissions, newest first (instructors and admins: everyone's)."""
+    query = select(WebSubmission).order_by(WebSubmission.submitted_at.desc(), WebSubmission.id)
+    if not account.is_staff:
+        query = query.where(WebSubmission.learner_id == account.learner)
+    if assessment:
+        query = query.where(WebSubmission.assessment_id == assessment)
+    with ctx.store.session() as session:
+        return [_info(row) for row in session.scalars(query)]
+
+
+def get_submission(ctx: ServiceContext, account: Account, submission_id: str) -> SubmissionDetail:
+    """One submission and, once graded, its result; another learner's is "not found"."""
+    with ctx.store.session() as session:
+        row = _visible(session, account, submission_id)
+        result: dict[str, Any] | None = None
+        feedback = None
+        if row.grading_id is not None:
+            grading = session.get(Grading, row.grading_id)
+            if grading is not None:
+                graded = to_result(grading)
+                graded.credential = row.credential_id
+                result = graded.as_json()
+                feedback = grading.feedback_path
+        return SubmissionDetail(_info(row), result, row.error, feedback, row.credential_id)
+
+
+def feedback_html(ctx: ServiceContext, account: Account, submission_id: str) -> str:
+    """The learner feedback page written when the submission was graded."""
+    detail = get_submission(ctx, account, submission_id)
+    if detail.info.status in ("queued", "running"):
+        raise NotFound(f"submission {submission_id} is {detail.info.status}: "
+                       "the feedback comes once it is graded")
+    if not detail.feedback_path or not Path(detail.feedback_path).is_file():
+        raise NotFound(f"submission {submission_id} has no feedback page"
+                       + (f": {detail.error}" if detail.error else ""))
+    return Path(detail.feedback_path).read_text(encoding="utf-8")

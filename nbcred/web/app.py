@@ -1,0 +1,123 @@
+"""The app factory: one FastAPI app for pages, ``/api/v1`` and the public credential URLs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nbcred import __version__
+from nbcred.errors import NbcredError
+from nbcred.service.context import ServiceContext
+from nbcred.service.errors import ServiceError, TooManyAttempts
+from nbcred.settings import Settings
+from nbcred.web import api, pages, public
+from nbcred.web.auth import write_session
+from nbcred.web.render import render
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+API_PREFIX = "/api/"
+
+
+def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None = None) -> FastAPI:
+    """The ASGI app over ``settings`` (grading in this process unless ``serve_grading`` is off)."""
+    settings = settings or Settings()
+    ctx = ctx or ServiceContext.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = None
+        if settings.serve_grading:
+            from nbcred.service.pools import make_pool
+            from nbcred.service.queue import Dispatcher
+
+            dispatcher = Dispatcher(ctx, make_pool(settings))
+            dispatcher.start()
+        app.state.dispatcher = dispatcher
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.close()
+
+    app = FastAPI(
+        title="nbcred", version=__version__, lifespan=lifespan,
+        description="Jupyter assessments, auto-grading and Open Badges 3.0 credentials. "
+        "Authenticate with `Authorization: Bearer <token>` (`nbcred user token EMAIL`).",
+        openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.dispatcher = None
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(public.router)
+    app.include_router(pages.router)
+    _handlers(app)
+
+    @app.middleware("http")
+    async def session_cookie(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        write_session(request, response)
+        return response
+
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIX) and "text/html" in request.headers.get("accept", "")
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+        if _wants_html(request):
+            if exc.status == 401 and request.method == "GET":
+                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                return RedirectResponse(f"/signin?next={target}", status_code=303)
+            response = render(request, "error.html", {"status": exc.status, "message": str(exc)},
+                              status_code=exc.status)
+            write_session(request, response)
+            return response
+        answer = JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
+        if exc.status == 401:
+            answer.headers["WWW-Authenticate"] = "Bearer"
+        return answer
+
+    @app.exception_handler(NbcredError)
+    async def app_error(request: Request, exc: NbcredError) -> Response:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+            problems.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+        message = "; ".join(problems) or "invalid request"
+        if _wants_html(request):
+            return render(request, "error.html", {"status": 422, "message": message}, status_code=422)
+        return JSONResponse({"detail": message}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            return render(request, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
+                          status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+
+__all__ = ["create_app"]

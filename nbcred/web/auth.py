@@ -1,0 +1,159 @@
+"""Who is asking, and may they: the one dependency every page and API route goes through.
+
+A caller is identified by ``Authorization: Bearer <token>`` (API tokens) or by the signed session
+cookie set at sign-in. Roles are checked here, never inside a handler. Requests that change
+something with a session cookie must carry the session's CSRF token (form field ``csrf_token``
+or header ``X-CSRF-Token``); bearer-token requests need none (browsers never send them on their own).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from nbcred.service.context import ServiceContext
+from nbcred.service.errors import Forbidden, NotAuthenticated
+from nbcred.service.users import Account, Role, account_by_id, account_for_token
+
+SESSION_COOKIE = "nbcred_session"
+SESSION_SECONDS = 8 * 3600
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+ANY: tuple[Role, ...] = ("learner", "instructor", "admin")
+STAFF: tuple[Role, ...] = ("instructor", "admin")
+ADMIN: tuple[Role, ...] = ("admin",)
+
+
+def context(request: Request) -> ServiceContext:
+    """The app's service context."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    secret = context(request).settings.session_secret.get_secret_value()
+    return URLSafeTimedSerializer(secret, salt="nbcred-session")
+
+
+def session(request: Request) -> dict[str, Any]:
+    """The signed session (always holding a CSRF token); changes are written back by the middleware."""
+    cached = getattr(request.state, "session", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    data: dict[str, Any] = {}
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        try:
+            loaded = _serializer(request).loads(raw, max_age=SESSION_SECONDS)
+            data = loaded if isinstance(loaded, dict) else {}
+        except BadSignature:
+            data = {}
+    if not isinstance(data.get("csrf"), str):
+        data["csrf"] = secrets.token_urlsafe(24)
+        request.state.session_changed = True
+    request.state.session = data
+    return data
+
+
+def start_session(request: Request, account: Account) -> None:
+    """Sign ``account`` in: a fresh session (and CSRF token) replaces the anonymous one."""
+    request.state.session = {"uid": account.id, "csrf": secrets.token_urlsafe(24)}
+    request.state.session_changed = True
+
+
+def end_session(request: Request) -> None:
+    """Sign out: the session is replaced by an anonymous one."""
+    request.state.session = {"csrf": secrets.token_urlsafe(24)}
+    request.state.session_changed = True
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms must send back."""
+    return str(session(request)["csrf"])
+
+
+def write_session(request: Request, response: Response) -> None:
+    """Set the session cookie if the session changed during the request."""
+    if not getattr(request.state, "session_changed", False):
+        return
+    value = _serializer(request).dumps(request.state.session)
+    response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/")
+
+
+def current_account(request: Request) -> Account | None:
+    """The caller: bearer token first, then the session cookie; None when anonymous."""
+    if hasattr(request.state, "account"):
+        return request.state.account  # type: ignore[no-any-return]
+    ctx = context(request)
+    account: Account | None = None
+    via = None
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("use Authorization: Bearer <token> "
+                                   "(create one with `nbcred user token EMAIL`)")
+        account = account_for_token(ctx, token.strip())
+        if account is None:
+            raise NotAuthenticated("this API token is not valid or was revoked; create a new one "
+                                   "with `nbcred user token EMAIL`")
+        via = "token"
+    else:
+        uid = session(request).get("uid")
+        if isinstance(uid, int):
+            account = account_by_id(ctx, uid)
+            via = "session" if account is not None else None
+    request.state.account = account
+    request.state.auth_via = via
+    return account
+
+
+async def check_csrf(request: Request) -> None:
+    """Unsafe requests authenticated (or anonymous) by cookie must echo the session's CSRF token."""
+    if request.method in SAFE_METHODS or getattr(request.state, "auth_via", None) == "token":
+        return
+    expected = csrf_token(request)
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent and "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else ""
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise Forbidden("the form expired or did not come from this site (CSRF check failed): "
+                        "reload the page and try again")
+
+
+def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
+    """A dependency: the signed-in caller, refused unless their role is one of ``roles``."""
+    allowed = roles or ANY
+
+    async def dependency(request: Request) -> Account:
+        account = current_account(request)
+        if account is None:
+            raise NotAuthenticated("sign in at /signin, or send Authorization: Bearer <token> "
+                                   "(create one with `nbcred user token EMAIL`)")
+        if account.role not in allowed:
+            raise Forbidden(f"this needs the {' or '.join(allowed)} role; you are {account.role}")
+        await check_csrf(request)
+        return account
+
+    return dependency
+
+
+async def optional_account(request: Request) -> Account | None:
+    """The caller if signed in (public pages show a menu), never refusing."""
+    try:
+        return current_account(request)
+    except NotAuthenticated:
+        return None
+
+
+async def public_form(request: Request) -> None:
+    """CSRF check for forms anyone may post (sign-in, verify)."""
+    await optional_account(request)
+    await check_csrf(request)

@@ -1,0 +1,144 @@
+"""Public URLs: what credentials point at (credential, issuer, DID, status lists, achievements),
+the verify page, and the health check. No sign-in needed."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from sqlalchemy import text
+
+from nbcred.service import public, verify, wallet
+from nbcred.service.errors import ServiceError
+from nbcred.web.auth import context, optional_account, public_form
+from nbcred.web.render import render
+
+router = APIRouter(tags=["public"])
+JSON_TYPES = ("application/json", "application/ld+json")
+
+
+def wants_json(request: Request) -> bool:
+    """True when the client asks for JSON (or JSON-LD) rather than a page."""
+    accept = request.headers.get("accept", "")
+    return any(t in accept for t in JSON_TYPES)
+
+
+def _json(request: Request, document: dict[str, Any]) -> JSONResponse:
+    ld = "application/ld+json" in request.headers.get("accept", "")
+    return JSONResponse(document, media_type="application/ld+json" if ld else "application/json",
+                        headers={"Access-Control-Allow-Origin": "*", "Vary": "Accept"})
+
+
+@router.get("/healthz", tags=["public"])
+def healthz(request: Request) -> JSONResponse:
+    """200 when the database answers, 503 otherwise."""
+    try:
+        with context(request).store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        detail = f"database unreachable: {type(exc).__name__}"
+        return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/credentials/{credential_id}", response_model=None)
+async def credential(request: Request, credential_id: str,
+                     me: Annotated[Any, Depends(optional_account)]) -> Response:
+    """The credential: a page for browsers, the signed OB 3.0 JSON for ``Accept: application/(ld+)json``."""
+    summary, document = wallet.public_credential(context(request), credential_id)
+    if wants_json(request):
+        return _json(request, document)
+    report = verify.verify_document(context(request), document)
+    return render(request, "credential.html", {
+        "c": summary, "doc": document, "report": report,
+        "subject": document.get("credentialSubject", {}),
+        "achievement": document.get("credentialSubject", {}).get("achievement", {}),
+        "pretty": json.dumps(document, indent=2, ensure_ascii=False),
+    })
+
+
+@router.get("/issuer", response_model=None)
+async def issuer(request: Request, me: Annotated[Any, Depends(optional_account)]) -> Response:
+    """The issuer profile (page, or JSON)."""
+    view = public.issuer_profile(context(request))
+    if wants_json(request):
+        return _json(request, view.profile)
+    return render(request, "issuer.html", {"view": view})
+
+
+@router.get("/.well-known/did.json")
+def did_json(request: Request) -> JSONResponse:
+    """The did:web DID document listing every issuer key."""
+    return _json(request, public.did_document(context(request)))
+
+
+@router.get("/status/{purpose}/{number}")
+def status_list(request: Request, purpose: str, number: str) -> JSONResponse:
+    """A signed Bitstring Status List credential (revocation or suspension)."""
+    return _json(request, public.status_list(context(request), purpose, number))
+
+
+@router.get("/achievements/{assessment_id}/{version}", response_model=None)
+async def achievement(request: Request, assessment_id: str, version: str,
+                      me: Annotated[Any, Depends(optional_account)]) -> Response:
+    """An achievement (what a badge certifies): page or JSON."""
+    document = public.achievement(context(request), assessment_id, version)
+    if wants_json(request):
+        return _json(request, document)
+    return render(request, "achievement.html", {"a": document})
+
+
+@router.get("/achievements/{assessment_id}/{version}/{filename}")
+def achievement_image(request: Request, assessment_id: str, version: str, filename: str) -> FileResponse:
+    """A badge image linked from an achievement."""
+    relative = f"achievements/{assessment_id}/{version}/{filename}"
+    return FileResponse(public.public_file(context(request), relative))
+
+
+@router.get("/pathways/{pathway_id}")
+def pathway(request: Request, pathway_id: str) -> JSONResponse:
+    """A pathway's stacked achievement."""
+    return _json(request, public.pathway(context(request), pathway_id))
+
+
+@router.get("/pathways/{pathway_id}/{filename}")
+def pathway_image(request: Request, pathway_id: str, filename: str) -> FileResponse:
+    """A pathway's badge image."""
+    return FileResponse(public.public_file(context(request), f"pathways/{pathway_id}/{filename}"))
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify_page(request: Request, me: Annotated[Any, Depends(optional_account)]) -> HTMLResponse:
+    """The verify form: paste JSON, upload a baked badge or give a link."""
+    return render(request, "verify.html", {"report": None})
+
+
+@router.post("/verify", response_class=HTMLResponse, dependencies=[Depends(public_form)])
+async def verify_submit(
+    request: Request,
+    credential_json: Annotated[str, Form()] = "",
+    link: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    """Verify what was pasted, uploaded or linked, and explain each check."""
+    ctx = context(request)
+    source = ""
+    try:
+        if file is not None and file.filename:
+            document = verify.credential_from_file(file.filename, await file.read(verify.MAX_FETCH_BYTES + 1))
+            source = file.filename
+        elif credential_json.strip():
+            document = verify.parse_credential_text(credential_json)
+            source = "pasted JSON"
+        elif link.strip():
+            document = verify.credential_from_link(ctx, link)
+            source = link.strip()
+        else:
+            problem = "paste a credential, upload a badge or give a link"
+            return render(request, "verify.html", {"report": None, "problem": problem}, status_code=400)
+    except ServiceError as exc:
+        return render(request, "verify.html", {"report": None, "problem": str(exc)}, status_code=exc.status)
+    report = verify.verify_document(ctx, document)
+    return render(request, "verify.html", {"report": report, "source": source})
