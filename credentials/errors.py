@@ -103,3 +103,11 @@ class BakingError(CredentialError):
 
 class PathwayError(CredentialError):
     """A pathway is invalid, or a stacked credential cannot be issued from the held ones."""
+
+
+class StatusListFullError(StatusListError):
+    """Every index of a status list has been handed out: open another list."""
+
+
+class SchemaError(CredentialError):
+    """A bundled JSON Schema is missing or unreadable (a packaging problem)."""

@@ -226,12 +226,17 @@ class EvidenceSpec:
     description: str | None = None
     genre: str | None = None
     sha256: str | None = None
-    """Hex SHA-256 of the evidence content, published as ``digestMultibase``."""
+    """Hex SHA-256 of the resource at ``id``, published as ``digestMultibase`` (needs ``id``)."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the OB 3.0 ``Evidence``."""
         if not (self.id or self.narrative):
             raise DocumentError("evidence needs an id (URL) or a narrative")
+        if self.sha256 and not self.id:
+            raise DocumentError(
+                "evidence with a digest (sha256) needs the id (URL) of what was hashed, "
+                "so a verifier can fetch it and compare; give id= or drop sha256"
+            )
         out: dict[str, Any] = {"type": ["Evidence"]}
         if self.id:
             _uri(self.id, "evidence id")
@@ -259,7 +264,11 @@ class AssessmentEvidence:
     competencies_passed: tuple[str, ...]
     submission_sha256: str
     submission_id: str | None = None
-    """A URL or URN of the graded submission (e.g. ``urn:uuid:...``)."""
+    """A URL or URN of the graded submission (e.g. ``urn:uuid:...``), published as the id."""
+    submission_url: str | None = None
+    """A URL serving exactly the bytes whose SHA-256 is ``submission_sha256``. Only then is the
+    digest published as ``digestMultibase`` (with this URL as the evidence id); otherwise the
+    SHA-256 appears in the narrative only."""
 
     def to_spec(self) -> EvidenceSpec:
         """Return the generic evidence carrying this assessment's facts as a narrative."""
@@ -275,11 +284,11 @@ class AssessmentEvidence:
             f"Submission SHA-256: {self.submission_sha256}."
         )
         return EvidenceSpec(
-            id=self.submission_id,
+            id=self.submission_url or self.submission_id,
             name=f"Graded submission for {self.assessment_id}",
             narrative=narrative,
             genre="Assessment",
-            sha256=self.submission_sha256,
+            sha256=self.submission_sha256 if self.submission_url else None,
         )
 
 
@@ -429,7 +438,7 @@ def build_credential(
         specs = [e.to_spec() if isinstance(e, AssessmentEvidence) else e for e in evidence]
         credential["evidence"] = [e.to_json() for e in specs]
     if credential_status is not None:
-        credential["credentialStatus"] = _status_entries(credential_status)
+        credential["credentialStatus"] = _status_entry(credential_status)
     return credential
 
 
@@ -457,16 +466,19 @@ def _subject(
     return subject
 
 
-def _status_entries(
-    status: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-) -> dict[str, Any] | list[dict[str, Any]]:
+def _status_entry(status: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     entries = [status] if isinstance(status, Mapping) else list(status)
-    for entry in entries:
-        for key in ("type", "statusPurpose", "statusListIndex", "statusListCredential"):
-            if key not in entry:
-                raise DocumentError(f"credentialStatus entry lacks {key!r}; build it with StatusList.entry()")
-    copies = [dict(e) for e in entries]
-    return copies[0] if len(copies) == 1 else copies
+    if len(entries) != 1:
+        raise DocumentError(
+            f"a credential carries exactly one credentialStatus (Open Badges 3.0), got {len(entries)}; "
+            "use one entry, e.g. a 'message' status list entry (StatusList(purpose='message').entry()) "
+            "that covers both revocation and suspension"
+        )
+    entry = entries[0]
+    for key in ("type", "statusPurpose", "statusListIndex", "statusListCredential"):
+        if key not in entry:
+            raise DocumentError(f"credentialStatus entry lacks {key!r}; build it with StatusList.entry()")
+    return dict(entry)
 
 
 # --- small validators ----------------------------------------------------------------------------

@@ -95,11 +95,14 @@ def sign(
     created: datetime | str | None = None,
     canonicalizer: str = "pyld",
     proof_purpose: str = "assertionMethod",
+    as_set: bool = True,
 ) -> dict[str, Any]:
     """Return a copy of ``document`` with an ``eddsa-rdfc-2022`` Data Integrity proof added.
 
     ``verification_method`` defaults to the key's own (its did:key unless bound to another).
-    An existing ``proof`` is kept and the new proof is added to the proof set.
+    ``proof`` is written as an array (a proof set), as the Open Badges 3.0 JSON Schema requires;
+    an existing proof is kept and the new one is added to the set. ``as_set=False`` writes a
+    single proof object when there is no existing proof (the form of the W3C test vectors).
     Raises :class:`CredentialError` subclasses, e.g. ``DroppedTermsError`` if the document uses
     undefined terms that the signature would not cover.
     """
@@ -116,11 +119,8 @@ def sign(
     proof = {**config, "proofValue": multibase_encode(key.sign(hashed.hash_data))}
     signed = copy.deepcopy(_unsecured(document))
     existing = document.get("proof")
-    if existing is None:
-        signed["proof"] = proof
-    else:
-        previous = existing if isinstance(existing, list) else [existing]
-        signed["proof"] = [*copy.deepcopy(previous), proof]
+    previous = [] if existing is None else existing if isinstance(existing, list) else [existing]
+    signed["proof"] = [*copy.deepcopy(previous), proof] if previous or as_set else proof
     return signed
 
 

@@ -1,127 +1,93 @@
 """W3C Bitstring Status List v1.0: status lists, status entries and the verifier's status check.
 
-A status list is a bitstring of at least 131,072 entries (16 KiB). Index 0 is the most
-significant bit of the first byte. The published form (``encodedList``) is the GZIP-compressed
-bitstring, base64url-encoded without padding and prefixed with the multibase code ``u``.
+A credential carries exactly one ``credentialStatus`` (Open Badges 3.0 allows at most one). To
+keep both revocation and suspension in that one entry, nbcred issues **message lists**: entries
+of ``statusSize`` 2 with ``statusPurpose`` ``"message"`` whose values are explained by the
+entry's ``statusMessage``:
 
-Revocation is permanent; suspension can be lifted. Each purpose has its own list. Reasons for a
-change are returned as :class:`StatusChange` records for the caller to store; the list itself only
-holds bits.
+====== ============= ===================================================
+value  message       meaning
+====== ============= ===================================================
+0x0    ``valid``     neither revoked nor suspended
+0x1    ``suspended`` suspended (reversible)
+0x2    ``revoked``   revoked (permanent)
+0x3    ``revoked``   revoked while it was suspended
+====== ============= ===================================================
+
+The high bit is the revocation flag and the low bit the suspension flag. Some verifiers (for
+instance Digital Bazaar's ``vc-bitstring-status-list`` 2.0) ignore ``statusSize`` and read the
+single bit at ``statusListIndex``. A message list keeps that bit meaningful too: it hands out
+indexes only from the upper half of its entries, so bit ``i`` of the bitstring is never part
+of an entry in use, and it keeps that bit set exactly when entry ``i`` is revoked or suspended.
+A spec-conformant reader and a one-bit reader therefore agree on "valid" versus "not valid".
+
+Single-purpose lists (``revocation`` or ``suspension``, one bit per entry) are still read and
+written: credentials issued before message lists carry two entries pointing at them.
+
+Reasons for a change are returned as :class:`StatusChange` records for the caller to store; the
+list itself only holds bits.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import secrets
-import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from credentials.errors import StatusListError
+from credentials.bitstring import (
+    MAX_DECODED_BYTES,
+    MIN_ENTRIES,
+    count_set,
+    decode_bitstring,
+    encode_bitstring,
+    get_bit,
+    get_value,
+    new_bitstring,
+    set_bit,
+    set_value,
+)
+from credentials.errors import StatusListError, StatusListFullError
+from credentials.statuscheck import (
+    CLOCK_SKEW,
+    Fetcher,
+    check_credential_status,
+    check_status,
+    status_entries,
+    worst_status,
+)
+from credentials.statusentry import (
+    ENTRY_TYPE,
+    LIST_CREDENTIAL_TYPE,
+    LIST_TYPE,
+    MESSAGE_STATUS_SIZE,
+    PURPOSES,
+    REVOKED_FLAG,
+    STATUS_MESSAGES,
+    SUSPENDED_FLAG,
+    VC_V2_CONTEXT,
+    StatusPurpose,
+    build_entry,
+    require_url,
+)
 
-MIN_ENTRIES = 131_072
-"""The smallest list the specification allows (16 KiB), which gives group privacy."""
-
-MAX_DECODED_BYTES = 16 * 1024 * 1024
-"""Refuse to inflate a published list beyond this size (protects against GZIP bombs)."""
-
-VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-ENTRY_TYPE = "BitstringStatusListEntry"
-LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
-LIST_TYPE = "BitstringStatusList"
-
-StatusPurpose = Literal["revocation", "suspension"]
-PURPOSES: tuple[StatusPurpose, ...] = ("revocation", "suspension")
+__all__ = [
+    "CLOCK_SKEW", "ENTRY_TYPE", "LIST_CREDENTIAL_TYPE", "LIST_TYPE", "MAX_DECODED_BYTES",
+    "MESSAGE_LIST_ENTRIES", "MESSAGE_STATUS_SIZE", "MIN_ENTRIES", "PURPOSES", "STATUS_MESSAGES",
+    "VC_V2_CONTEXT", "Fetcher", "Signer", "StatusChange", "StatusList", "StatusPurpose",
+    "build_entry", "build_status_list_credential", "check_credential_status", "check_status",
+    "decode_bitstring", "encode_bitstring", "get_bit", "get_value", "new_bitstring", "revoke",
+    "set_bit", "set_value", "status_entries", "suspend", "unsuspend", "worst_status",
+]  # fmt: skip
 
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 """Takes an unsigned credential and returns it with a proof (e.g. a wrapper of ``proof.sign``)."""
 
-CLOCK_SKEW = timedelta(minutes=5)
-"""Tolerance for a status list whose validFrom is slightly in the verifier's future."""
+MESSAGE_LIST_ENTRIES = 2 * MIN_ENTRIES
+"""Entries of a message list: the upper half (131,072 indexes) is handed out."""
 
-Fetcher = Callable[[str], dict[str, Any]]
-"""Takes a status list credential URL and returns the (already verified) credential."""
-
-
-# --- bitstring primitives ------------------------------------------------------------------------
-
-
-def new_bitstring(length: int = MIN_ENTRIES) -> bytearray:
-    """Return an all-zero bitstring of ``length`` entries (a multiple of 8, at least 131,072)."""
-    if length < MIN_ENTRIES or length % 8:
-        raise StatusListError(
-            f"a status list needs at least {MIN_ENTRIES} entries and a multiple of 8; "
-            f"got {length}: pass length={MIN_ENTRIES} or a larger multiple of 8"
-        )
-    return bytearray(length // 8)
-
-
-def get_bit(bits: bytes | bytearray, index: int) -> bool:
-    """Return the entry at ``index`` (index 0 is the most significant bit of byte 0)."""
-    _check_index(bits, index)
-    return bool(bits[index >> 3] & (0x80 >> (index & 7)))
-
-
-def set_bit(bits: bytearray, index: int, value: bool) -> None:
-    """Set or clear the entry at ``index`` in place (MSB-first bit order)."""
-    _check_index(bits, index)
-    mask = 0x80 >> (index & 7)
-    if value:
-        bits[index >> 3] |= mask
-    else:
-        bits[index >> 3] &= ~mask & 0xFF
-
-
-def _check_index(bits: bytes | bytearray, index: int) -> None:
-    if not 0 <= index < len(bits) * 8:
-        raise StatusListError(
-            f"status list index {index} is outside the list (0..{len(bits) * 8 - 1}); "
-            "use an index returned by StatusList.allocate()"
-        )
-
-
-def encode_bitstring(bits: bytes | bytearray) -> str:
-    """Return the ``encodedList`` form: multibase base64url (no padding) of the GZIP'd bits."""
-    if len(bits) * 8 < MIN_ENTRIES:
-        raise StatusListError(
-            f"refusing to encode {len(bits) * 8} entries: the minimum is {MIN_ENTRIES}"
-        )
-    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    gz = compressor.compress(bytes(bits)) + compressor.flush()
-    return "u" + base64.urlsafe_b64encode(gz).rstrip(b"=").decode("ascii")
-
-
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
-
-
-def decode_bitstring(encoded: str) -> bytes:
-    """Decode an ``encodedList`` back to the raw bitstring; errors say what is wrong."""
-    if not isinstance(encoded, str) or not encoded.startswith("u"):
-        raise StatusListError("encodedList must be a multibase base64url string starting with 'u'")
-    body = encoded[1:]
-    if not _B64URL.match(body) or len(body) % 4 == 1:
-        raise StatusListError("encodedList is not valid base64url (no padding) after the 'u'")
-    try:
-        gz = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise StatusListError(f"encodedList is not valid base64url: {exc}") from exc
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        raw = inflater.decompress(gz, MAX_DECODED_BYTES + 1)
-    except zlib.error as exc:
-        raise StatusListError(f"encodedList is not GZIP data: {exc}") from exc
-    if len(raw) > MAX_DECODED_BYTES:
-        raise StatusListError(f"encodedList inflates beyond {MAX_DECODED_BYTES} bytes; refusing")
-    if not inflater.eof:
-        raise StatusListError("encodedList GZIP stream is truncated")
-    return raw
-
-
-# --- the issuer's list ---------------------------------------------------------------------------
+Action = Literal["revoke", "suspend", "unsuspend"]
 
 
 @dataclass(frozen=True)
@@ -131,33 +97,63 @@ class StatusChange:
     list_url: str
     purpose: StatusPurpose
     index: int
-    action: Literal["revoke", "suspend", "unsuspend"]
+    action: Action
     reason: str
     at: datetime
 
 
 @dataclass
 class StatusList:
-    """One issuer-side status list: its bits, which indexes were handed out, and its URL."""
+    """One issuer-side status list: its bits, which indexes were handed out, and its URL.
+
+    ``purpose="message"`` lists hold 2-bit entries (revocation and suspension in one entry);
+    ``revocation`` and ``suspension`` lists hold one bit per entry. ``bits`` and ``allocated``
+    default to an empty list of the usual size for the purpose.
+    """
 
     url: str
     purpose: StatusPurpose
-    bits: bytearray = field(default_factory=new_bitstring)
-    allocated: bytearray = field(default_factory=new_bitstring)
+    bits: bytearray = field(default_factory=bytearray)
+    allocated: bytearray = field(default_factory=bytearray)
 
     def __post_init__(self) -> None:
-        _require_url(self.url, "status list URL")
+        require_url(self.url, "status list URL")
         if self.purpose not in PURPOSES:
             raise StatusListError(f"statusPurpose must be one of {PURPOSES}, got {self.purpose!r}")
-        if len(self.bits) * 8 < MIN_ENTRIES or len(self.bits) != len(self.allocated):
+        if not self.allocated and not self.bits:
+            entries = MESSAGE_LIST_ENTRIES if self.purpose == "message" else MIN_ENTRIES
+            self.allocated = new_bitstring(entries)
+            self.bits = bytearray(entries * self.status_size // 8)
+        if len(self.allocated) * 8 < MIN_ENTRIES or len(self.bits) != len(self.allocated) * self.status_size:
             raise StatusListError(
-                f"bits and allocated must both hold the same number (>= {MIN_ENTRIES}) of entries"
+                f"a {self.purpose} list needs {self.status_size} bit(s) per entry and at least "
+                f"{MIN_ENTRIES} entries; bits and allocated do not match"
             )
+
+    @property
+    def status_size(self) -> int:
+        """Bits per entry: 2 for message lists, 1 otherwise."""
+        return MESSAGE_STATUS_SIZE if self.purpose == "message" else 1
 
     @property
     def length(self) -> int:
         """Number of entries in the list."""
-        return len(self.bits) * 8
+        return len(self.allocated) * 8
+
+    @property
+    def first_index(self) -> int:
+        """The lowest index handed out (message lists use their upper half only)."""
+        return self.length // 2 if self.status_size > 1 else 0
+
+    @property
+    def capacity(self) -> int:
+        """How many indexes this list can hand out in total."""
+        return self.length - self.first_index
+
+    @property
+    def used(self) -> int:
+        """How many indexes have been handed out."""
+        return count_set(self.allocated)
 
     @property
     def encoded_list(self) -> str:
@@ -165,32 +161,65 @@ class StatusList:
         return encode_bitstring(self.bits)
 
     def allocate(self) -> int:
-        """Hand out a random, never-used index (it stays reserved even after revocation)."""
+        """Hand out a random, never-used index (it stays reserved even after revocation).
+
+        Raises :class:`StatusListFullError` when every index is taken.
+        """
+        low = self.first_index
         for _ in range(64):
-            index = secrets.randbelow(self.length)
+            index = low + secrets.randbelow(self.length - low)
             if not get_bit(self.allocated, index):
                 set_bit(self.allocated, index, True)
                 return index
-        free = [i for i in range(self.length) if not get_bit(self.allocated, i)]
+        free = [i for i in range(low, self.length) if not get_bit(self.allocated, i)]
         if not free:
-            raise StatusListError(
-                f"status list {self.url} is full ({self.length} entries); open a new list"
+            raise StatusListFullError(
+                f"status list {self.url} is full ({self.capacity} indexes); open a new list"
             )
         index = free[secrets.randbelow(len(free))]
         set_bit(self.allocated, index, True)
         return index
 
+    def reserve(self, index: int) -> None:
+        """Mark ``index`` as handed out (used to keep two single-purpose lists in step)."""
+        set_bit(self.allocated, index, True)
+
     def entry(self, index: int, *, entry_id: str | None = None) -> dict[str, Any]:
         """Return the ``credentialStatus`` entry pointing at ``index`` of this list."""
-        if not get_bit(self.allocated, index):
+        self._require_allocated(index)
+        return build_entry(list_url=self.url, index=index, purpose=self.purpose, entry_id=entry_id)
+
+    def value(self, index: int) -> int:
+        """The entry's value (message lists: 0 valid, 1 suspended, 2 or 3 revoked)."""
+        return get_value(self.bits, index, self.status_size)
+
+    def set_entry(self, index: int, value: int) -> None:
+        """Write an entry's value; message lists also keep the one-bit reader's bit in step."""
+        set_value(self.bits, index, self.status_size, value)
+        if self.status_size > 1:
+            set_bit(self.bits, index, value != 0)
+
+    def is_set(self, index: int) -> bool:
+        """True if the entry at ``index`` is revoked or suspended."""
+        return self.value(index) != 0
+
+    def is_revoked(self, index: int) -> bool:
+        """True if the entry at ``index`` is revoked (message or revocation list)."""
+        if self.purpose == "message":
+            return bool(self.value(index) & REVOKED_FLAG)
+        return self.purpose == "revocation" and self.is_set(index)
+
+    def is_suspended(self, index: int) -> bool:
+        """True if the entry at ``index`` is suspended and not revoked."""
+        if self.purpose == "message":
+            return self.value(index) == SUSPENDED_FLAG
+        return self.purpose == "suspension" and self.is_set(index)
+
+    def _require_allocated(self, index: int) -> None:
+        if not 0 <= index < self.length or not get_bit(self.allocated, index):
             raise StatusListError(
                 f"index {index} was never allocated in {self.url}; call allocate() first"
             )
-        return build_entry(list_url=self.url, index=index, purpose=self.purpose, entry_id=entry_id)
-
-    def is_set(self, index: int) -> bool:
-        """True if the entry at ``index`` is revoked/suspended (per this list's purpose)."""
-        return get_bit(self.bits, index)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the list state (bits and allocations) for the caller's store."""
@@ -251,66 +280,53 @@ class StatusList:
 
 def revoke(status_list: StatusList, index: int, *, reason: str) -> StatusChange:
     """Revoke the credential at ``index`` (permanent) and return the change record."""
-    return _change(status_list, index, "revoke", "revocation", True, reason)
+    return _change(status_list, index, "revoke", reason)
 
 
 def suspend(status_list: StatusList, index: int, *, reason: str) -> StatusChange:
     """Suspend the credential at ``index`` and return the change record."""
-    return _change(status_list, index, "suspend", "suspension", True, reason)
+    return _change(status_list, index, "suspend", reason)
 
 
 def unsuspend(status_list: StatusList, index: int, *, reason: str) -> StatusChange:
     """Lift a suspension at ``index`` and return the change record."""
-    return _change(status_list, index, "unsuspend", "suspension", False, reason)
+    return _change(status_list, index, "unsuspend", reason)
 
 
-def _change(
-    status_list: StatusList,
-    index: int,
-    action: Literal["revoke", "suspend", "unsuspend"],
-    purpose: StatusPurpose,
-    value: bool,
-    reason: str,
-) -> StatusChange:
-    if status_list.purpose != purpose:
+_SINGLE_PURPOSE: dict[Action, StatusPurpose] = {
+    "revoke": "revocation", "suspend": "suspension", "unsuspend": "suspension",
+}  # fmt: skip
+
+
+def _change(status_list: StatusList, index: int, action: Action, reason: str) -> StatusChange:
+    if status_list.purpose != "message" and status_list.purpose != _SINGLE_PURPOSE[action]:
+        wanted = _SINGLE_PURPOSE[action]
         raise StatusListError(
             f"cannot {action} in a {status_list.purpose} list ({status_list.url}); "
-            f"use the {purpose} list"
+            f"use the {wanted} list or a message list"
         )
     if not reason or not reason.strip():
         raise StatusListError(f"give a reason to {action} a credential")
-    if not get_bit(status_list.allocated, index):
-        raise StatusListError(f"index {index} was never allocated in {status_list.url}")
-    set_bit(status_list.bits, index, value)
+    status_list._require_allocated(index)
+    if status_list.purpose == "message":
+        current = status_list.value(index)
+        if action == "revoke":
+            new = current | REVOKED_FLAG
+        elif action == "suspend":
+            new = current | SUSPENDED_FLAG
+        else:
+            new = current & ~SUSPENDED_FLAG
+        status_list.set_entry(index, new)
+    else:
+        status_list.set_entry(index, 0 if action == "unsuspend" else 1)
     return StatusChange(
         list_url=status_list.url,
-        purpose=purpose,
+        purpose=status_list.purpose,
         index=index,
         action=action,
         reason=reason.strip(),
         at=datetime.now(UTC),
     )
-
-
-# --- documents -----------------------------------------------------------------------------------
-
-
-def build_entry(
-    *, list_url: str, index: int, purpose: StatusPurpose, entry_id: str | None = None
-) -> dict[str, Any]:
-    """Return a BitstringStatusListEntry (``statusListIndex`` as a decimal string)."""
-    _require_url(list_url, "statusListCredential")
-    if purpose not in PURPOSES:
-        raise StatusListError(f"statusPurpose must be one of {PURPOSES}, got {purpose!r}")
-    if index < 0:
-        raise StatusListError(f"statusListIndex must be >= 0, got {index}")
-    return {
-        "id": entry_id or f"{list_url}#{index}",
-        "type": ENTRY_TYPE,
-        "statusPurpose": purpose,
-        "statusListIndex": str(index),
-        "statusListCredential": list_url,
-    }
 
 
 def build_status_list_credential(
@@ -324,7 +340,7 @@ def build_status_list_credential(
     ttl_ms: int | None = None,
 ) -> dict[str, Any]:
     """Return an unsigned BitstringStatusListCredential for ``encoded_list``."""
-    _require_url(list_url, "status list URL")
+    require_url(list_url, "status list URL")
     decode_bitstring(encoded_list)  # refuse to publish something verifiers cannot read
     subject: dict[str, Any] = {
         "id": f"{list_url}#list",
@@ -352,125 +368,3 @@ def _xsd(moment: datetime) -> str:
         raise StatusListError("datetimes must be timezone-aware (e.g. datetime.now(UTC))")
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
-
-def _require_url(value: str, what: str) -> None:
-    if not isinstance(value, str) or not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$", value):
-        raise StatusListError(f"{what} must be an absolute URL, got {value!r}")
-
-
-# --- verification --------------------------------------------------------------------------------
-
-
-def check_status(entry: Mapping[str, Any], *, fetch: Fetcher, now: datetime | None = None) -> str:
-    """Return "ok", "revoked", "suspended" or "unknown: <why>" for one status entry."""
-    try:
-        purpose, index, url = _parse_entry(entry)
-    except StatusListError as exc:
-        return f"unknown: {exc}"
-    try:
-        list_credential = fetch(url)
-    except Exception as exc:
-        return f"unknown: could not fetch status list {url}: {exc}"
-    try:
-        bits = _list_bits(list_credential, url=url, purpose=purpose, now=now)
-    except StatusListError as exc:
-        return f"unknown: {exc}"
-    if index >= len(bits) * 8:
-        return f"unknown: statusListIndex {index} is out of range (list has {len(bits) * 8})"
-    if not get_bit(bits, index):
-        return "ok"
-    return "revoked" if purpose == "revocation" else "suspended"
-
-
-def check_credential_status(
-    credential: Mapping[str, Any], *, fetch: Fetcher, now: datetime | None = None
-) -> str:
-    """Check every entry of ``credentialStatus``; the worst result wins (no status → "ok")."""
-    status = credential.get("credentialStatus")
-    if status is None:
-        return "ok"
-    entries: Iterable[Any] = status if isinstance(status, list) else [status]
-    cache: dict[str, dict[str, Any]] = {}
-
-    def cached_fetch(url: str) -> dict[str, Any]:
-        if url not in cache:
-            cache[url] = fetch(url)
-        return cache[url]
-
-    results = [
-        check_status(e, fetch=cached_fetch, now=now)
-        if isinstance(e, Mapping)
-        else "unknown: credentialStatus entry is not an object"
-        for e in entries
-    ]
-    return worst_status(results)
-
-
-def worst_status(results: Sequence[str]) -> str:
-    """Combine results: revoked > suspended > unknown > ok."""
-    for wanted in ("revoked", "suspended"):
-        if wanted in results:
-            return wanted
-    for result in results:
-        if result.startswith("unknown"):
-            return result
-    return "ok"
-
-
-def _parse_entry(entry: Mapping[str, Any]) -> tuple[StatusPurpose, int, str]:
-    types = entry.get("type")
-    if types != ENTRY_TYPE and not (isinstance(types, list) and ENTRY_TYPE in types):
-        raise StatusListError(f"status entry type is {types!r}, not {ENTRY_TYPE}")
-    purpose = entry.get("statusPurpose")
-    if purpose not in PURPOSES:
-        raise StatusListError(f"unsupported statusPurpose {purpose!r}")
-    raw_index = entry.get("statusListIndex")
-    if not isinstance(raw_index, str) or not raw_index.isdigit():
-        raise StatusListError(f"statusListIndex must be a decimal string, got {raw_index!r}")
-    url = entry.get("statusListCredential")
-    if not isinstance(url, str) or not url:
-        raise StatusListError("status entry has no statusListCredential URL")
-    return purpose, int(raw_index), url
-
-
-def _list_bits(
-    list_credential: Any, *, url: str, purpose: StatusPurpose, now: datetime | None
-) -> bytes:
-    if not isinstance(list_credential, Mapping):
-        raise StatusListError(f"status list {url} was not found (fetch returned no document)")
-    types = list_credential.get("type") or []
-    if LIST_CREDENTIAL_TYPE not in types:
-        raise StatusListError(f"{url} is not a {LIST_CREDENTIAL_TYPE}")
-    subject = list_credential.get("credentialSubject")
-    if not isinstance(subject, Mapping) or subject.get("type") != LIST_TYPE:
-        raise StatusListError(f"{url} has no {LIST_TYPE} credentialSubject")
-    listed = subject.get("statusPurpose")
-    listed_purposes = listed if isinstance(listed, list) else [listed]
-    if purpose not in listed_purposes:
-        raise StatusListError(
-            f"status purpose mismatch: entry says {purpose!r}, list {url} says {listed!r}"
-        )
-    _check_validity(list_credential, url=url, now=now or datetime.now(UTC))
-    bits = decode_bitstring(subject.get("encodedList", ""))
-    if len(bits) * 8 < MIN_ENTRIES:
-        raise StatusListError(
-            f"status list {url} holds {len(bits) * 8} entries, fewer than {MIN_ENTRIES}"
-        )
-    return bits
-
-
-def _check_validity(list_credential: Mapping[str, Any], *, url: str, now: datetime) -> None:
-    for key, expired in (("validFrom", False), ("validUntil", True)):
-        value = list_credential.get(key)
-        if value is None:
-            continue
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise StatusListError(f"status list {url} has an invalid {key} {value!r}") from exc
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        if expired and moment < now:
-            raise StatusListError(f"status list {url} expired at {value}")
-        if not expired and moment > now + CLOCK_SKEW:
-            raise StatusListError(f"status list {url} is not valid before {value}")

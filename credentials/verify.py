@@ -1,35 +1,50 @@
-"""Verify a credential: proof, validity dates, status and Open Badges 3.0 structure, separately.
+"""Verify a credential: proof, validity dates, status and published JSON Schema, separately.
 
-Each check reports a short string:
+Each check reports ``"ok"`` or, in plain words, why not:
 
 * ``proof``: ``"ok"`` | ``"failed: <why>"``
 * ``dates``: ``"ok"`` | ``"expired"`` | ``"not yet valid"`` | ``"failed: <why>"`` (unreadable date)
 * ``status``: ``"ok"`` | ``"revoked"`` | ``"suspended"`` | ``"unknown: <why>"`` | ``"none"``
-* ``schema``: ``"ok"`` | ``"failed: <why>"`` | ``"none"`` (not an Open Badges credential)
+* ``schema``: ``"ok"`` | ``"failed: <why>"`` | ``"none"`` (no published schema applies)
 
-``verified`` is true only when proof, dates and status pass; ``"unknown"`` status only fails
-with ``require_status``. The status check is injected (see ``credentials.statuslist``).
+``verified`` is true only when proof, dates and status pass (``"unknown"`` status only fails
+with ``require_status``, a schema failure only with ``require_schema``). A CLR
+(``ClrCredential``) is also checked credential by credential: every
+``credentialSubject.verifiableCredential`` gets its own result in ``embedded``, and the CLR is
+verified only if each of them is. The status check is injected (see ``credentials.statuslist``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from credentials.baking import detect_kind, unbake
 from credentials.did import KeyResolver
+from credentials.errors import CredentialError
 from credentials.proof import verify_proof
+from credentials.schema import CLR_TYPE
+from credentials.schema import check_schema as _published_schema_check
+from credentials.statuscheck import status_entries, worst_status
 
 StatusChecker = Callable[[dict[str, Any]], str]
 """Checks one ``credentialStatus`` entry: returns ok / revoked / suspended / unknown: <why>."""
 
 OB_TYPES = ("OpenBadgeCredential", "AchievementCredential")
+MAX_EMBEDDED_DEPTH = 2
 
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """The outcome of :func:`verify_credential`, one field per check."""
+    """The outcome of :func:`verify_credential`, one field per check.
+
+    ``embedded`` holds one result per credential inside a CLR (empty for other credentials);
+    ``is_clr`` tells whether the ``embedded`` list applies. :meth:`to_json` is the object that
+    ``nbcred credential verify --format json`` prints and the verify API returns.
+    """
 
     verified: bool
     proof: str
@@ -37,6 +52,9 @@ class VerificationResult:
     status: str
     schema: str
     warnings: tuple[str, ...] = field(default=())
+    embedded: tuple[VerificationResult, ...] = field(default=())
+    credential_id: str | None = None
+    is_clr: bool = False
 
     @property
     def checks(self) -> dict[str, str]:
@@ -47,6 +65,17 @@ class VerificationResult:
             "status": self.status,
             "schema": self.schema,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"verified", "checks"}``, plus ``id``, ``warnings`` and, for a CLR, ``embedded``."""
+        out: dict[str, Any] = {"verified": self.verified, "checks": self.checks}
+        if self.credential_id is not None:
+            out["id"] = self.credential_id
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        if self.is_clr:
+            out["embedded"] = [e.to_json() for e in self.embedded]
+        return out
 
 
 def failed_result(reason: str) -> VerificationResult:
@@ -82,12 +111,11 @@ def check_dates(document: dict[str, Any], *, now: datetime) -> str:
 
 def check_status(document: dict[str, Any], *, status_checker: StatusChecker | None) -> str:
     """Run the injected status checker on every ``credentialStatus`` entry; the worst wins."""
-    status = document.get("credentialStatus")
-    if status is None:
+    entries = status_entries(document)
+    if not entries:
         return "none"
     if status_checker is None:
         return "unknown: no status checker is configured"
-    entries = status if isinstance(status, list) else [status]
     results: list[str] = []
     for entry in entries:
         if not isinstance(entry, dict):
@@ -97,10 +125,7 @@ def check_status(document: dict[str, Any], *, status_checker: StatusChecker | No
             results.append(status_checker(entry))
         except Exception as error:
             results.append(f"unknown: status check failed: {error}")
-    for wanted in ("revoked", "suspended"):
-        if wanted in results:
-            return wanted
-    return next((r for r in results if r != "ok"), "ok")
+    return worst_status(results)
 
 
 def _types(value: Any) -> list[str]:
@@ -111,35 +136,9 @@ def _types(value: Any) -> list[str]:
     return []
 
 
-def _achievement_problems(subject: Any) -> list[str]:
-    if not isinstance(subject, dict):
-        return ["credentialSubject must be an object"]
-    achievement = subject.get("achievement")
-    if not isinstance(achievement, dict):
-        return ["credentialSubject.achievement is missing"]
-    missing = [
-        f"credentialSubject.achievement.{key}"
-        for key in ("id", "type", "name", "description", "criteria")
-        if key not in achievement
-    ]
-    return [f"{name} is missing" for name in missing]
-
-
 def check_schema(document: dict[str, Any]) -> str:
-    """Check the Open Badges 3.0 required structure; ``"none"`` for other credentials."""
-    types = _types(document.get("type"))
-    if not any(t in OB_TYPES for t in types):
-        return "none"
-    problems: list[str] = []
-    if "VerifiableCredential" not in types:
-        problems.append("type must include VerifiableCredential")
-    issuer = document.get("issuer")
-    if not (isinstance(issuer, dict) and isinstance(issuer.get("id"), str)):
-        problems.append("issuer must be an object with an id")
-    problems += _achievement_problems(document.get("credentialSubject"))
-    if "validFrom" not in document:
-        problems.append("validFrom is missing")
-    return "ok" if not problems else "failed: " + "; ".join(problems)
+    """Validate against the published schema for the credential's type (``credentials.schema``)."""
+    return _published_schema_check(document)
 
 
 def verify_credential(
@@ -149,9 +148,11 @@ def verify_credential(
     status_checker: StatusChecker | None = None,
     now: datetime | None = None,
     require_status: bool = False,
+    require_schema: bool = False,
     canonicalizer: str = "pyld",
+    _depth: int = 0,
 ) -> VerificationResult:
-    """Verify a credential's proof, dates, status and structure; never raises for bad input."""
+    """Verify a credential's proof, dates, status and schema (and a CLR's contents); never raises."""
     if not isinstance(document, dict):
         return failed_result("the credential is not a JSON object")
     moment = now or datetime.now(UTC)
@@ -161,15 +162,54 @@ def verify_credential(
     status = check_status(document, status_checker=status_checker)
     schema = check_schema(document)
     status_ok = status in ("ok", "none") or (status.startswith("unknown") and not require_status)
+    schema_ok = not (require_schema and schema.startswith("failed"))
     warnings = _issuer_warnings(document, proof.verification_method) if proof.ok else []
+    is_clr = CLR_TYPE in _types(document.get("type"))
+    embedded: list[VerificationResult] = []
+    if is_clr:
+        embedded = [
+            _verify_embedded(item, resolver=resolver, status_checker=status_checker, now=moment,
+                             require_status=require_status, require_schema=require_schema,
+                             canonicalizer=canonicalizer, depth=_depth + 1)
+            for item in _embedded_credentials(document)
+        ]
+    all_embedded = all(e.verified for e in embedded)
+    if is_clr and not all_embedded:
+        failing = sum(1 for e in embedded if not e.verified)
+        warnings.append(f"{failing} of {len(embedded)} embedded credential(s) do not verify")
+    credential_id = document.get("id")
     return VerificationResult(
-        verified=proof.ok and dates == "ok" and status_ok,
+        verified=proof.ok and dates == "ok" and status_ok and schema_ok and all_embedded,
         proof=proof_text,
         dates=dates,
         status=status,
         schema=schema,
         warnings=tuple(warnings),
+        embedded=tuple(embedded),
+        credential_id=credential_id if isinstance(credential_id, str) else None,
+        is_clr=is_clr,
     )
+
+
+def _embedded_credentials(document: dict[str, Any]) -> list[Any]:
+    subject = document.get("credentialSubject")
+    subjects = subject if isinstance(subject, list) else [subject]
+    found: list[Any] = []
+    for item in subjects:
+        if isinstance(item, dict):
+            inner = item.get("verifiableCredential")
+            found += inner if isinstance(inner, list) else [] if inner is None else [inner]
+    return found
+
+
+def _verify_embedded(item: Any, *, depth: int, **options: Any) -> VerificationResult:
+    if isinstance(item, str):
+        return failed_result(
+            "the embedded credential is a compact JWS (VC-JWT), which this verifier does not check"
+        )
+    if depth > MAX_EMBEDDED_DEPTH:
+        return failed_result("credentials nested more than two levels deep are not checked")
+    return verify_credential(item, _depth=depth, **options)
 
 
 def _issuer_warnings(document: dict[str, Any], verification_method: str | None) -> list[str]:
@@ -182,6 +222,48 @@ def _issuer_warnings(document: dict[str, Any], verification_method: str | None) 
     if controller != issuer_id:
         return [f"signed by {controller}, which is not the issuer {issuer_id}"]
     return []
+
+
+def load_credential(data: bytes) -> dict[str, Any]:
+    """A credential from the bytes of a JSON file or of a baked PNG or SVG badge.
+
+    Raises ``ValueError`` saying, in plain words, why the bytes hold no credential.
+    """
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith((b"{", b"[")):
+        try:
+            detect_kind(data)
+        except CredentialError:
+            raise ValueError(
+                "this is neither a JSON credential nor a PNG or SVG badge image"
+            ) from None
+        try:
+            baked = unbake(data)
+        except CredentialError as error:
+            raise ValueError(f"no credential could be read from the badge image: {error}") from None
+        if isinstance(baked, str):
+            raise ValueError(
+                "the badge holds a compact JWS (VC-JWT), which this verifier does not check"
+            )
+        return baked
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the file is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError("the JSON is not a credential object")
+    return document
+
+
+def verify_bytes(data: bytes, **options: Any) -> VerificationResult:
+    """Verify the credential in a JSON file or a baked PNG/SVG (options of :func:`verify_credential`)."""
+    try:
+        document = load_credential(data)
+    except ValueError as error:
+        return failed_result(str(error))
+    return verify_credential(document, **options)
 
 
 def list_status_checker(

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 Clock = Callable[[], datetime]
-Builder = Callable[[str, list[dict[str, Any]]], dict[str, Any]]
-"""Builds the unsigned credential from the learner's email and its credentialStatus entries."""
+Builder = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""Builds the unsigned credential from the learner's email and its one credentialStatus entry."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class CredentialIssuer:
         badge = assessment.spec.badge
         slot = Slot(result.learner, achievement.id, assessment.spec.version, "badge", grading_id)
 
-        def build(email: str, status: list[dict[str, Any]]) -> dict[str, Any]:
+        def build(email: str, status: dict[str, Any]) -> dict[str, Any]:
             return ob3.build_credential(
                 achievement=achievement, issuer=self.identity.profile,
                 recipient=badges.recipient(self.settings, email),
@@ -140,12 +140,12 @@ class CredentialIssuer:
         try:
             with self.store.session() as session:
                 email = badges.learner_email(session, self.settings, slot.learner)
-                list_url, index, status = statuslists.allocate_slot(session, self.settings)
-                signed = self.sign(build(email, status))
+                place = statuslists.allocate_slot(session, self.settings)
+                signed = self.sign(build(email, place.entry))
                 session.add(IssuedCredential(
                     id=signed["id"], learner_id=slot.learner, achievement_id=slot.achievement_id,
                     achievement_version=slot.version, kind=slot.kind, grading_id=slot.grading_id,
-                    status="active", status_list=list_url, status_index=index, document=signed,
+                    status="active", status_list=place.list_url, status_index=place.index, document=signed,
                     issued_at=self.clock(), valid_until=parse_time(signed.get("validUntil")),
                 ))
         except IntegrityError:  # issued concurrently by another worker: use theirs
@@ -153,7 +153,8 @@ class CredentialIssuer:
             if existing is None:
                 raise
             return existing
-        statuslists.publish(self.settings, self.store, self.identity, missing_only=True)
+        statuslists.publish(self.settings, self.store, self.identity, missing_only=True,
+                            only=[place.list_url])
         return signed
 
     def find(self, slot: Slot) -> dict[str, Any] | None:

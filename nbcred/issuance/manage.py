@@ -92,10 +92,13 @@ def change_status(
             )
         if row.status_index is None:
             raise IssuanceError(f"credential {credential_id} has no status list entry to change")
-        statuslists.change(session, issuer.settings, row.status_index, action, reason)
+        if row.status_list is None:
+            raise IssuanceError(f"credential {credential_id} has no status list entry to change")
+        changed = statuslists.change(session, issuer.settings, row.status_list, row.status_index,
+                                     action, reason)
         row.status, row.status_reason = new_status, reason.strip()
         info = _info(row)
-    statuslists.publish(issuer.settings, issuer.store, issuer.identity)
+    statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=[changed.list_url])
     return info
 
 

@@ -42,7 +42,7 @@ def _issue_stacked(
     if existing is not None:
         return existing, False
 
-    def build(email: str, status: list[dict[str, Any]]) -> dict[str, Any]:
+    def build(email: str, status: dict[str, Any]) -> dict[str, Any]:
         return cp.build_stacked_credential(
             progress=progress, issuer=issuer.identity.profile,
             recipient=badges.recipient(issuer.settings, email), credential_status=status,

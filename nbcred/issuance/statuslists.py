@@ -1,10 +1,18 @@
-"""Revocation and suspension lists kept in the gradebook's ``status_lists`` table and published.
+"""Status lists kept in the gradebook's ``status_lists`` table and published under ``<home>/public``.
 
-Every credential gets one slot: the same index in the revocation and the suspension list.
+Every new credential gets exactly one ``credentialStatus``: an index in a **message list**
+(``<base>/status/message/<n>``) whose 2-bit entries say valid, suspended or revoked. Credentials
+issued before message lists carry two entries, the same index in ``<base>/status/revocation/1``
+and ``<base>/status/suspension/1``; those lists are still kept and published, so such credentials
+keep verifying and can still be revoked, suspended and unsuspended.
+
+A list is found by its URL (the row id). :func:`open_list_url` names the list new credentials go
+to; :func:`allocate_slot` reserves an index in it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -13,40 +21,69 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from credentials import statuslist as sl
+from nbcred.errors import IssuanceError
 from nbcred.issuance.identity import IssuerIdentity, write_json
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import StatusListRecord
 
-Purpose = Literal["revocation", "suspension"]
-PURPOSES: tuple[Purpose, ...] = ("revocation", "suspension")
+Purpose = Literal["revocation", "suspension", "message"]
+LEGACY_PURPOSES: tuple[Purpose, ...] = ("revocation", "suspension")
 Action = Literal["revoke", "suspend", "unsuspend"]
 
 
-def list_url(settings: Settings, purpose: Purpose) -> str:
-    """The public URL of a status list credential."""
-    return f"{settings.public_base_url.rstrip('/')}/status/{purpose}/1"
+@dataclass(frozen=True)
+class StatusSlot:
+    """Where a new credential's status lives: the list, the index and the entry to embed."""
+
+    list_url: str
+    index: int
+    entry: dict[str, Any]
 
 
-def published_path(settings: Settings, purpose: Purpose) -> Path:
-    """Where the signed status list credential is written for the web service."""
-    return settings.home / "public" / "status" / purpose / "1"
+def list_url(settings: Settings, purpose: Purpose, number: int = 1) -> str:
+    """The public URL of status list ``number`` of a purpose."""
+    return f"{settings.public_base_url.rstrip('/')}/status/{purpose}/{number}"
 
 
-def _load(session: Session, settings: Settings, purpose: Purpose) -> tuple[StatusListRecord, sl.StatusList]:
+def open_list_url(settings: Settings) -> str:
+    """The message list new credentials are allocated in."""
+    return list_url(settings, "message", 1)
+
+
+def published_path(settings: Settings, url: str) -> Path:
+    """Where the signed status list credential at ``url`` is written for the web service."""
+    base = settings.public_base_url.rstrip("/") + "/"
+    if not url.startswith(base):
+        raise IssuanceError(f"status list {url} is not under NBCRED_PUBLIC_BASE_URL ({base})")
+    relative = Path(url[len(base):])
+    if relative.is_absolute() or ".." in relative.parts:
+        raise IssuanceError(f"status list URL {url} does not map to a file under <home>/public")
+    return settings.home / "public" / relative
+
+
+def _purpose_of(url: str) -> Purpose:
+    for purpose in ("message", "revocation", "suspension"):
+        if f"/status/{purpose}/" in url:
+            return purpose  # type: ignore[return-value]
+    raise IssuanceError(f"{url} is not one of nbcred's status lists (…/status/<purpose>/<n>)")
+
+
+def _load(session: Session, url: str) -> tuple[StatusListRecord, sl.StatusList]:
     """The list's row (locked for update on PostgreSQL; created if new) and its state."""
-    url = list_url(settings, purpose)
     record = session.scalars(
         select(StatusListRecord).where(StatusListRecord.id == url).with_for_update()
     ).first()
     if record is None:
-        state = sl.StatusList(url=url, purpose=purpose)
-        record = StatusListRecord(id=url, purpose=purpose, size=state.length, bits=bytes(state.bits),
-                                  allocated=0, allocation=bytes(state.allocated))
+        state = sl.StatusList(url=url, purpose=_purpose_of(url))
+        record = StatusListRecord(id=url, purpose=state.purpose, size=state.length,
+                                  bits=bytes(state.bits), allocated=0,
+                                  allocation=bytes(state.allocated))
         session.add(record)
         session.flush()
         return record, state
-    allocation = record.allocation or bytes(len(record.bits))
+    purpose = _purpose_of(url)
+    allocation = record.allocation or bytes(record.size // 8)
     return record, sl.StatusList(url=url, purpose=purpose, bits=bytearray(record.bits),
                                  allocated=bytearray(allocation))
 
@@ -54,42 +91,58 @@ def _load(session: Session, settings: Settings, purpose: Purpose) -> tuple[Statu
 def _save(record: StatusListRecord, state: sl.StatusList) -> None:
     record.bits = bytes(state.bits)
     record.allocation = bytes(state.allocated)
-    record.allocated = sum(bin(byte).count("1") for byte in state.allocated)
+    record.allocated = state.used
     record.updated_at = datetime.now(UTC)
 
 
-def allocate_slot(session: Session, settings: Settings) -> tuple[str, int, list[dict[str, Any]]]:
-    """Reserve a fresh index in both lists: (revocation list URL, index, credentialStatus entries)."""
-    revocation_record, revocations = _load(session, settings, "revocation")
-    suspension_record, suspensions = _load(session, settings, "suspension")
-    index = revocations.allocate()
-    sl.set_bit(suspensions.allocated, index, True)
-    _save(revocation_record, revocations)
-    _save(suspension_record, suspensions)
-    return revocations.url, index, [revocations.entry(index), suspensions.entry(index)]
+def allocate_slot(session: Session, settings: Settings) -> StatusSlot:
+    """Reserve a fresh index in the open message list and return its ``credentialStatus``."""
+    record, state = _load(session, open_list_url(settings))
+    index = state.allocate()
+    _save(record, state)
+    return StatusSlot(state.url, index, state.entry(index))
 
 
-def change(session: Session, settings: Settings, index: int, action: Action, reason: str) -> sl.StatusChange:
-    """Set or clear the bit of ``index`` in the list the action belongs to."""
-    purpose: Purpose = "revocation" if action == "revoke" else "suspension"
-    record, state = _load(session, settings, purpose)
+def is_legacy(settings: Settings, url: str) -> bool:
+    """True for a credential allocated in the old revocation + suspension pair of lists."""
+    return url == list_url(settings, "revocation")
+
+
+def change(
+    session: Session, settings: Settings, url: str, index: int, action: Action, reason: str
+) -> sl.StatusChange:
+    """Revoke, suspend or unsuspend the entry ``index`` of the credential's list ``url``."""
     operation = {"revoke": sl.revoke, "suspend": sl.suspend, "unsuspend": sl.unsuspend}[action]
+    if is_legacy(settings, url):
+        url = list_url(settings, "revocation" if action == "revoke" else "suspension")
+    record, state = _load(session, url)
     result = operation(state, index, reason=reason)
     _save(record, state)
     return result
 
 
+def record_urls(store: Store) -> list[str]:
+    """URLs of every status list in the gradebook."""
+    with store.session() as session:
+        return sorted(session.scalars(select(StatusListRecord.id)))
+
+
 def publish(
-    settings: Settings, store: Store, identity: IssuerIdentity, *, missing_only: bool = False
+    settings: Settings,
+    store: Store,
+    identity: IssuerIdentity,
+    *,
+    missing_only: bool = False,
+    only: list[str] | None = None,
 ) -> list[Path]:
-    """Sign both status list credentials and write them under ``<home>/public/status``."""
+    """Sign status list credentials (all, or ``only`` these URLs) and write them under ``public``."""
     written = []
-    for purpose in PURPOSES:
-        path = published_path(settings, purpose)
+    for url in only if only is not None else record_urls(store):
+        path = published_path(settings, url)
         if missing_only and path.exists():
             continue
         with store.session() as session:
-            _record, state = _load(session, settings, purpose)
+            _record, state = _load(session, url)
         signed = state.signed_credential(issuer=identity.did, sign=identity.sign)
         write_json(path, signed)
         written.append(path)

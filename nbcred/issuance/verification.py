@@ -11,7 +11,7 @@ from sqlalchemy import select
 from credentials.did import Resolver
 from credentials.verify import VerificationResult, list_status_checker, verify_credential
 from nbcred.issuance.issuer import CredentialIssuer
-from nbcred.issuance.statuslists import PURPOSES, published_path
+from nbcred.issuance.statuslists import published_path, record_urls
 from nbcred.store.models import IssuedCredential
 
 
@@ -28,8 +28,8 @@ class Verified:
 def published_status_lists(issuer: CredentialIssuer) -> dict[str, dict[str, Any]]:
     """The signed status list credentials as served under ``<home>/public``, by URL."""
     lists = {}
-    for purpose in PURPOSES:
-        path = published_path(issuer.settings, purpose)
+    for url in record_urls(issuer.store):
+        path = published_path(issuer.settings, url)
         if path.is_file():
             document = json.loads(path.read_text(encoding="utf-8"))
             lists[document["id"]] = document

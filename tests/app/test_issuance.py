@@ -92,9 +92,10 @@ def grade(store: Store, assessment: Assessment, graded: GradeResult) -> int:
 
 def published(settings: Settings) -> dict[str, dict[str, Any]]:
     lists = {}
-    for purpose in ("revocation", "suspension"):
-        document = json.loads((settings.home / "public" / "status" / purpose / "1").read_text())
-        lists[document["id"]] = document
+    for path in sorted((settings.home / "public" / "status").rglob("*")):
+        if path.is_file():
+            document = json.loads(path.read_text())
+            lists[document["id"]] = document
     return lists
 
 
@@ -136,7 +137,9 @@ def test_passing_result_gets_a_verifying_badge(settings: Settings, store: Store,
     assert [r["requiredValue"] for r in achievement["resultDescription"]] == ["60", "50"]
     assert [r["value"] for r in document["credentialSubject"]["result"]] == ["100", "100"]
     assert "Competencies passed: functions, numbers" in document["evidence"][0]["narrative"]
-    assert {s["statusPurpose"] for s in document["credentialStatus"]} == {"revocation", "suspension"}
+    status = document["credentialStatus"]
+    assert isinstance(status, dict) and status["statusPurpose"] == "message"
+    assert status["statusSize"] == 2 and status["statusListCredential"] == f"{BASE}/status/message/1"
     assert document["validUntil"] > document["validFrom"]
     folder = settings.home / "credentials" / "alice"
     assert json.loads((folder / "squares-v2.json").read_text())["id"] == credential_id
@@ -270,7 +273,68 @@ def test_cli_list_revoke_and_verify(settings: Settings, store: Store, assessment
     file = settings.home / "credentials" / "alice" / "squares-v2.json"
     status = settings.home / "public" / "status"
     checked = runner.invoke(app, ["credential", "verify", str(file), "--format", "json",
-                                  "--status-list", str(status / "revocation" / "1"),
-                                  "--status-list", str(status / "suspension" / "1")])
+                                  "--status-list", str(status / "message" / "1")])
     assert checked.exit_code == 1
     assert json.loads(checked.output)["checks"]["status"] == "revoked"
+
+
+def issue_old_form(settings: Settings, store: Store, assessment: Assessment, learner: str) -> str:
+    """A credential as nbcred issued it before message lists: two entries, one per purpose."""
+    from credentials import ob3
+    from nbcred.issuance import badges, statuslists
+
+    issuer = CredentialIssuer(settings, store)
+    revocation_url = statuslists.list_url(settings, "revocation")
+    suspension_url = statuslists.list_url(settings, "suspension")
+    with store.session() as session:
+        revocation_record, revocations = statuslists._load(session, revocation_url)
+        suspension_record, suspensions = statuslists._load(session, suspension_url)
+        index = revocations.allocate()
+        suspensions.reserve(index)
+        statuslists._save(revocation_record, revocations)
+        statuslists._save(suspension_record, suspensions)
+        achievement = badges.achievement_spec(settings, assessment)
+        document = ob3.build_credential(
+            achievement=achievement, issuer=issuer.identity.profile,
+            recipient=badges.recipient(settings, f"{learner}@example.org"),
+            credential_status=revocations.entry(index),
+        )
+        document["credentialStatus"] = [revocations.entry(index), suspensions.entry(index)]
+        signed = issuer.identity.sign(document)
+        signed["proof"] = signed["proof"][0]  # the old single-object form
+        session.add(IssuedCredential(
+            id=signed["id"], learner_id=learner, achievement_id=achievement.id,
+            achievement_version=assessment.spec.version, kind="badge", status="active",
+            status_list=revocation_url, status_index=index, document=signed,
+            issued_at=datetime.now(UTC)))
+    statuslists.publish(settings, store, issuer.identity)
+    return str(signed["id"])
+
+
+def test_old_form_credentials_keep_verifying_and_can_still_change_status(
+    settings: Settings, store: Store, assessment: Assessment
+) -> None:
+    from nbcred.store.models import Learner
+
+    with store.session() as session:
+        session.add(Learner(id="old"))
+    old = issue_old_form(settings, store, assessment, "old")
+    issuer = CredentialIssuer(settings, store)
+    new = issuer(result(assessment), assessment, grade(store, assessment, result(assessment)))
+    assert new is not None
+    assert sorted(published(settings)) == [f"{BASE}/status/{p}/1"
+                                           for p in ("message", "revocation", "suspension")]
+    checked = verify(settings, stored(store, old))
+    assert checked.verified and checked.status == "ok" and checked.proof == "ok"
+    assert checked.schema.startswith("failed:")  # the old form does not match OB 3.0's schema
+    change_status(issuer, old, "suspend", "appeal pending")
+    assert verify(settings, stored(store, old)).status == "suspended"
+    assert verify(settings, stored(store, new)).status == "ok"
+    change_status(issuer, old, "unsuspend", "appeal upheld")
+    assert verify(settings, stored(store, old)).verified
+    change_status(issuer, old, "revoke", "plagiarism")
+    assert verify(settings, stored(store, old)).status == "revoked"
+    assert verify(settings, stored(store, new)).verified
+    change_status(issuer, new, "suspend", "check")
+    assert verify(settings, stored(store, new)).status == "suspended"
+    assert verify(settings, stored(store, old)).status == "revoked"

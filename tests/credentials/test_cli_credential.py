@@ -56,7 +56,7 @@ def test_sign_then_verify_with_both_key_formats(
         },
     )
     signed = _sign(tmp_path, _ob3(), "--created", "2024-02-01T00:00:00Z", key=key_file)
-    proof = json.loads(signed.read_text())["proof"]
+    (proof,) = json.loads(signed.read_text())["proof"]
     assert proof["verificationMethod"] == pair.did_key_verification_method
     assert proof["created"] == "2024-02-01T00:00:00Z"
     code, lines = _verify(str(signed))
@@ -83,7 +83,7 @@ def test_sign_reproduces_w3c_vector(tmp_path: Path) -> None:
         "--cryptosuite",
         "eddsa-rdfc-2022",
     )
-    assert json.loads(out.read_text())["proof"] == proof
+    assert json.loads(out.read_text())["proof"] == [proof]
 
 
 def test_verify_reports_each_failure(tmp_path: Path) -> None:

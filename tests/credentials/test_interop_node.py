@@ -105,7 +105,7 @@ def test_node_signed_credentials_verify_in_nbcred(node: str, tmp_path: Path) -> 
             created="2024-03-01T10:00:00Z",
             verification_method=signed["proof"]["verificationMethod"],
         )
-        assert again["proof"]["proofValue"] == signed["proof"]["proofValue"]
+        assert again["proof"][0]["proofValue"] == signed["proof"]["proofValue"]
 
 
 def test_node_rejects_tampered_nbcred_credential(node: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -138,8 +139,22 @@ def test_evidence_carries_the_assessment_facts() -> None:
     assert evidence["id"] == EVIDENCE.submission_id
     for fact in ("wrangling-101", "version 3", "42.5 of 50", "pandas, tests", "ab" * 32):
         assert fact in evidence["narrative"]
+    # A urn cannot be fetched and hashed: no digest is published for it.
+    assert "digestMultibase" not in evidence
+
+
+def test_evidence_digest_always_comes_with_the_id_it_is_a_digest_of() -> None:
+    url = "https://academy.example/submissions/42/notebooks.zip"
+    fetchable = dataclasses.replace(EVIDENCE, submission_url=url)
+    (evidence,) = credential(evidence=[fetchable])["evidence"]
+    assert evidence["id"] == url
     multihash = base64.urlsafe_b64decode(evidence["digestMultibase"][1:] + "==")
     assert multihash == bytes([0x12, 0x20]) + bytes.fromhex("ab" * 32)
+    without_id = dataclasses.replace(EVIDENCE, submission_id=None)
+    assert "id" not in credential(evidence=[without_id])["evidence"][0]
+    assert "digestMultibase" not in credential(evidence=[without_id])["evidence"][0]
+    with pytest.raises(DocumentError, match="needs the id"):
+        ob3.EvidenceSpec(narrative="n", sha256="ab" * 32).to_json()
 
 
 def test_identity_hash_matches_the_ob3_rule() -> None:
@@ -243,6 +258,7 @@ def test_the_dropped_check_would_notice() -> None:
         ({"valid_from": datetime(2024, 1, 1)}, "timezone-aware"),
         ({"expires_after_days": 0}, "positive"),
         ({"credential_status": {"type": "BitstringStatusListEntry"}}, "lacks"),
+        ({"credential_status": [{"type": "A"}, {"type": "B"}]}, "exactly one credentialStatus"),
         ({"credential_id": "not a uri"}, "absolute URI"),
         ({"recipient": ob3.RecipientIdentity(email="nobody")}, "not an email"),
         ({"issuer": ob3.IssuerProfile(id="Academy", name="A")}, "issuer id"),
@@ -253,7 +269,7 @@ def test_the_dropped_check_would_notice() -> None:
                                              criteria_narrative="c")}, "name"),
         ({"evidence": [ob3.EvidenceSpec(name="only a name")]}, "id \\(URL\\) or a narrative"),
         ({"evidence": [ob3.AssessmentEvidence("a", "1", 60, 50, (), "ab" * 32)]}, "score"),
-        ({"evidence": [ob3.EvidenceSpec(narrative="n", sha256="xyz")]}, "SHA-256"),
+        ({"evidence": [ob3.EvidenceSpec(id="https://e.example/1", sha256="xyz")]}, "SHA-256"),
     ],
 )  # fmt: skip
 def test_invalid_inputs_are_refused(overrides: dict[str, Any], message: str) -> None:

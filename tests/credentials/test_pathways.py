@@ -182,7 +182,7 @@ def test_clr_survives_expansion_and_can_be_signed(
     assert len(subject[clr_vocab + "achievement"]) == 4
     assert len(subject[clr_vocab + "association"]) == 3
     signed = sign(clr, KeyPair.generate())
-    assert signed["proof"]["type"] == "DataIntegrityProof"
+    assert signed["proof"][0]["type"] == "DataIntegrityProof"
 
 
 def test_clr_needs_credentials() -> None:

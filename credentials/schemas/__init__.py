@@ -1,0 +1,1 @@
+"""Bundled 1EdTech JSON Schemas (data files, loaded with importlib.resources); see README.md."""
