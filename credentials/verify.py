@@ -67,12 +67,9 @@ class VerificationResult:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """``{"verified", "checks"}``, plus ``id``, ``warnings`` and, for a CLR, ``embedded``."""
+        """``{"verified", "checks"}`` and, for a CLR, ``embedded``: the same object for each
+        credential of ``credentialSubject.verifiableCredential``, in order."""
         out: dict[str, Any] = {"verified": self.verified, "checks": self.checks}
-        if self.credential_id is not None:
-            out["id"] = self.credential_id
-        if self.warnings:
-            out["warnings"] = list(self.warnings)
         if self.is_clr:
             out["embedded"] = [e.to_json() for e in self.embedded]
         return out

@@ -147,3 +147,26 @@ def publish(
         write_json(path, signed)
         written.append(path)
     return written
+
+
+def served_names(settings: Settings, store: Store) -> list[str]:
+    """``<purpose>/<n>`` of every list this deployment serves (the open one even before use)."""
+    base = settings.public_base_url.rstrip("/") + "/status/"
+    urls = set(record_urls(store)) | {open_list_url(settings)}
+    return sorted(u.removeprefix(base) for u in urls if u.startswith(base))
+
+
+def published_list(
+    settings: Settings, store: Store, identity: IssuerIdentity, purpose: str, number: str
+) -> Path | None:
+    """The published file of list ``<purpose>/<number>`` (signed now if missing); None if unknown."""
+    if f"{purpose}/{number}" not in served_names(settings, store):
+        return None
+    url = f"{settings.public_base_url.rstrip('/')}/status/{purpose}/{number}"
+    path = published_path(settings, url)
+    if not path.is_file():
+        if url not in record_urls(store):  # the open list before any credential: create it empty
+            with store.session() as session:
+                _load(session, url)
+        publish(settings, store, identity, missing_only=True, only=[url])
+    return path

@@ -55,12 +55,10 @@ def did_document(ctx: ServiceContext) -> dict[str, Any]:
 
 def status_list(ctx: ServiceContext, purpose: str, number: str) -> dict[str, Any]:
     """A published, signed status list credential (signed on first request if not yet written)."""
-    if purpose not in statuslists.PURPOSES or number != "1":
+    path = statuslists.published_list(ctx.settings, ctx.store, ctx.issuer.identity, purpose, number)
+    if path is None:
         raise NotFound(f"no status list {purpose}/{number}; the lists are "
-                       f"{', '.join(f'{p}/1' for p in statuslists.PURPOSES)}")
-    path = statuslists.published_path(ctx.settings, purpose)  # type: ignore[arg-type]
-    if not path.is_file():
-        statuslists.publish(ctx.settings, ctx.store, ctx.issuer.identity, missing_only=True)
+                       f"{', '.join(statuslists.served_names(ctx.settings, ctx.store))}")
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 

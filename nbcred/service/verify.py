@@ -53,7 +53,7 @@ class VerifyReport:
 
 def verification_json(result: VerificationResult) -> dict[str, Any]:
     """What ``nbcred credential verify --format json`` prints for one file, without ``file``."""
-    return {"verified": result.verified, "checks": result.checks}
+    return result.to_json()
 
 
 def verify_document(ctx: ServiceContext, document: Any) -> VerifyReport:
