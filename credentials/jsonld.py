@@ -3,10 +3,12 @@
 Nothing here touches the network: every context URL a credential may use is bundled under
 ``credentials/contexts/`` and any other URL is refused with :class:`ContextError`.
 
-Two canonicalisers produce the same RDFC-1.0 (URDNA2015) N-Quads:
+Three canonicalisers produce the same RDFC-1.0 (URDNA2015) N-Quads:
 
 * ``"pyld"`` — pyld expands the document, converts it to RDF and canonicalises it;
-* ``"oxigraph"`` — pyld expands the document and converts it to RDF, pyoxigraph canonicalises it.
+* ``"oxigraph"`` — pyld expands the document and converts it to RDF, pyoxigraph canonicalises it;
+* ``"template"`` — documents of the same shape are converted to RDF once and their values
+  substituted (``credentials.template_canon``), then pyoxigraph canonicalises them.
 
 Both refuse documents whose properties or types would be silently dropped by expansion
 (:class:`DroppedTermsError`): a signature must cover everything the document says.
@@ -29,8 +31,8 @@ from pyld.canon import URDNA2015
 
 from credentials.errors import CanonicalizationError, ContextError, CredentialError, DroppedTermsError
 
-Canonicalizer = Literal["pyld", "oxigraph"]
-CANONICALIZERS: tuple[str, ...] = ("pyld", "oxigraph")
+Canonicalizer = Literal["pyld", "oxigraph", "template"]
+CANONICALIZERS: tuple[str, ...] = ("pyld", "oxigraph", "template")
 
 CONTEXT_FILES: dict[str, str] = {
     "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
@@ -253,4 +255,8 @@ def canonicalize(document: dict[str, Any], *, canonicalizer: str = "pyld") -> st
         raise CanonicalizationError(
             f"unknown canonicaliser {canonicalizer!r}; choose one of {', '.join(CANONICALIZERS)}"
         )
+    if canonicalizer == "template":
+        from credentials.template_canon import default_canonicalizer
+
+        return default_canonicalizer().canonicalize(document)
     return canonicalize_dataset(to_dataset(document), canonicalizer=canonicalizer)

@@ -1,0 +1,381 @@
+"""RDFC-1.0 canonicalisation of many similar documents: map the shared part to RDF once.
+
+Credentials of one achievement differ only in a few string values (ids, dates, the identity
+hash, scores). JSON-LD expansion and conversion to RDF cost ~10 ms per credential; canonicalising
+the resulting ~120 quads costs ~1 ms. :class:`TemplateCanonicalizer` therefore:
+
+1. reduces a document to its *skeleton*: the document with every substitutable string value
+   (anything but ``@context``, ``type`` and other keywords) replaced by a numbered slot;
+2. the first time a skeleton is seen, converts it to RDF with each slot set to a unique sentinel
+   IRI (with the same dropped-terms check as the full path) and records where each sentinel lands
+   in the dataset: as a whole literal (its datatype and language come from the context, never
+   from the value) or as a whole IRI;
+3. for each document, substitutes its values into that dataset and canonicalises it with
+   oxigraph, giving byte for byte what :func:`credentials.jsonld.canonicalize` gives.
+
+A value whose mapping could depend on the value itself is *pinned* (becomes part of the
+template's key) instead of substituted: a value in an IRI position that is not an absolute IRI
+with a scheme no context defines as a term (``Badge`` under ``@vocab``, a compact IRI, a relative
+reference, a blank node id), and a slot whose sentinel did not land as one whole term (a ``@json``
+literal, a dropped node). Numbers and booleans are always part of the key (their datatype depends
+on the value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pyoxigraph as ox
+
+from credentials.errors import CanonicalizationError
+from credentials.jsonld import CONTEXT_FILES, escape_literal, load_context, to_dataset
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_STRUCTURAL_KEYS = frozenset({"@context", "type", "@type", "@language", "@direction", "@vocab", "@base"})
+_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):[^\s<>\"{}|\\^`]*$")
+
+_SLOT = ("slot",)
+
+
+def _terms_of(context: Any, terms: set[str]) -> None:
+    """Add every term a context (and its scoped contexts) defines to ``terms``."""
+    if isinstance(context, list):
+        for item in context:
+            _terms_of(item, terms)
+    elif isinstance(context, dict):
+        for term, definition in context.items():
+            terms.add(term)
+            if isinstance(definition, dict) and "@context" in definition:
+                _terms_of(definition["@context"], terms)
+
+
+@cache
+def _bundled_terms() -> frozenset[str]:
+    terms: set[str] = set()
+    for url in CONTEXT_FILES:
+        _terms_of(load_context(url).get("@context"), terms)
+    return frozenset(terms)
+
+
+def _document_terms(node: Any, terms: set[str]) -> None:
+    """Terms defined by the contexts embedded in a document (anywhere in it)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context":
+                _terms_of(value, terms)
+            else:
+                _document_terms(value, terms)
+    elif isinstance(node, list):
+        for item in node:
+            _document_terms(item, terms)
+
+
+def _safe_iri(value: str, terms: frozenset[str]) -> bool:
+    """An absolute IRI whose scheme no context defines as a term (else it is a compact IRI)."""
+    match = _IRI.match(value)
+    return match is not None and not value.startswith("_:") and match.group(1) not in terms
+
+
+def _skeleton(node: Any, leaves: list[str], key: str | None = None) -> Any:
+    """A hashable shape of ``node``; substitutable strings become slots appended to ``leaves``."""
+    if key == "@context":
+        return ("c", json.dumps(node, sort_keys=True))
+    if isinstance(node, dict):
+        return ("{", tuple((k, _skeleton(v, leaves, k)) for k, v in node.items()))
+    if isinstance(node, list):
+        return ("[", tuple(_skeleton(v, leaves, key) for v in node))
+    if isinstance(node, str) and key not in _STRUCTURAL_KEYS:
+        leaves.append(node)
+        return _SLOT
+    if key in _STRUCTURAL_KEYS:
+        return ("c", repr(node))
+    return ("v", type(node).__name__, repr(node))
+
+
+def _fill(node: Any, values: list[str], position: list[int], key: str | None = None) -> Any:
+    """Rebuild ``node`` with its substitutable strings replaced by ``values`` in order."""
+    if key == "@context":
+        return node
+    if isinstance(node, dict):
+        return {k: _fill(v, values, position, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill(v, values, position, key) for v in node]
+    if isinstance(node, str) and key not in _STRUCTURAL_KEYS:
+        value = values[position[0]]
+        position[0] += 1
+        return value
+    return node
+
+
+# A term of a template quad: ("i", iri) | ("b", label) | ("l", value, suffix) | ("s", slot, suffix)
+# where a slot's suffix is None for an IRI, else the literal's "^^<datatype>", "@lang" or "".
+Term = tuple[Any, ...]
+Quad = tuple[Term, Term, Term, Term | None]
+
+
+@dataclass(frozen=True)
+class _Template:
+    ground: tuple[str, ...]
+    """Canonical lines of the quads without blank nodes or slots (fixed for every document)."""
+    ground_slotted: tuple[Quad, ...]
+    blank: tuple[Quad, ...]
+    """Quads with blank nodes: only these take part in RDFC-1.0's labelling."""
+    ground_pieces: tuple[tuple[Piece, ...], ...]
+    blank_pieces: tuple[tuple[Piece, ...], ...]
+    iri_slots: frozenset[int]
+    unsafe: frozenset[int]
+    """Slots whose sentinel did not land as one whole term: they must be pinned."""
+    terms: frozenset[str]
+    """Terms the document's contexts define: an IRI whose scheme is one is a compact IRI."""
+
+
+class TemplateCanonicalizer:
+    """Canonicalises documents through per-skeleton RDF templates (see the module docstring).
+
+    Not thread-safe (give each thread or process its own). ``max_templates`` bounds the cache.
+    ``fallbacks`` counts documents whose blank nodes could not be told apart by their
+    first-degree hashes and went through pyoxigraph's full RDFC-1.0 instead.
+    """
+
+    def __init__(self, *, max_templates: int = 256) -> None:
+        self.max_templates = max_templates
+        self._templates: OrderedDict[Any, _Template] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.fallbacks = 0
+
+    def canonicalize(self, document: dict[str, Any]) -> str:
+        """RDFC-1.0 canonical N-Quads of ``document``, identical to the full path's."""
+        if not isinstance(document, dict):
+            raise CanonicalizationError("a JSON-LD document must be a JSON object")
+        values: list[str] = []
+        skeleton = _skeleton(document, values)
+        template = self._template(document, skeleton, values, pinned=())
+        pinned = tuple(
+            (i, values[i]) for i in range(len(values))
+            if i in template.unsafe or (i in template.iri_slots and not _safe_iri(values[i], template.terms))
+        )
+        if pinned:
+            template = self._template(document, skeleton, values, pinned=pinned)
+        result = _canonical(template, values)
+        if result is None:
+            self.fallbacks += 1
+            return _canonical_oxigraph(template, values)
+        return result
+
+    def _template(self, document: dict[str, Any], skeleton: Any, values: list[str],
+                  pinned: tuple[tuple[int, str], ...]) -> _Template:
+        key = (skeleton, pinned)
+        template = self._templates.get(key)
+        if template is not None:
+            self.hits += 1
+            self._templates.move_to_end(key)
+            return template
+        self.misses += 1
+        template = _build(document, len(values), dict(pinned))
+        self._templates[key] = template
+        if len(self._templates) > self.max_templates:
+            self._templates.popitem(last=False)
+        return template
+
+
+def _literal_suffix(raw: dict[str, Any]) -> str:
+    language = raw.get("language")
+    datatype = raw.get("datatype", _XSD_STRING)
+    if datatype == _RDF_LANGSTRING and language:
+        return f"@{language}"
+    return "" if datatype == _XSD_STRING else f"^^<{datatype}>"
+
+
+def _build(document: dict[str, Any], count: int, pinned: dict[int, str]) -> _Template:
+    """Convert the document with sentinels in its free slots to RDF; locate every sentinel."""
+    token = secrets.token_hex(8)
+    sentinels = [pinned.get(i, f"urn:x-nbcred-slot:{token}:{i}") for i in range(count)]
+    by_value = {s: i for i, s in enumerate(sentinels) if i not in pinned}
+    dataset = to_dataset(_fill(document, sentinels, [0]))
+    seen: set[int] = set()
+    unsafe: set[int] = set()
+    iri_slots: set[int] = set()
+    marker = f"urn:x-nbcred-slot:{token}:"
+
+    def term(raw: dict[str, Any]) -> Term:
+        value: str = raw["value"]
+        index = by_value.get(value)
+        if index is not None and raw["type"] in ("IRI", "literal"):
+            seen.add(index)
+            if raw["type"] == "IRI":
+                iri_slots.add(index)
+                return ("s", index, None)
+            return ("s", index, _literal_suffix(raw))
+        if marker in value:  # a sentinel inside a larger term: the value is not substitutable
+            unsafe.update(i for s, i in by_value.items() if s in value)
+        if raw["type"] == "IRI":
+            return ("i", value)
+        if raw["type"] == "blank node":
+            return ("b", value)
+        return ("l", value, _literal_suffix(raw))
+
+    ground: list[str] = []
+    ground_slotted: list[Quad] = []
+    blank: list[Quad] = []
+    for name, triples in dataset.items():
+        graph: Term | None = None if name == "@default" else (
+            ("b", name) if name.startswith("_:") else ("i", name))
+        for triple in triples:
+            quad: Quad = (term(triple["subject"]), ("i", triple["predicate"]["value"]),
+                          term(triple["object"]), graph)
+            kinds = {t[0] for t in quad if t is not None}
+            if "b" in kinds:
+                blank.append(quad)
+            elif "s" in kinds:
+                ground_slotted.append(quad)
+            else:
+                ground.append(_line(quad, [], {}))
+    unsafe.update(i for i in by_value.values() if i not in seen)
+    terms: set[str] = set()
+    _document_terms(document, terms)
+    return _Template(tuple(ground), tuple(ground_slotted), tuple(blank),
+                     tuple(_pieces(q) for q in ground_slotted), tuple(_pieces(q) for q in blank),
+                     frozenset(iri_slots), frozenset(unsafe), frozenset(terms) | _bundled_terms())
+
+
+def _render(term: Term, values: list[str], labels: dict[str, str]) -> str:
+    kind = term[0]
+    if kind == "i":
+        return f"<{term[1]}>"
+    if kind == "b":
+        return f"_:{labels[term[1]]}"
+    if kind == "l":
+        return f'"{escape_literal(term[1])}"{term[2]}'
+    value = values[term[1]]
+    return f"<{value}>" if term[2] is None else f'"{escape_literal(value)}"{term[2]}'
+
+
+def _line(quad: Quad, values: list[str], labels: dict[str, str]) -> str:
+    terms = [t for t in quad if t is not None]
+    return " ".join(_render(t, values, labels) for t in terms) + " .\n"
+
+
+Piece = str | tuple[str, str] | tuple[str, int, str | None]
+
+
+def _pieces(quad: Quad) -> tuple[Piece, ...]:
+    """A quad as text with its blank nodes ``("b", label)`` and slots ``("s", i, suffix)`` open."""
+    out: list[Piece] = []
+    for position, term in enumerate(t for t in quad if t is not None):
+        if position:
+            out.append(" ")
+        if term[0] in ("b", "s"):
+            out.append(term)  # type: ignore[arg-type]
+        else:
+            out.append(_render(term, [], {}))
+    out.append(" .\n")
+    merged: list[Piece] = []
+    for piece in out:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return tuple(merged)
+
+
+def _canonical(template: _Template, values: list[str]) -> str | None:
+    """RDFC-1.0 when every blank node has a distinct first-degree hash; ``None`` otherwise.
+
+    Only quads that mention blank nodes take part in the labelling; the algorithm hashes, for
+    each blank node, its quads with itself written ``_:a`` and every other blank node ``_:z``,
+    and issues ``c14n0``, ``c14n1``... in the order of those hashes. Ties need the n-degree
+    hashes, which pyoxigraph computes (the caller falls back to it).
+    """
+    slot_text: dict[tuple[int, str | None], str] = {}
+
+    def slot(index: int, suffix: str | None) -> str:
+        text = slot_text.get((index, suffix))
+        if text is None:
+            value = values[index]
+            text = f"<{value}>" if suffix is None else f'"{escape_literal(value)}"{suffix}'
+            slot_text[(index, suffix)] = text
+        return text
+
+    filled: list[tuple[str | tuple[str, str], ...]] = [
+        tuple(p if isinstance(p, str) or p[0] == "b" else slot(p[1], p[2])  # type: ignore[misc,arg-type]
+              for p in pieces)
+        for pieces in template.blank_pieces
+    ]
+    quads_of: dict[str, list[int]] = {}
+    for number, pieces in enumerate(filled):
+        for piece in pieces:
+            if not isinstance(piece, str):
+                quads = quads_of.setdefault(piece[1], [])
+                if not quads or quads[-1] != number:
+                    quads.append(number)
+    hashes: dict[str, str] = {}
+    for node, numbers in quads_of.items():
+        lines = sorted(
+            "".join(p if isinstance(p, str) else ("_:a" if p[1] == node else "_:z") for p in filled[n])
+            for n in numbers
+        )
+        hashes[node] = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+    if len(set(hashes.values())) != len(hashes):
+        return None
+    order = sorted(hashes, key=hashes.__getitem__)
+    canonical = {node: f"_:c14n{i}" for i, node in enumerate(order)}
+    lines = [*template.ground]
+    lines.extend(
+        "".join(p if isinstance(p, str) else slot(p[1], p[2])  # type: ignore[misc,arg-type]
+                for p in pieces)
+        for pieces in template.ground_pieces
+    )
+    blank_lines = ["".join(p if isinstance(p, str) else canonical[p[1]] for p in pieces) for pieces in filled]
+    if len(set(blank_lines)) != len(blank_lines):  # substituted values made two quads equal
+        return None
+    lines.extend(blank_lines)
+    return "".join(sorted(set(lines)))
+
+
+def _ox(term: Term, values: list[str]) -> Any:
+    kind = term[0]
+    if kind == "i":
+        return ox.NamedNode(term[1])
+    if kind == "b":
+        return ox.BlankNode(term[1][2:])
+    value, suffix = (term[1], term[2]) if kind == "l" else (values[term[1]], term[2])
+    if suffix is None:
+        return ox.NamedNode(value)
+    if suffix.startswith("@"):
+        return ox.Literal(value, language=suffix[1:])
+    return ox.Literal(value, datatype=ox.NamedNode(suffix[3:-1] if suffix else _XSD_STRING))
+
+
+def _canonical_oxigraph(template: _Template, values: list[str]) -> str:
+    """The whole dataset through pyoxigraph's RDFC-1.0 (for blank nodes with tied hashes)."""
+    graph = ox.Dataset()
+    try:
+        for parsed in ox.parse("".join(template.ground), format=ox.RdfFormat.N_QUADS):
+            graph.add(parsed)  # type: ignore[arg-type]
+        for subject, predicate, obj, name in (*template.ground_slotted, *template.blank):
+            graph.add(ox.Quad(_ox(subject, values), _ox(predicate, values), _ox(obj, values),
+                              ox.DefaultGraph() if name is None else _ox(name, values)))
+        graph.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    except (ValueError, SyntaxError) as error:
+        raise CanonicalizationError(f"RDF canonicalisation failed: {error}") from error
+    return "".join(sorted(f"{quad} .\n" for quad in graph))
+
+
+_DEFAULT: TemplateCanonicalizer | None = None
+
+
+def default_canonicalizer() -> TemplateCanonicalizer:
+    """This process's shared template canonicaliser."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = TemplateCanonicalizer()
+    return _DEFAULT
