@@ -27,6 +27,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
@@ -151,11 +152,22 @@ class TemplateCanonicalizer:
         self.hits = 0
         self.misses = 0
         self.fallbacks = 0
+        self.seconds = 0.0
+        """Total time spent in :meth:`canonicalize`."""
+        self.build_seconds = 0.0
+        """Of which building templates (JSON-LD expansion and conversion to RDF)."""
 
     def canonicalize(self, document: dict[str, Any]) -> str:
         """RDFC-1.0 canonical N-Quads of ``document``, identical to the full path's."""
         if not isinstance(document, dict):
             raise CanonicalizationError("a JSON-LD document must be a JSON object")
+        started = time.perf_counter()
+        try:
+            return self._canonicalize(document)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _canonicalize(self, document: dict[str, Any]) -> str:
         values: list[str] = []
         skeleton = _skeleton(document, values)
         template = self._template(document, skeleton, values, pinned=())
@@ -180,7 +192,9 @@ class TemplateCanonicalizer:
             self._templates.move_to_end(key)
             return template
         self.misses += 1
+        started = time.perf_counter()
         template = _build(document, len(values), dict(pinned))
+        self.build_seconds += time.perf_counter() - started
         self._templates[key] = template
         if len(self._templates) > self.max_templates:
             self._templates.popitem(last=False)

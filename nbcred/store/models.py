@@ -32,6 +32,7 @@ class Learner(Base):
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -120,11 +121,17 @@ class CompetencyResult(Base):
 
 
 class IssuedCredential(Base):
-    """A credential issued to a learner; at most one active per achievement and version."""
+    """A credential issued to a learner: one per achievement, version and issue key.
+
+    The issue key is empty for credentials earned by grading; a bulk run may set one (e.g. a
+    re-certification round) to issue the same achievement again. ``superseded_by`` names the newer
+    credential of the same assessment that replaced this one (it still verifies).
+    """
 
     __tablename__ = "credentials"
     __table_args__ = (
-        UniqueConstraint("learner_id", "achievement_id", "achievement_version"),
+        UniqueConstraint("learner_id", "achievement_id", "achievement_version", "issue_key",
+                         name="uq_credentials_issue"),
         UniqueConstraint("status_list", "status_index", name="uq_credentials_status_slot"),
     )
 
@@ -141,6 +148,8 @@ class IssuedCredential(Base):
     document: Mapped[dict] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issue_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    superseded_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class PendingIssuance(Base):
@@ -235,3 +244,36 @@ class WebSubmission(Base):
     grading_id: Mapped[int | None] = mapped_column(ForeignKey("gradings.id"))
     credential_id: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Cohort(Base):
+    """A group of learners (a roster) taking a set of assessments with deadlines."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CohortMember(Base):
+    """One learner of a cohort's roster."""
+
+    __tablename__ = "cohort_members"
+
+    cohort_id: Mapped[str] = mapped_column(ForeignKey("cohorts.id"), primary_key=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    email: Mapped[str] = mapped_column(String(320))
+    section: Mapped[str | None] = mapped_column(String(200))
+
+
+class CohortAssessment(Base):
+    """An assessment a cohort takes, with its deadline and attempt limit."""
+
+    __tablename__ = "cohort_assessments"
+
+    cohort_id: Mapped[str] = mapped_column(ForeignKey("cohorts.id"), primary_key=True)
+    assessment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int | None] = mapped_column(Integer)

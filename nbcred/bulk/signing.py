@@ -1,0 +1,178 @@
+"""Building and signing bulk credentials, in this process or in worker processes.
+
+:func:`build_document` is the one builder of a bulk credential; the parallel path and the
+plain path (:func:`sign_plain`, the full pyld JSON-LD expansion and RDFC-1.0) both use it, so
+they can only differ in how the document is canonicalised, and the tests prove they do not.
+Workers receive a :class:`SigningContext` once and then chunks of :class:`BulkItem`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from credentials import ob3
+from credentials.errors import CredentialError
+from credentials.keys import KeyPair
+from credentials.proof import sign
+from credentials.template_canon import default_canonicalizer
+
+
+@dataclass(frozen=True)
+class AchievementPlan:
+    """What a roster's achievement column stands for: a catalogue badge or a pathway."""
+
+    key: str
+    kind: str  # "badge" | "pathway"
+    spec: ob3.AchievementSpec
+    version: str
+    expires_after_days: int | None = None
+
+    @property
+    def achievement_id(self) -> str:
+        """The achievement's public id (the credential key's achievement)."""
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class SigningContext:
+    """Everything a worker needs, sent once: the issuer, its key and the achievements."""
+
+    issuer: ob3.IssuerProfile
+    key: KeyPair
+    verification_method: str
+    plans: dict[str, AchievementPlan]
+    identity_salt: str | None = None
+    """A fixed salt for every recipient identity; ``None``: a fresh random salt per credential."""
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One credential to build and sign (plain, picklable and JSON-ready)."""
+
+    line: int
+    learner: str
+    email: str
+    achievement: str
+    status_entry: dict[str, Any]
+    issued_at: str | None = None
+    expires_at: str | None = None
+    narrative: str | None = None
+    evidence_url: str | None = None
+    evidence_narrative: str | None = None
+    credential_id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
+
+
+@dataclass
+class Timings:
+    """Seconds spent per phase (summed over credentials)."""
+
+    build: float = 0.0
+    expansion: float = 0.0
+    canonicalisation: float = 0.0
+    signing: float = 0.0
+
+    def add(self, other: Timings) -> None:
+        """Accumulate ``other`` into this one."""
+        self.build += other.build
+        self.expansion += other.expansion
+        self.canonicalisation += other.canonicalisation
+        self.signing += other.signing
+
+
+@dataclass(frozen=True)
+class SignedChunk:
+    """What signing a chunk gave: documents by line, failures by line, and the time it took."""
+
+    signed: dict[int, dict[str, Any]]
+    failed: dict[int, str]
+    timings: Timings
+
+
+def _time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def build_document(context: SigningContext, item: BulkItem, *, now: datetime) -> dict[str, Any]:
+    """The unsigned Open Badges 3.0 credential for one roster row."""
+    plan = context.plans[item.achievement]
+    evidence = []
+    if item.evidence_url or item.evidence_narrative:
+        evidence.append(ob3.EvidenceSpec(id=item.evidence_url, narrative=item.evidence_narrative,
+                                         name=f"Evidence for {plan.spec.name}"))
+    recipient = (ob3.RecipientIdentity(email=item.email) if context.identity_salt is None
+                 else ob3.RecipientIdentity(email=item.email, salt=context.identity_salt))
+    issued = _time(item.issued_at) or now
+    expires = _time(item.expires_at)
+    document = ob3.build_credential(
+        achievement=plan.spec, issuer=context.issuer, recipient=recipient, evidence=evidence,
+        credential_status=item.status_entry, valid_from=issued,
+        expires_after_days=None if expires is not None else plan.expires_after_days,
+        credential_id=item.credential_id, description=item.narrative,
+    )
+    if expires is not None:
+        document["validUntil"] = ob3.xsd_datetime(expires)
+    return document
+
+
+def sign_document(context: SigningContext, document: dict[str, Any], *, created: datetime,
+                  canonicalizer: str) -> dict[str, Any]:
+    """Sign with the issuer key exactly as the issuer signs any credential."""
+    return sign(document, context.key, verification_method=context.verification_method,
+                created=created, canonicalizer=canonicalizer)
+
+
+def sign_plain(context: SigningContext, item: BulkItem, *, now: datetime) -> dict[str, Any]:
+    """The reference path: the same document through full JSON-LD expansion (pyld)."""
+    return sign_document(context, build_document(context, item, now=now), created=now,
+                         canonicalizer="pyld")
+
+
+def sign_items(context: SigningContext, items: list[BulkItem]) -> SignedChunk:
+    """Build and sign ``items`` with the template canonicaliser; failures are per item."""
+    canonicalizer = default_canonicalizer()
+    timings = Timings()
+    signed: dict[int, dict[str, Any]] = {}
+    failed: dict[int, str] = {}
+    for item in items:
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        try:
+            document = build_document(context, item, now=now)
+            built = time.perf_counter()
+            expansion_before = canonicalizer.build_seconds
+            canon_before = canonicalizer.seconds
+            signed[item.line] = sign_document(context, document, created=now, canonicalizer="template")
+        except (CredentialError, ValueError, KeyError) as exc:
+            failed[item.line] = f"{type(exc).__name__}: {exc}"
+            continue
+        done = time.perf_counter()
+        expansion = canonicalizer.build_seconds - expansion_before
+        canonicalisation = canonicalizer.seconds - canon_before - expansion
+        timings.build += built - started
+        timings.expansion += expansion
+        timings.canonicalisation += canonicalisation
+        timings.signing += (done - built) - expansion - canonicalisation
+    return SignedChunk(signed, failed, timings)
+
+
+_WORKER_CONTEXT: SigningContext | None = None
+
+
+def init_worker(context: SigningContext) -> None:
+    """Process-pool initializer: keep the context for every chunk this worker signs."""
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = context
+
+
+def sign_in_worker(items: list[BulkItem]) -> SignedChunk:
+    """Process-pool task: sign a chunk with the context given to :func:`init_worker`."""
+    if _WORKER_CONTEXT is None:
+        raise RuntimeError("init_worker was not called in this process")
+    return sign_items(_WORKER_CONTEXT, items)
