@@ -22,6 +22,7 @@ from grader.execute import KernelRunner
 from grader.release import write_release
 from grader.results import GradeResult
 from grader.validate import validate_assessment
+from nbcred.cli_bulk import register as register_bulk
 from nbcred.cli_credential import app as credential_app
 from nbcred.cli_jupyter import app as jupyter_app
 from nbcred.cli_serve import serve
@@ -36,6 +37,7 @@ app.add_typer(credential_app, name="credential")
 app.add_typer(jupyter_app, name="jupyter")
 app.add_typer(user_app, name="user")
 app.command("serve")(serve)
+register_bulk(credential_app)
 out = Console()
 err = Console(stderr=True)
 

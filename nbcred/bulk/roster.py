@@ -238,9 +238,11 @@ def _iterate(
 def validate_roster(path: Path, *, known: Callable[[str], str | None]) -> RosterCheck:
     """Check every row of ``path``; ``known(achievement)`` returns why an id is unusable, or None."""
     problems: list[RosterProblem] = []
-    count, rows, ignored = 0, 0, []
+    count, rows = 0, 0
+    ignored: list[str] = []
     try:
-        for row, found, ignored in _iterate(path, known):
+        for row, found, columns in _iterate(path, known):
+            ignored = columns
             rows += row is not None
             count += len(found)
             problems.extend(found[: max(0, MAX_PROBLEMS_SHOWN - len(problems))])

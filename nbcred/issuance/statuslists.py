@@ -6,8 +6,10 @@ issued before message lists carry two entries, the same index in ``<base>/status
 and ``<base>/status/suspension/1``; those lists are still kept and published, so such credentials
 keep verifying and can still be revoked, suspended and unsuspended.
 
-A list is found by its URL (the row id). :func:`open_list_url` names the list new credentials go
-to; :func:`allocate_slot` reserves an index in it.
+A list is found by its URL (the row id). Message lists are numbered: new credentials go to the
+lowest-numbered list that is less than :data:`LIST_FILL_LIMIT` full, so when one fills up the next
+opens (:func:`allocate_slots` reserves many indexes at once, for bulk runs). Indexes are drawn at
+random inside a list, so neighbouring learners of a roster are not neighbours in the list.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def list_url(settings: Settings, purpose: Purpose, number: int = 1) -> str:
 
 
 def open_list_url(settings: Settings) -> str:
-    """The message list new credentials are allocated in."""
+    """The first message list (new credentials go to the first one with room: allocate_slots)."""
     return list_url(settings, "message", 1)
 
 
@@ -95,12 +97,51 @@ def _save(record: StatusListRecord, state: sl.StatusList) -> None:
     record.updated_at = datetime.now(UTC)
 
 
+LIST_FILL_LIMIT = 0.75
+"""A message list takes new credentials until this fraction of its indexes is handed out; then the
+next list opens. Random indexes stay quick to draw and every list keeps a large crowd."""
+
+
+def _list_number(url: str) -> int:
+    tail = url.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _first_open_number(session: Session, settings: Settings) -> int:
+    """The lowest-numbered message list with room (the next number when all are full)."""
+    prefix = list_url(settings, "message", 1).rsplit("/", 1)[0] + "/"
+    rows = session.execute(
+        select(StatusListRecord.id, StatusListRecord.allocated, StatusListRecord.size)
+        .where(StatusListRecord.id.startswith(prefix))
+    ).all()
+    numbers = {_list_number(url): (used, size) for url, used, size in rows}
+    usable = sl.StatusList(url=prefix + "0", purpose="message")
+    share = usable.capacity / usable.length  # message lists hand out part of their indexes
+    for number in sorted(n for n in numbers if n > 0):
+        used, size = numbers[number]
+        if used < int(size * share * LIST_FILL_LIMIT):
+            return number
+    return max(numbers, default=0) + 1
+
+
+def allocate_slots(session: Session, settings: Settings, count: int) -> list[StatusSlot]:
+    """Reserve ``count`` fresh indexes in the open message lists, opening new lists as they fill."""
+    slots: list[StatusSlot] = []
+    number = _first_open_number(session, settings)
+    while len(slots) < count:
+        record, state = _load(session, list_url(settings, "message", number))
+        room = int(state.capacity * LIST_FILL_LIMIT) - state.used
+        for _ in range(max(0, min(room, count - len(slots)))):
+            index = state.allocate()
+            slots.append(StatusSlot(state.url, index, state.entry(index)))
+        _save(record, state)
+        number += 1
+    return slots
+
+
 def allocate_slot(session: Session, settings: Settings) -> StatusSlot:
     """Reserve a fresh index in the open message list and return its ``credentialStatus``."""
-    record, state = _load(session, open_list_url(settings))
-    index = state.allocate()
-    _save(record, state)
-    return StatusSlot(state.url, index, state.entry(index))
+    return allocate_slots(session, settings, 1)[0]
 
 
 def is_legacy(settings: Settings, url: str) -> bool:

@@ -1,0 +1,1 @@
+"""Programs: rosters, bulk issuance, cohorts and exports."""

@@ -1,0 +1,293 @@
+"""Bulk issuance from a roster CSV: validate everything, then stream, sign in parallel, store in batches.
+
+Exactly once per learner × achievement × version × issue key: the gradebook's unique key is the
+single source of truth. Each batch is checked against it before signing, and inserted with
+"on conflict do nothing", so a run that is killed and started again (or two runs at once)
+never issues a credential twice; a status list index reserved for a credential that was never
+stored is simply left unused.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from nbcred.bulk.plans import achievement_plans, unknown_reason
+from nbcred.bulk.roster import RosterCheck, RosterRow, read_rows, validate_roster
+from nbcred.bulk.signing import (
+    BulkItem,
+    SignedChunk,
+    SigningContext,
+    Timings,
+    init_worker,
+    sign_in_worker,
+    sign_items,
+)
+from nbcred.catalogue import Catalogue
+from nbcred.errors import NbcredError
+from nbcred.issuance import statuslists
+from nbcred.issuance.identity import load_identity
+from nbcred.issuance.issuer import CredentialIssuer, parse_time
+from nbcred.settings import Settings
+from nbcred.store import Store
+from nbcred.store.models import IssuedCredential, Learner
+
+RESULT_COLUMNS = ("line", "learner", "email", "achievement", "result", "credential_id", "reason")
+
+
+class RosterInvalid(NbcredError):
+    """The roster has problems; nothing was issued."""
+
+    def __init__(self, check: RosterCheck) -> None:
+        self.check = check
+        shown = "\n".join(f"  {p}" for p in check.problems)
+        more = check.problem_count - len(check.problems)
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        super().__init__(f"{check.path}: {check.problem_count} problem(s); nothing was issued. "
+                         f"Fix these rows and run again:\n{shown}{tail}")
+
+
+@dataclass
+class BulkReport:
+    """What a bulk run did."""
+
+    issued: int = 0
+    skipped: int = 0
+    failed: int = 0
+    results_path: Path = Path()
+    seconds: float = 0.0
+    storage_seconds: float = 0.0
+    timings: Timings = field(default_factory=Timings)
+    status_lists: list[str] = field(default_factory=list)
+    pathways_issued: int = 0
+
+    @property
+    def summary(self) -> str:
+        """The one-line summary the command prints."""
+        return f"issued {self.issued}, skipped {self.skipped} (already issued), failed {self.failed}"
+
+
+Progress = Callable[[BulkReport], None]
+
+
+def results_path_for(roster: Path) -> Path:
+    """The per-row result CSV written beside the roster."""
+    return roster.with_name(f"{roster.stem}.results.csv")
+
+
+def _chunks(rows: Iterable[RosterRow], size: int) -> Iterator[list[RosterRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+
+
+@dataclass
+class _Batch:
+    """One chunk of rows on its way: rows to issue, rows already issued, the signing result."""
+
+    rows: dict[int, RosterRow]
+    items: list[BulkItem]
+    skipped: dict[int, tuple[str, str]]
+    """Rows not to issue: (credential id, reason) by line."""
+    future: Future[SignedChunk] | None = None
+    result: SignedChunk | None = None
+
+
+class BulkIssuer:
+    """Runs one roster through validation, signing and storage (see the module docstring)."""
+
+    def __init__(self, *, settings: Settings, store: Store, catalogue: Catalogue,
+                 workers: int = 1, batch_size: int = 500) -> None:
+        self.settings = settings
+        self.store = store
+        self.issuer = CredentialIssuer(settings, store)
+        self.identity = load_identity(settings)
+        self.catalogue = catalogue
+        self.plans = achievement_plans(self.issuer, catalogue)
+        self.workers = max(1, workers)
+        self.batch_size = max(1, batch_size)
+        self.context = SigningContext(
+            issuer=self.identity.profile, key=self.identity.key,
+            verification_method=self.identity.verification_method, plans=self.plans,
+            identity_salt=settings.identity_salt.get_secret_value(),
+        )
+
+    def known(self, achievement: str) -> str | None:
+        """Why an achievement id of a roster cannot be issued (None when it can)."""
+        return None if achievement in self.plans else unknown_reason(self.catalogue, achievement)
+
+    def validate(self, roster: Path) -> RosterCheck:
+        """Check the whole roster; raises :class:`RosterInvalid` listing every problem."""
+        check = validate_roster(roster, known=self.known)
+        if not check.ok:
+            raise RosterInvalid(check)
+        return check
+
+    def run(self, roster: Path, *, progress: Progress | None = None,
+            check: RosterCheck | None = None) -> BulkReport:
+        """Validate (unless ``check`` says it was), then issue every row not issued before.
+
+        Writes the per-row result CSV beside the roster; raises :class:`RosterInvalid` (nothing
+        issued) when any row is bad.
+        """
+        if check is None or not check.ok:
+            self.validate(roster)
+        started = time.perf_counter()
+        report = BulkReport(results_path=results_path_for(roster))
+        lists: set[str] = set()
+        pool = self._pool()
+        try:
+            with report.results_path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(RESULT_COLUMNS)
+                pending: deque[_Batch] = deque()
+                for chunk in _chunks(read_rows(roster, known=self.known), self.batch_size):
+                    batch = self._prepare(chunk)
+                    lists.update(str(i.status_entry["statusListCredential"]) for i in batch.items)
+                    if pool is not None and batch.items:
+                        batch.future = pool.submit(sign_in_worker, batch.items)
+                    elif batch.items:
+                        batch.result = sign_items(self.context, batch.items)
+                    pending.append(batch)
+                    while pending and (len(pending) > 2 * self.workers or pool is None):
+                        self._finish(pending.popleft(), writer, report, progress)
+                while pending:
+                    self._finish(pending.popleft(), writer, report, progress)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        report.status_lists = sorted(lists)
+        if lists:
+            statuslists.publish(self.settings, self.store, self.identity, only=sorted(lists))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        if self.workers <= 1:
+            return None
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=init_worker, initargs=(self.context,))
+
+    def _prepare(self, chunk: list[RosterRow]) -> _Batch:
+        """Skip rows already issued; record learners; reserve status indexes for the rest."""
+        rows = {row.line: row for row in chunk}
+        keys = {row.line: self._key(row) for row in chunk}
+        with self.store.session() as session:
+            columns = (IssuedCredential.learner_id, IssuedCredential.achievement_id,
+                       IssuedCredential.achievement_version, IssuedCredential.issue_key)
+            found = session.execute(
+                select(*columns, IssuedCredential.id).where(tuple_(*columns).in_(list(set(keys.values()))))
+            ).tuples().all()
+            existing = {(a, b, c, d): credential for a, b, c, d, credential in found}
+            skipped: dict[int, tuple[str, str]] = {}
+            fresh: list[RosterRow] = []
+            claimed: dict[tuple[str, str, str, str], int] = {}
+            for row in chunk:
+                key = keys[row.line]
+                if key in existing:
+                    skipped[row.line] = (existing[key], "already issued")
+                elif key in claimed:
+                    skipped[row.line] = ("", f"already issued (same as line {claimed[key]})")
+                else:
+                    claimed[key] = row.line
+                    fresh.append(row)
+            self._record_learners(session, fresh)
+            slots = statuslists.allocate_slots(session, self.settings, len(fresh))
+        items = [
+            BulkItem(line=row.line, learner=row.learner, email=row.email, achievement=row.achievement,
+                     status_entry=slot.entry,
+                     issued_at=row.issued_at.isoformat() if row.issued_at else None,
+                     expires_at=row.expires_at.isoformat() if row.expires_at else None,
+                     narrative=row.narrative, evidence_url=row.evidence_url,
+                     evidence_narrative=row.evidence_narrative)
+            for row, slot in zip(fresh, slots, strict=True)
+        ]
+        return _Batch(rows=rows, items=items, skipped=skipped)
+
+    def _key(self, row: RosterRow) -> tuple[str, str, str, str]:
+        plan = self.plans[row.achievement]
+        return (row.learner, plan.achievement_id, plan.version, row.issue_key)
+
+    def _record_learners(self, session: Session, rows: list[RosterRow]) -> None:
+        if not rows:
+            return
+        values = list({row.learner: {"id": row.learner, "email": row.email, "name": row.name,
+                                     "created_at": datetime.now(UTC)} for row in rows}.values())
+        statement = _insert(session, Learner.__table__).values(values)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"email": statement.excluded.email, "name": statement.excluded.name},
+        ))
+
+    def _finish(self, batch: _Batch, writer: Any, report: BulkReport, progress: Progress | None) -> None:
+        """Store a signed batch (inserting only what is still new) and write its result rows."""
+        result = batch.result
+        if result is None and batch.future is not None:
+            result = batch.future.result()
+        signed = result.signed if result is not None else {}
+        failed = dict(result.failed) if result is not None else {}
+        if result is not None:
+            report.timings.add(result.timings)
+        started = time.perf_counter()
+        inserted = self._store(batch, signed)
+        report.storage_seconds += time.perf_counter() - started
+        for line in sorted(batch.rows):
+            row = batch.rows[line]
+            if line in batch.skipped:
+                outcome, (credential, reason) = "skipped", batch.skipped[line]
+                report.skipped += 1
+            elif line in failed:
+                outcome, credential, reason = "failed", "", failed[line]
+                report.failed += 1
+            elif line in signed and signed[line]["id"] in inserted:
+                outcome, credential, reason = "issued", signed[line]["id"], ""
+                report.issued += 1
+            else:  # stored meanwhile (an earlier row of the file, or another run): that one stands
+                outcome, credential, reason = "skipped", "", "already issued"
+                report.skipped += 1
+            writer.writerow([line, row.learner, row.email, row.achievement, outcome, credential, reason])
+        if progress is not None:
+            progress(report)
+
+    def _store(self, batch: _Batch, signed: dict[int, dict[str, Any]]) -> set[str]:
+        if not signed:
+            return set()
+        now = datetime.now(UTC)
+        values = []
+        for item in batch.items:
+            document = signed.get(item.line)
+            if document is None:
+                continue
+            row = batch.rows[item.line]
+            plan = self.plans[row.achievement]
+            values.append({
+                "id": document["id"], "learner_id": row.learner, "achievement_id": plan.achievement_id,
+                "achievement_version": plan.version, "kind": plan.kind, "grading_id": None,
+                "status": "active", "status_reason": None,
+                "status_list": item.status_entry["statusListCredential"],
+                "status_index": int(item.status_entry["statusListIndex"]), "document": document,
+                "issued_at": now, "valid_until": parse_time(document.get("validUntil")),
+                "issue_key": row.issue_key, "superseded_by": None,
+            })
+        with self.store.session() as session:
+            statement = _insert(session, IssuedCredential.__table__).values(values)
+            statement = statement.on_conflict_do_nothing().returning(IssuedCredential.__table__.c.id)
+            return set(session.scalars(statement))
