@@ -28,6 +28,7 @@ import httpx
 from dateutil.tz import gettz
 from nbgrader.exchange import abc
 from traitlets import Bool, Float, Instance, Unicode, default
+from traitlets.config import Application
 
 from nbcred.jupyter.client import DEFAULT_TIMEOUT, CatalogueEntry, ServiceClient, SubmissionSummary
 from nbcred.jupyter.errors import ServiceClientError
@@ -83,7 +84,12 @@ class Exchange(abc.Exchange):  # type: ignore[misc]
         try:
             return super().start()
         except ServiceClientError as exc:
-            self.fail(str(exc))
+            if isinstance(self.parent, Application):
+                self.fail(str(exc))  # a command: nbgrader prints the message and exits 1
+            # JupyterLab's Assignments tab replaces every ExchangeError from a listing with a fixed
+            # text about exchange directories; any other error reaches the learner with its message.
+            self.log.error(str(exc))
+            raise exc.with_traceback(None) from None
         finally:
             if self._client is not None:
                 self._client.close()
