@@ -358,7 +358,7 @@ class ExchangeFetchFeedback(Exchange, abc.ExchangeFetchFeedback):  # type: ignor
                     badges = {c.id: c.url for c in self.client.credentials()}
                 listed = badges.get(state.credential)
                 badge = self.absolute(listed) if listed else self.client.endpoint(
-                    f"/credentials/{quote(state.credential, safe='')}")
+                    f"/credentials/{quote(state.credential.removeprefix('urn:uuid:'), safe='')}")
             own_page = self.client.endpoint(f"/submissions/{quote(summary.id, safe='')}")
             page = with_links(self.client.feedback_html(summary.id), badge_url=badge,
                               wallet_url=self.client.endpoint("/wallet"), submission_url=own_page)

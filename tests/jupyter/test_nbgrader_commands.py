@@ -1,0 +1,55 @@
+"""The contract: with the README's lines in nbgrader_config.py and NBCRED_URL + NBCRED_TOKEN set,
+nbgrader's own commands list, fetch, submit and fetch feedback against a live service, which
+grades the submission — on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.jupyter.conftest import ASSESSMENT, PASSING, Learner, LiveService, learner_folder
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest) -> LiveService:
+    live: LiveService = request.getfixturevalue(f"{request.param}_service")
+    return live
+
+
+def ok(learner: Learner, *args: str) -> str:
+    done = learner.nbgrader(*args)
+    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def test_list_fetch_submit_fetch_feedback(service: LiveService, tmp_path: Path) -> None:
+    ada = learner_folder(tmp_path, service, "ada")
+    folder = ada.root / ASSESSMENT
+
+    assert f"nbcred {ASSESSMENT}\n" in ok(ada, "list")
+
+    assert f"Fetched as: nbcred {ASSESSMENT}" in ok(ada, "fetch_assignment", ASSESSMENT)
+    released = json.loads((folder / "cleaning.ipynb").read_text())
+    sources = "".join("".join(cell["source"]) for cell in released["cells"])
+    assert "BEGIN SOLUTION" not in sources and "BEGIN HIDDEN TESTS" not in sources
+    assert (folder / "orders_raw.csv").is_file()
+
+    shutil.copy(PASSING, folder / "cleaning.ipynb")  # the learner's work
+    assert f"Submitted as: nbcred {ASSESSMENT}" in ok(ada, "submit", ASSESSMENT)
+    [row] = service.wait_graded("ada")
+    assert row["status"] == "graded" and row["assessment"] == ASSESSMENT
+
+    assert "Fetched feedback:" in ok(ada, "fetch_feedback", ASSESSMENT)
+    [page] = folder.glob("feedback/*/cleaning.html")
+    html = page.read_text()
+    assert f'href="{service.url}/wallet"' in html
+    assert f'href="{service.url}/credentials/' in html  # passing earned the badge
+    assert html.index("nbcred-links") < html.index("cleaning")  # the links come first
+
+    listing = ok(ada, "list", "--cached")
+    assert f"ada@example.org {ASSESSMENT} {page.parent.name} (graded; feedback already fetched)" in listing
