@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -86,33 +85,6 @@ def test_a_refused_connection_names_the_url() -> None:
     with ServiceClient(url=f"http://127.0.0.1:{port}", token="t", timeout=2) as client, \
             pytest.raises(ServiceUnreachable, match=f"cannot reach the nbcred service at http://127.0.0.1:{port}"):
         client.assessments()
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A TCP server that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 def test_a_service_that_does_not_answer_times_out_quickly(silent_server: int) -> None:
