@@ -86,9 +86,9 @@ def _fork_kernel(request: dict[str, Any], requests: IO[bytes], replies: IO[str])
     os.close(status_w)
     with os.fdopen(status_r, "rb") as status:
         text = status.read().decode(errors="replace")
-    if text != "ok":
+    if not text.startswith("ok "):
         return {"error": text or "the kernel process exited before entering the sandbox"}
-    return {"pid": pid}
+    return {"pid": int(text[3:])}  # the kernel: this child's grandchild in a PID namespace
 
 
 def _child(plan: SandboxPlan, connection_file: str, args: list[str], status_w: int,
@@ -105,8 +105,8 @@ def _child(plan: SandboxPlan, connection_file: str, args: list[str], status_w: i
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.environ.clear()
         os.environ.update(plan.env)
-        plan.enter()
-        os.write(status_w, b"ok")
+        pid = plan.enter()
+        os.write(status_w, f"ok {pid}".encode())
         os.close(status_w)
         _start_kernel(connection_file, args)
     except BaseException as exc:
@@ -267,6 +267,25 @@ class ForkKernelManager(SandboxKernelManager):
         provisioner.pid = provisioner.pgid = pid
         provisioner.cwd = self.plan.workdir
         self._reconcile_connection_info(provisioner.connection_info)
+        self.connect_through(pid)
+
+
+def _hand_over(workdir: Path, plan: SandboxPlan, pid: int) -> None:
+    """Give a kernel forked ahead of its notebook the files written to ``workdir`` since.
+
+    With the private filesystem the kernel has its own copy of the folder, on its bounded
+    scratch disk, reached through its ``/proc/<pid>/root``; no learner code has run in it yet.
+    """
+    uid = plan.uid
+    if plan.filesystem:
+        target = plan.kernel_path(pid, workdir)
+        shutil.copytree(workdir, target, symlinks=True, dirs_exist_ok=True)
+        paths = [target, *target.rglob("*")]
+    else:
+        paths = [workdir, *workdir.rglob("*")]
+    if uid is not None:
+        for path in paths:
+            os.chown(path, uid, uid, follow_symlinks=False)
 
 
 @dataclass
@@ -328,9 +347,8 @@ class ForkedRunner(SandboxedRunner):
         if spare is None:
             return super().run(nb, workdir=workdir, limits=limits, kernel_name=kernel_name)
         try:
-            if spare.plan.uid is not None:  # the notebook and data files were written after the fork
-                for path in (workdir, *workdir.rglob("*")):
-                    os.chown(path, spare.plan.uid, spare.plan.uid, follow_symlinks=False)
+            assert spare.km.forked is not None
+            _hand_over(workdir, spare.plan, spare.km.forked.pid)  # written after the fork
             return self.execute(spare.km, nb, workdir=workdir, limits=limits, kernel_name=kernel_name)
         finally:
             release(spare.plan, spare.rundir)

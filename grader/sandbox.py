@@ -5,8 +5,12 @@
 * a private network namespace (only its own loopback), so nothing on the grader's host or the
   internet is reachable; the grader talks to the kernel over ZMQ ``ipc`` sockets in a private
   folder, which work across network namespaces;
-* a private mount namespace in which ``/work``, ``/root``, ``/home``, ``/tmp``, ``/run`` and the
-  other data folders are empty tmpfs; only the interpreter and the scratch folder are bound back;
+* a private mount namespace in which ``/work``, ``/root``, ``/home``, ``/run`` and the other data
+  folders are empty read-only tmpfs and only the interpreter is bound back (read-only); ``/tmp``
+  is one tmpfs of ``disk_mb`` holding a copy of the notebook's folder and the kernel's run
+  folder: the kernel's only writable disk, bounded in total;
+* a private PID namespace with its own ``/proc``: the kernel sees only its own processes, never
+  another command line (the grader's, a worker's, another kernel's);
 * its own numeric user id (``UID_BASE + n``, no passwd entry), so two kernels cannot see each
   other, RLIMIT_NPROC counts one kernel's processes only, and every leftover process is killed
   by uid afterwards;
@@ -51,7 +55,7 @@ log = logging.getLogger(__name__)
 
 HIDDEN = ("/work", "/root", "/home", "/tmp", "/var/tmp", "/run", "/dev/shm", "/mnt", "/media",
           "/srv", "/opt", "/var/lib", "/var/log", "/var/spool", "/var/mail", "/var/backups")
-MECHANISMS = ("network", "filesystem", "user", "rlimits")
+MECHANISMS = ("network", "filesystem", "pid", "user", "rlimits")
 _slots = itertools.count()
 #: How often the grader retries connecting to a kernel that has not bound its sockets yet.
 RECONNECT_MS = 5
@@ -63,11 +67,14 @@ class SandboxPolicy:
 
     network: bool = True
     filesystem: bool = True
+    pid: bool = True
     user: bool = True
     rlimits: bool = True
     hidden: tuple[str, ...] = HIDDEN
     max_file_mb: int = 64
-    tmp_size_mb: int = 64
+    #: The kernel's whole writable disk (``/tmp``, ``/var/tmp``, ``/dev/shm``, its working folder
+    #: and home), including the copy of the assessment's data files: a tmpfs of this size.
+    disk_mb: int = 256
     strict: bool = False
 
     def effective(self, report: SandboxReport) -> tuple[SandboxPolicy, list[str]]:
@@ -82,8 +89,11 @@ class SandboxPolicy:
             off["user"] = False
             lines.append("user: needs the private mount namespace (the interpreter under /root "
                          "is not readable by another user otherwise)")
+        if "filesystem" in off and self.pid and "pid" not in off:
+            off["pid"] = False
+            lines.append("pid: needs the private mount namespace (for its own /proc)")
         return replace(self, network=off.get("network", self.network),
-                       filesystem=off.get("filesystem", self.filesystem),
+                       filesystem=off.get("filesystem", self.filesystem), pid=off.get("pid", self.pid),
                        user=off.get("user", self.user), rlimits=off.get("rlimits", self.rlimits)), lines
 
 
@@ -92,19 +102,27 @@ class SandboxPlan:
     """Everything a freshly forked child needs to enter the sandbox; picklable."""
 
     workdir: str
+    rundir: str
     uid: int | None
     network: bool
     filesystem: bool
+    pid: bool
     hidden: tuple[str, ...]
     keep: tuple[str, ...]
     limits: tuple[tuple[int, int], ...]
-    tmp_size_mb: int
+    disk_mb: int
     env: Mapping[str, str] = field(default_factory=dict)
 
-    def enter(self) -> None:
-        """Apply the sandbox to the calling (child) process; raises OSError if the OS refuses."""
+    def enter(self) -> int:
+        """Apply the sandbox to the calling (child) process; raises OSError if the OS refuses.
+
+        With the PID namespace this forks twice (see
+        :func:`grader.sandbox_os.enter_pid_namespace`) and returns only in the process that becomes
+        the kernel. Returns that process's pid as the grader sees it.
+        """
         flags = (sandbox_os.CLONE_NEWNET if self.network else 0) | (
-            sandbox_os.CLONE_NEWNS if self.filesystem else 0)
+            sandbox_os.CLONE_NEWNS if self.filesystem else 0) | (
+            sandbox_os.CLONE_NEWPID if self.pid else 0)
         rootless = flags and os.geteuid() != 0
         if flags:
             sandbox_os.unshare(flags | (sandbox_os.CLONE_NEWUSER if rootless else 0))
@@ -113,7 +131,9 @@ class SandboxPlan:
         if self.network:
             sandbox_os.loopback_up()
         if self.filesystem:
-            sandbox_os.hide_paths(self.hidden, self.keep, self.tmp_size_mb)
+            sandbox_os.private_filesystem(self.hidden, self.keep, (self.workdir, self.rundir),
+                                          self.disk_mb, self.uid)
+        pid = sandbox_os.enter_pid_namespace() if self.pid else os.getpid()
         sandbox_os.set_limits(dict(self.limits))
         if self.uid is not None:
             sandbox_os.become(self.uid, self.uid)
@@ -121,6 +141,16 @@ class SandboxPlan:
             sandbox_os.prctl(sandbox_os.PR_SET_NO_NEW_PRIVS, 1)
         sandbox_os.die_with_parent()
         os.chdir(self.workdir)
+        return pid
+
+    def kernel_path(self, pid: int, path: str | Path) -> Path:
+        """Where the grader finds ``path`` of the kernel ``pid``'s filesystem.
+
+        With the private filesystem, the kernel's scratch folders exist only in its own mount
+        namespace; the grader reaches them through ``/proc/<pid>/root`` (any process of the
+        sandbox will do).
+        """
+        return Path(f"/proc/{pid}/root{path}") if self.filesystem else Path(path)
 
 
 def kernel_env(home: str) -> dict[str, str]:
@@ -158,11 +188,13 @@ def make_plan(workdir: Path, rundir: Path, limits: ExecutionLimits, policy: Sand
             os.chown(folder, uid, uid)
             for path in folder.rglob("*"):
                 os.chown(path, uid, uid, follow_symlinks=False)
-    keep = (sys.prefix, sys.base_prefix, sys.exec_prefix, str(workdir), str(rundir))
+    keep: tuple[str, ...] = (sys.prefix, sys.base_prefix, sys.exec_prefix)
+    if not policy.filesystem:
+        keep += (str(workdir), str(rundir))
     return SandboxPlan(
-        workdir=str(workdir), uid=uid, network=policy.network, filesystem=policy.filesystem,
-        hidden=policy.hidden, keep=keep, limits=rlimits(limits, policy),
-        tmp_size_mb=policy.tmp_size_mb, env=kernel_env(str(rundir / "home")),
+        workdir=str(workdir), rundir=str(rundir), uid=uid, network=policy.network,
+        filesystem=policy.filesystem, pid=policy.pid, hidden=policy.hidden, keep=keep,
+        limits=rlimits(limits, policy), disk_mb=policy.disk_mb, env=kernel_env(str(rundir / "home")),
     )
 
 
@@ -184,8 +216,18 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.plan.uid, self.plan.uid)
         kw["env"] = dict(self.plan.env)
         kw["preexec_fn"] = self.plan.enter
-        kw["cwd"] = self.plan.workdir
+        kw["cwd"] = "/"  # the working folder is entered inside the sandbox
+        # No JPY_PARENT_PID: in its PID namespace the kernel's parent is pid 1, which ipykernel's
+        # parent poller takes for "orphaned" and exits. The sandbox ends with the grader anyway.
+        kw["independent"] = True
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        self.connect_through(self.provisioner.process.pid)  # type: ignore[union-attr]
+
+    def connect_through(self, pid: int) -> None:
+        """Reach the kernel's ``ipc`` sockets (made in its own ``/tmp``) through process ``pid``."""
+        assert self.plan is not None
+        if self.transport == "ipc":
+            self.ip = str(self.plan.kernel_path(pid, self.ip))
 
     async def _async_wait(self, pollinterval: float = 0.01) -> None:
         await super()._async_wait(pollinterval=min(pollinterval, 0.01))

@@ -18,11 +18,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_REC = 0x4000
@@ -79,28 +81,139 @@ def loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
 
 
-def hide_paths(hidden: Iterable[str], keep: Iterable[str], tmp_size_mb: int) -> None:
-    """Cover each ``hidden`` folder with an empty tmpfs, then bind the ``keep`` paths back in.
+def private_filesystem(
+    hidden: Iterable[str], keep: Iterable[str], scratch: Iterable[str], scratch_mb: int,
+    owner: int | None,
+) -> None:
+    """Hide the host's data folders and give the kernel one bounded scratch disk.
 
-    Call in a new mount namespace. Kept paths are opened before anything is covered, so a kept
-    path below a hidden folder (the interpreter under /root, the scratch folder under /tmp) is
-    re-attached at the same place.
+    Call in a new mount namespace, as root in it. ``/tmp`` becomes a tmpfs of ``scratch_mb``
+    (``/var/tmp`` and ``/dev/shm`` are the same one): the only place the kernel can write, so its
+    total disk use is bounded. Each ``hidden`` folder is covered by an empty read-only tmpfs.
+    The ``keep`` paths (the interpreter) are bound back read-only at the same place. Each
+    ``scratch`` folder (the notebook's working folder, the kernel's run folder) is re-created
+    on the scratch tmpfs at the same path with a copy of what the host folder holds now, owned
+    by ``owner``; the host folder itself stays out of the kernel's reach.
     """
     mount("none", "/", None, MS_REC | MS_PRIVATE)
-    kept = []
-    for path in sorted(set(keep)):
-        if os.path.exists(path):
-            kept.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC)))
+    kept = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in sorted(set(keep))
+            if os.path.exists(path)]
+    copies = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+              for path in dict.fromkeys(scratch) if os.path.isdir(path)]
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=1777")
+    covered = []
     for path in hidden:
-        if os.path.isdir(path) and not os.path.islink(path):
-            mode = "1777" if path in ("/tmp", "/var/tmp", "/dev/shm") else "0755"
-            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
-                  f"size={tmp_size_mb}m,mode={mode}")
-    for path, fd in kept:
+        if path == "/tmp" or not os.path.isdir(path) or os.path.islink(path):
+            continue
+        if path in ("/var/tmp", "/dev/shm"):
+            mount("/tmp", path, None, MS_BIND)
+        else:
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+            covered.append(path)
+    for path, fd in kept:  # mount points first: the covering tmpfs become read-only below
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.makedirs(path, exist_ok=True)
+    for path, _fd in copies:
+        _scratch_folder(path, owner)
+    for path in covered:
+        mount("none", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path, fd in kept:
         mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        mount("none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
         os.close(fd)
+    for path, fd in copies:
+        copy_tree(fd, path, owner)
+        os.close(fd)
+
+
+def _scratch_folder(path: str, owner: int | None) -> None:
+    """Create ``path`` on the scratch tmpfs (bound there when it lies outside ``/tmp``)."""
+    target = path
+    if not path.startswith("/tmp/"):
+        target = "/tmp/.scratch" + path
+    os.makedirs(target, exist_ok=True)
+    if target != path:
+        os.makedirs(path, exist_ok=True)
+        mount(target, path, None, MS_BIND)
+    if owner is not None:
+        os.chown(path, owner, owner)
+
+
+def copy_tree(source_fd: int, target: str, owner: int | None) -> None:
+    """Copy the regular files and folders below the open folder ``source_fd`` into ``target``.
+
+    Symbolic links and special files are skipped; everything copied belongs to ``owner``.
+    """
+    for entry in os.scandir(source_fd):
+        path = os.path.join(target, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                          dir_fd=source_fd)
+            try:
+                os.makedirs(path, exist_ok=True)
+                if owner is not None:
+                    os.chown(path, owner, owner)
+                copy_tree(sub, path, owner)
+            finally:
+                os.close(sub)
+        elif entry.is_file(follow_symlinks=False):
+            src = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=source_fd)
+            dst = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                          0o644)
+            try:
+                while os.sendfile(dst, src, None, 1 << 24):
+                    pass
+                if owner is not None:
+                    os.fchown(dst, owner, owner)
+            finally:
+                os.close(src)
+                os.close(dst)
+
+
+def enter_pid_namespace() -> int:
+    """After ``unshare(CLONE_NEWPID)``: fork the namespace's init and the kernel; return in the kernel.
+
+    The calling process stays outside the new namespace; it waits for the init (pid 1) and exits
+    with it. The init forks the kernel (pid 2), reaps orphans and exits when the kernel does —
+    which ends every process left in the namespace. The kernel mounts its own ``/proc``, so it
+    sees only the namespace's processes. Returns the kernel's pid as the grader sees it.
+    """
+    init = os.fork()
+    if init:
+        _wait_then_exit(init, ignore=(signal.SIGINT,))
+    kernel = os.fork()
+    if kernel:
+        _wait_then_exit(kernel, ignore=(), reap=True)
+    outside = int(os.readlink("/proc/self"))  # the grader's /proc, still mounted here
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    return outside
+
+
+def _wait_then_exit(child: int, *, ignore: tuple[int, ...], reap: bool = False) -> None:
+    """Keep only /dev/null open, wait for ``child`` (reaping any orphan) and exit with its status.
+
+    The namespace's init keeps default signal dispositions: the kernel ignores those signals for
+    a pid 1 without a handler, so learner code cannot kill it except by ending the kernel.
+    """
+    code = 1
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(signum, signal.SIG_IGN if signum in ignore else signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, 65536)
+        die_with_parent()
+        while True:
+            pid, status = os.waitpid(-1 if reap else child, 0)
+            if pid == child:
+                code = os.waitstatus_to_exitcode(status)
+                code = 128 - code if code < 0 else code
+                break
+    except BaseException:  # nothing to report to: just exit
+        pass
+    os._exit(code)
 
 
 def set_limits(limits: Mapping[int, int]) -> None:

@@ -78,9 +78,36 @@ def _try_network() -> None:
 
 def _try_mounts() -> None:
     _unshare(sandbox_os.CLONE_NEWNS)
-    sandbox_os.hide_paths(["/root", "/tmp"], [sys.base_prefix, sys.prefix], 8)
+    sandbox_os.private_filesystem(["/root", "/tmp"], [sys.base_prefix, sys.prefix], [], 8, None)
     if not os.path.exists(sys.executable):
         raise OSError("the interpreter is not visible after hiding /root and /tmp")
+
+
+def _try_pid() -> None:
+    _unshare(sandbox_os.CLONE_NEWNS | sandbox_os.CLONE_NEWPID)
+    sandbox_os.mount("none", "/", None, sandbox_os.MS_REC | sandbox_os.MS_PRIVATE)
+    error = _in_child(_own_proc)
+    if error:
+        raise OSError(error)
+
+
+def _own_proc() -> None:
+    sandbox_os.mount("proc", "/proc", "proc", sandbox_os.MS_NOSUID | sandbox_os.MS_NODEV)
+    visible = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+    if visible != [1]:
+        raise OSError(f"a fresh /proc shows processes {visible[:5]}, not only its own")
+
+
+def _try_disk() -> None:
+    _unshare(sandbox_os.CLONE_NEWNS)
+    sandbox_os.private_filesystem([], [], [], 1, None)
+    try:
+        with open("/tmp/fill", "wb") as fh:
+            for _ in range(4):
+                fh.write(b"\0" * (1 << 19))
+    except OSError:
+        return
+    raise OSError("wrote 2 MB to a 1 MB scratch disk")
 
 
 def _try_user() -> None:
@@ -105,6 +132,10 @@ def _try_pidfd() -> None:
 CHECKS: dict[str, tuple[Callable[[], None], str]] = {
     "network": (_try_network, "private network namespace: no route to other hosts or local services"),
     "filesystem": (_try_mounts, "private mount namespace: /work, /root, /home, /tmp and /run hidden"),
+    "pid": (_try_pid, "private PID namespace with its own /proc: the kernel sees only its own "
+            "processes, no other command line"),
+    "disk": (_try_disk, "one bounded scratch disk per notebook (a tmpfs of disk_mb for /tmp, its "
+             "working folder and home; everything else read-only)"),
     "user": (_try_user, "a per-kernel unprivileged user id (files of the grader unreadable)"),
     "rlimits": (_try_rlimits, "rlimits on memory, CPU time, processes, open files and file size"),
     "pidfd": (_try_pidfd, "pidfds, needed by the pre-forked kernel template"),

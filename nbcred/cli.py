@@ -27,6 +27,7 @@ from nbcred.cli_credential import app as credential_app
 from nbcred.cli_jupyter import app as jupyter_app
 from nbcred.cli_serve import serve
 from nbcred.cli_user import app as user_app
+from nbcred.cmdline import db_option, refuse_password
 from nbcred.errors import NbcredError
 from nbcred.pipeline import BatchReport, grade_batch, grade_options
 from nbcred.runtime import Runtime
@@ -48,7 +49,9 @@ class Format(StrEnum):
 
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+    str | None, typer.Option("--db", callback=db_option,
+                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
+                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
 ]
 FormatOption = Annotated[
     Format, typer.Option("--format", help="table, or json: one object per submission per line.")
@@ -222,9 +225,18 @@ def doctor() -> None:
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def worker(ctx: typer.Context) -> None:
-    """Start a Celery grading worker (extra options are passed to ``celery worker``)."""
+    """Start a Celery grading worker (extra options are passed to ``celery worker``).
+
+    The broker and result backend come from NBCRED_BROKER_URL / NBCRED_RESULT_BACKEND: an option
+    holding a URL with a password is refused, since every process can read a command line.
+    """
     from nbcred.executors.celery_app import app as celery
 
+    for arg in ctx.args:
+        try:
+            refuse_password(arg, option="celery worker option", setting="NBCRED_BROKER_URL")
+        except ValueError as exc:
+            raise _fail(exc) from exc
     celery.worker_main(["worker", "--pool=solo", f"--queues={celery.conf.task_default_queue}",
                         "--loglevel=INFO", *ctx.args])
 

@@ -24,6 +24,7 @@ from credentials.verify import (
     parse_datetime,
     verify_credential,
 )
+from nbcred.cmdline import db_option
 
 if TYPE_CHECKING:
     from nbcred.issuance import CredentialIssuer
@@ -230,7 +231,9 @@ def unbake_command(
 # --- issued credentials in the gradebook ---------------------------------------------------------
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+    str | None, typer.Option("--db", callback=db_option,
+                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
+                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the gradebook, not published).")]
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from nbcred.cmdline import db_option
 from nbcred.errors import NbcredError
 from nbcred.settings import Settings
 
@@ -22,7 +23,7 @@ _err = Console(stderr=True, emoji=False)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    db: Annotated[str | None, typer.Option("--db", help="Gradebook URL.")] = None,
+    db: Annotated[str | None, typer.Option("--db", callback=db_option, help="Gradebook URL.")] = None,
     sample_accounts: Annotated[bool, typer.Option(
         "--sample-accounts", help="Create a learner, an instructor and an admin (known passwords).")] = False,
     processes: Annotated[int, typer.Option(help="App processes (uvicorn workers) sharing the database.")] = 1,

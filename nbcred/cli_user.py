@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from nbcred.cmdline import db_option
 from nbcred.errors import NbcredError
 from nbcred.service import ServiceContext
 from nbcred.service import users as service
@@ -19,7 +20,7 @@ app = typer.Typer(no_args_is_help=True, help=__doc__)
 _err = Console(stderr=True, emoji=False)
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+    str | None, typer.Option("--db", callback=db_option, help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
 ]
 
 

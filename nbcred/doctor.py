@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.sandbox_probe import probe
+from nbcred.cmdline import exposed_secrets, redact
 from nbcred.settings import Settings
 
 
@@ -20,15 +21,27 @@ class Check:
 def doctor_report(settings: Settings) -> list[Check]:
     """Sandbox mechanisms (tried for real), the broker when Celery is configured, the workers."""
     checks = [Check(f"sandbox: {m.name}", m.available, m.reason) for m in probe().mechanisms]
+    checks.append(_command_lines())
     checks.append(Check("workers", settings.workers >= 1, f"{settings.workers} local grading workers"))
     if settings.executor == "celery":
         checks.append(_broker(settings.broker_url))
     return checks
 
 
+def _command_lines() -> Check:
+    exposed = exposed_secrets()
+    if not exposed:
+        return Check("secrets: command lines", True, "no visible process has a URL with a password "
+                     "in its command line (nbcred takes them from settings / the environment)")
+    shown = "; ".join(f"pid {e.pid}: {e.command}" for e in exposed[:3])
+    return Check("secrets: command lines", False, f"{len(exposed)} process(es) show a password to "
+                 f"every user: {shown} (move it to NBCRED_DATABASE_URL / NBCRED_BROKER_URL or a "
+                 "password file)")
+
+
 def _broker(url: str) -> Check:
     if not url.startswith(("redis://", "rediss://")):
-        return Check("broker", True, f"{url.split('@')[-1]} (not checked: only Redis is probed)")
+        return Check("broker", True, f"{redact(url)} (not checked: only Redis is probed)")
     import redis
 
     try:

@@ -25,6 +25,9 @@ sys.path.insert(0, str(HERE.parents[1]))
 from grader.assessment import load_assessment  # noqa: E402
 
 GOOD = "def add(a, b):\n    return a + b"
+#: Planted by the test in a decoy process's command line and the grader's environment; a kernel
+#: that can read it from ``/proc`` wins points.
+PLANTED = "nbcred-planted-secret-5b1e"
 WIN = "\nif WON:\n    " + GOOD.replace("\n", "\n    ") + "\n"
 
 
@@ -88,6 +91,39 @@ CASES: dict[str, str] = {
             except OSError as exc:
                 print("denied", path, type(exc).__name__)
     """) + WIN,
+    "read_cmdlines": _case("""
+        import os
+        WON = False
+        seen = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            seen.append(int(pid))
+            for part in ("cmdline", "environ"):
+                try:
+                    with open(f"/proc/{pid}/{part}", "rb") as fh:
+                        WON = WON or b"__PLANTED__" in fh.read()
+                except OSError:
+                    pass
+        print("processes visible:", sorted(seen))
+    """) + WIN,
+    "fill_disk": _case("""
+        import os
+        chunk = b"x" * (1 << 20)
+        written = 0
+        for folder in (".", "/tmp", os.environ.get("HOME", "."), "/var/tmp", "/dev/shm"):
+            for n in range(20):
+                try:
+                    with open(os.path.join(folder, f"fill-{n}.bin"), "wb") as fh:
+                        for _ in range(60):
+                            fh.write(chunk)
+                    written += 60
+                except OSError as exc:
+                    print(folder, "full after", written, "MB:", type(exc).__name__)
+                    break
+        print("wrote", written, "MB in total")
+        WON = written >= 1000
+    """) + WIN,
     "kill_kernel": GOOD + "\nimport os\nos.kill(os.getpid(), 9)",
     "exit_kernel": GOOD + "\nimport os\nos._exit(0)",
     "hide_errors": _case("""
@@ -127,7 +163,8 @@ def build(assessment_dir: Path = HERE / "assessment", out: Path = HERE) -> list[
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "add":
                 cell.source = code.replace("__SOURCE__", str(assessment_dir / "source" / source.filename)
-                                           ).replace("__REPO__", str(HERE.parents[1]))
+                                           ).replace("__REPO__", str(HERE.parents[1])
+                                           ).replace("__PLANTED__", PLANTED)
         if name == "wrong_kernel":
             nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia", "language": "julia"}
         folder = out / name

@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "notebooks" / "hostile"
 HOSTILE_ASSESSMENT = HOSTILE / "assessment"
+#: The secret ``make_cases.py`` writes into the ``read_cmdlines`` case (kept equal by a test).
+PLANTED = "nbcred-planted-secret-5b1e"
 
 
 def hostile_cases() -> list[Path]:

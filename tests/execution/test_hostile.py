@@ -6,11 +6,14 @@ kernels; the batch must complete with exactly one result per case.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_corpus import HOSTILE_ASSESSMENT, hostile_cases
+from hostile_corpus import HOSTILE_ASSESSMENT, PLANTED, hostile_cases
 
 from grader.results import GradeResult
 from nbcred.executors import GradeJob, get_executor
@@ -22,9 +25,22 @@ DIED = "the kernel died"
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeResult]:
+def planted() -> Iterator[str]:
+    """A secret on a running process's command line, as a careless ``--db URL`` would put it."""
+    decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "--db",
+                              f"postgresql+psycopg://grader:{PLANTED}@db.example/grades"])
+    try:
+        yield PLANTED
+    finally:
+        decoy.kill()
+        decoy.wait()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, planted: str) -> dict[str, GradeResult]:
     """Grade every case with two workers; fail if the batch loses or duplicates a result."""
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    settings = Settings(home=tmp_path_factory.mktemp("home"),
+                        broker_url=f"redis://:{planted}@127.0.0.1:6379/0")
     jobs = [GradeJob(str(HOSTILE_ASSESSMENT), str(case), case.name) for case in hostile_cases()]
     results: dict[str, GradeResult] = {}
     received: list[str] = []
@@ -46,11 +62,12 @@ def cell(result: GradeResult, grade_id: str) -> float:
 
 def test_every_case_has_one_result(corpus: dict[str, GradeResult]) -> None:
     assert set(corpus) == {p.name for p in hostile_cases()}
-    assert len(corpus) >= 13
+    assert len(corpus) >= 15
 
 
 @pytest.mark.parametrize("case", ["infinite_loop", "memory_bomb", "fork_bomb", "network_local",
-                                  "network_external", "read_outside", "hide_errors"])
+                                  "network_external", "read_outside", "read_cmdlines", "fill_disk",
+                                  "hide_errors"])
 def test_attack_earns_nothing(corpus: dict[str, GradeResult], case: str) -> None:
     result = corpus[case]
     assert result.score == 0.0, f"{case}: the attack worked and earned {result.score}"
@@ -103,6 +120,7 @@ def test_corpus_is_current() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert sorted(module.CASES) == sorted(p.name for p in hostile_cases())
+    assert module.PLANTED == PLANTED
     assert all((HOSTILE_ASSESSMENT.parent / name / "adder.ipynb").is_file() for name in module.CASES)
 
 

@@ -23,7 +23,9 @@ facts = {"uid": os.getuid(), "cwd": os.getcwd(), "files": sorted(os.listdir(".")
          "work": os.path.exists("/work/main/grader"), "root": sorted(os.listdir("/root")),
          "env": sorted(k for k in os.environ if k.startswith("NBCRED")),
          "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
-         "mem": resource.getrlimit(resource.RLIMIT_AS)[0]}
+         "mem": resource.getrlimit(resource.RLIMIT_AS)[0],
+         "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+         "home": os.access(os.environ["HOME"], os.W_OK), "venv": os.access(os.__file__, os.W_OK)}
 try:
     socket.create_connection(("127.0.0.1", 6379), timeout=1); facts["redis"] = True
 except OSError:
@@ -59,6 +61,8 @@ def test_kernel_is_isolated(kind: str, forked_runner: ForkedRunner, monkeypatch:
     assert facts["redis"] is False
     assert facts["nproc"] == ExecutionLimits().max_processes
     assert facts["mem"] == 700 * 1024 * 1024
+    assert facts["pids"] == [1, 2], "the kernel must see only its namespace's init and itself"
+    assert facts["home"] is True and facts["venv"] is False
 
 
 def test_probe_reports_every_mechanism_with_a_reason() -> None:
@@ -105,3 +109,32 @@ def test_forked_kernels_are_fresh(forked_runner: ForkedRunner) -> None:
     values = [r.notebook.cells[0].outputs[0]["text"] for r in runs]
     assert values[0] != values[1], "every fork must reseed numpy's global generator"
     assert values[2].strip() == "False"
+
+
+FILL = """
+import os
+written = 0
+try:
+    for n in range(40):
+        with open(f"{FOLDER}/fill-{n}.bin", "wb") as fh:
+            fh.write(b"x" * (8 << 20))
+        written += 8
+except OSError as exc:
+    print(written, type(exc).__name__)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+@pytest.mark.parametrize("kind", ["sandboxed", "forked"])
+def test_scratch_disk_is_bounded_in_total(kind: str, forked_runner: ForkedRunner) -> None:
+    """Files anywhere the kernel can write share one disk of ``disk_mb``; the host gets nothing."""
+    runner = forked_runner if kind == "forked" else SandboxedRunner(policy=SandboxPolicy(disk_mb=64))
+    limit = runner.policy.disk_mb
+    workdir = Path(tempfile.mkdtemp(prefix="nbcred-test-"))
+    nb = notebook(code(FILL.replace("{FOLDER}", ".")), code(FILL.replace("{FOLDER}", "/tmp")),
+                  code(FILL.replace("{FOLDER}", "/dev/shm")))
+    outcome = runner.run(nb, workdir=workdir, limits=ExecutionLimits(), kernel_name="python3")
+    assert outcome.error is None, outcome.error
+    totals = [int(cell.outputs[0]["text"].split()[0]) for cell in outcome.notebook.cells]
+    assert 0 < totals[0] <= limit and sum(totals) <= limit, totals
+    assert list(workdir.iterdir()) == [], "nothing the kernel writes reaches the host's disk"
