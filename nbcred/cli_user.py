@@ -20,7 +20,8 @@ app = typer.Typer(no_args_is_help=True, help=__doc__)
 _err = Console(stderr=True, emoji=False)
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option, help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+    str | None, typer.Option("--db", callback=db_option,
+                              help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
 ]
 
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -34,9 +34,9 @@ def test_a_password_on_the_command_line_is_refused(args: list[str], tmp_path: Pa
     assert not (tmp_path / "gradebook.sqlite").exists()
 
 
-def _commands_with_db(group: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _commands_with_db(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
-    if isinstance(group, click.Group):
+    if hasattr(group, "commands"):
         for name, command in group.commands.items():
             found += _commands_with_db(command, (*path, name))
     elif any("--db" in getattr(param, "opts", ()) for param in group.params):
