@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         description="Jupyter assessments, auto-grading and Open Badges 3.0 credentials. "
         "Authenticate with `Authorization: Bearer <token>` (`nbcred user token EMAIL`).",
         openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
     )
     app.state.ctx = ctx
     app.state.dispatcher = None

@@ -142,6 +142,7 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
         await check_csrf(request)
         return account
 
+    dependency.roles = allowed  # type: ignore[attr-defined]  # read by the refusal tests
     return dependency
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from nbcred.catalogue import Catalogue, load_catalogue
 from nbcred.service import ServiceContext
 from nbcred.service.users import add_user, create_token
 from nbcred.settings import Settings
@@ -58,24 +60,63 @@ def settings_for(home: Path, database_url: str | None = None, **changes: Any) ->
 
 
 def people(ctx: ServiceContext) -> dict[str, str]:
+    """The four users, each with an API token; only Ada has a password (argon2 is slow on purpose)."""
     tokens = {}
     for key, (email, role) in PEOPLE.items():
-        add_user(ctx, email=email, name=key.title(), role=role, password=PASSWORD)
+        add_user(ctx, email=email, name=key.title(), role=role, password=PASSWORD if key == "ada" else None)
         tokens[key] = create_token(ctx, email=email).token
     return tokens
+
+
+@functools.cache
+def catalogue() -> Catalogue:
+    """The sample catalogue, loaded once per test session."""
+    return load_catalogue(CATALOGUE)
+
+
+def open_context(settings: Settings) -> ServiceContext:
+    """A service context sharing the session's loaded catalogue."""
+    ctx = ServiceContext.open(settings)
+    ctx._catalogue = catalogue()
+    return ctx
+
+
+def quiet(home: Path) -> Iterator[Service]:
+    settings = settings_for(home, serve_grading=False)
+    ctx = open_context(settings)
+    tokens = people(ctx)
+    with TestClient(create_app(settings, ctx=ctx)) as client:
+        yield Service(ctx, client, tokens)
 
 
 @pytest.fixture
 def quiet_service(tmp_path: Path) -> Iterator[Service]:
     """An app that queues but does not grade (uploads, auth, refusals)."""
-    settings = settings_for(tmp_path / "home", serve_grading=False)
-    ctx = ServiceContext.open(settings)
-    tokens = people(ctx)
-    with TestClient(create_app(settings, ctx=ctx)) as client:
-        yield Service(ctx, client, tokens)
+    yield from quiet(tmp_path / "home")
+
+
+@pytest.fixture(scope="module")
+def shared_quiet_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One non-grading app for a whole module (tests that change nothing)."""
+    yield from quiet(tmp_path_factory.mktemp("quiet") / "home")
 
 
 def sample(assessment: str, learner: str) -> list[tuple[str, tuple[str, bytes]]]:
     """The multipart ``files`` of a sample submission."""
     folder = SAMPLES / assessment / learner
     return [("files", (p.name, p.read_bytes())) for p in sorted(folder.glob("*.ipynb"))]
+
+
+def grade_queued(ctx: ServiceContext) -> list[str]:
+    """Grade everything queued in this process with a plain kernel, through the queue's own steps."""
+    from nbcred.executors.work import JobGrader
+    from nbcred.service.queue import claim, finish
+
+    grader = JobGrader(ctx.settings, "plain")
+    statuses = []
+    try:
+        for claimed in claim(ctx, worker="test", limit=100):
+            statuses.append(finish(ctx, claimed, grader.grade(claimed.job)))
+    finally:
+        grader.close()
+    return statuses

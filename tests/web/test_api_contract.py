@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from nbcred.service import ServiceContext
 from nbcred.web.app import create_app
-from tests.web.conftest import BASE_URL, Service, people, sample, settings_for
+from tests.web.conftest import BASE_URL, Service, open_context, people, sample, settings_for
 
 GRADE_KEYS = {"learner", "assessment", "score", "max_score", "passed", "cells", "competencies",
               "tampered_cells", "feedback", "errors", "assessment_version", "content_hash",
@@ -32,7 +32,7 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     settings = settings_for(home, url)
-    ctx = ServiceContext.open(settings)
+    ctx = open_context(settings)
     tokens = people(ctx)
     with TestClient(create_app(settings, ctx=ctx)) as client:
         yield Service(ctx, client, tokens)

@@ -1,0 +1,152 @@
+"""Every route is checked: anonymous callers and wrong roles are refused, and a learner never sees
+another learner's submission, result, feedback or credential.
+
+Routes are discovered from the app, so a new route is covered as soon as it exists: a route with
+no role dependency must be listed in PUBLIC, or this test fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from nbcred.web.app import create_app
+from tests.web.conftest import Service, grade_queued, open_context, people, sample, settings_for
+
+PUBLIC = {  # (method, path): deliberately open to anyone
+    ("GET", "/healthz"), ("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout"),
+    ("GET", "/verify"), ("POST", "/verify"), ("POST", "/api/v1/credentials/verify"),
+    ("GET", "/credentials/{credential_id}"), ("GET", "/issuer"), ("GET", "/.well-known/did.json"),
+    ("GET", "/status/{purpose}/{number}"), ("GET", "/achievements/{assessment_id}/{version}"),
+    ("GET", "/achievements/{assessment_id}/{version}/{filename}"), ("GET", "/pathways/{pathway_id}"),
+    ("GET", "/pathways/{pathway_id}/{filename}"),
+    ("GET", "/api/v1/openapi.json"), ("GET", "/api/docs"), ("HEAD", "/api/docs"),
+    ("HEAD", "/api/v1/openapi.json"), ("GET", "/api/docs/oauth2-redirect"),
+    ("HEAD", "/api/docs/oauth2-redirect"),
+}
+ROLE_OF = {"ada": "learner", "bob": "learner", "grace": "instructor", "alan": "admin"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, str]]]:
+    """Ada has a graded submission and a credential; Bob, Grace and Alan have nothing."""
+    settings = settings_for(tmp_path_factory.mktemp("refusals") / "home", serve_grading=False)
+    ctx = open_context(settings)
+    tokens = people(ctx)
+    with TestClient(create_app(settings, ctx=ctx)) as client:
+        service = Service(ctx, client, tokens)
+        queued = client.post("/api/v1/submissions", headers=service.auth("ada"),
+                             data={"assessment": "pandas-cleaning"}, files=sample("pandas-cleaning", "alice"))
+        assert queued.status_code == 202
+        assert grade_queued(ctx) == ["graded"]
+        credential = client.get("/api/v1/credentials", headers=service.auth("ada")).json()[0]["id"]
+        values = {"submission_id": queued.json()["id"], "credential_id": credential,
+                  "assessment_id": "pandas-cleaning", "version": "1.0.0", "notebook": "cleaning",
+                  "grade_id": "test_fill_missing", "token_id": "1", "purpose": "revocation", "number": "1",
+                  "pathway_id": "data-analyst-foundations", "filename": "badge.svg"}
+        yield service, values
+
+
+def routes() -> list[tuple[str, str, tuple[str, ...] | None]]:
+    """(method, path, roles allowed or None for public) for every route of the app."""
+    app = create_app(settings_for(Path("/nonexistent"), "sqlite://", serve_grading=False))
+    found = []
+    for prefix, route in _walk(app.routes, ""):
+        for method in sorted(getattr(route, "methods", None) or []):
+            roles = _roles(route) if isinstance(route, APIRoute) else None
+            found.append((method, prefix + route.path, roles))  # type: ignore[attr-defined]
+    return found
+
+
+def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    """Every endpoint, including those of included routers (whatever way FastAPI keeps them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            extra = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+            yield from _walk(inner.routes, prefix + extra)
+        elif hasattr(route, "methods"):
+            yield prefix, route
+
+
+def _roles(route: APIRoute) -> tuple[str, ...] | None:
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        roles = getattr(dependant.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+        stack.extend(dependant.dependencies)
+    return None
+
+
+ROUTES = routes()
+
+
+def test_every_unprotected_route_is_deliberately_public() -> None:
+    unprotected = {(m, p) for m, p, roles in ROUTES if roles is None}
+    assert unprotected <= PUBLIC, (
+        f"routes without a role dependency (add require(...) or list them in PUBLIC): {unprotected - PUBLIC}")
+
+
+def _url(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values.get(m.group(1), "x"), path)
+
+
+def _call(client: TestClient, method: str, url: str, headers: dict[str, str]) -> Any:
+    return client.request(method, url, headers=headers, follow_redirects=False)
+
+
+PROTECTED = [(m, p, roles) for m, p, roles in ROUTES if roles is not None]
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), PROTECTED, ids=[f"{m} {p}" for m, p, _ in PROTECTED])
+def test_anonymous_and_wrong_roles_are_refused(
+    world: tuple[Service, dict[str, str]], method: str, path: str, roles: tuple[str, ...]
+) -> None:
+    service, values = world
+    url = _url(path, values)
+    anonymous = _call(service.client, method, url, {})
+    if anonymous.status_code == 303:
+        assert anonymous.headers["location"].startswith("/signin"), url
+    else:
+        assert anonymous.status_code == 401, (url, anonymous.text)
+    bad_token = _call(service.client, method, url, {"Authorization": "Bearer nbc_forged"})
+    assert bad_token.status_code == 401
+    for who, role in ROLE_OF.items():
+        if role not in roles:
+            refused = _call(service.client, method, url, service.auth(who))
+            assert refused.status_code == 403, (who, url, refused.text)
+
+
+OWNED = [(m, p, roles) for m, p, roles in PROTECTED
+         if ("{submission_id}" in p or "{credential_id}" in p) and "learner" in roles]
+
+
+@pytest.mark.parametrize(("method", "path", "roles"), OWNED, ids=[f"{m} {p}" for m, p, _ in OWNED])
+def test_another_learner_gets_not_found(
+    world: tuple[Service, dict[str, str]], method: str, path: str, roles: tuple[str, ...]
+) -> None:
+    service, values = world
+    url = _url(path, values)
+    other = _call(service.client, method, url, service.auth("bob"))
+    assert other.status_code == 404, (url, other.text)
+    owner = _call(service.client, method, url, service.auth("ada"))
+    assert owner.status_code < 400, (url, owner.text)
+
+
+def test_lists_show_only_the_callers_own(world: tuple[Service, dict[str, str]]) -> None:
+    service, values = world
+    bob = service.auth("bob")
+    assert service.client.get("/api/v1/submissions", headers=bob).json() == []
+    assert service.client.get("/api/v1/credentials", headers=bob).json() == []
+    assert values["submission_id"] not in service.client.get("/submissions", headers=bob).text
+    assert values["credential_id"] not in service.client.get("/wallet", headers=bob).text
+    ada = service.client.get("/wallet", headers=service.auth("ada")).text
+    assert values["credential_id"] in ada and "linkedin.com/profile/add" in ada
