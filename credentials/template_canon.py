@@ -122,7 +122,7 @@ Term = tuple[Any, ...]
 Quad = tuple[Term, Term, Term, Term | None]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Template:
     ground: tuple[str, ...]
     """Canonical lines of the quads without blank nodes or slots (fixed for every document)."""
@@ -131,11 +131,23 @@ class _Template:
     """Quads with blank nodes: only these take part in RDFC-1.0's labelling."""
     ground_pieces: tuple[tuple[Piece, ...], ...]
     blank_pieces: tuple[tuple[Piece, ...], ...]
+    quads_of: dict[str, tuple[int, ...]]
+    """The blank quads (by number) that mention each blank node."""
+    slotted: frozenset[int]
+    """The blank quads (by number) that hold a slot."""
+    fixed_hashes: dict[str, str]
+    """First-degree hashes of the blank nodes none of whose quads holds a slot: the same for
+    every document of the template."""
+    blank_by_slot: dict[int, tuple[int, ...]]
+    ground_by_slot: dict[int, tuple[int, ...]]
+    nodes_of_quad: tuple[tuple[str, ...], ...]
     iri_slots: frozenset[int]
     unsafe: frozenset[int]
     """Slots whose sentinel did not land as one whole term: they must be pinned."""
     terms: frozenset[str]
     """Terms the document's contexts define: an IRI whose scheme is one is a compact IRI."""
+    base: _Base | None = None
+    """Set by the first document canonicalised through the template."""
 
 
 class TemplateCanonicalizer:
@@ -256,9 +268,50 @@ def _build(document: dict[str, Any], count: int, pinned: dict[int, str]) -> _Tem
     unsafe.update(i for i in by_value.values() if i not in seen)
     terms: set[str] = set()
     _document_terms(document, terms)
-    return _Template(tuple(ground), tuple(ground_slotted), tuple(blank),
-                     tuple(_pieces(q) for q in ground_slotted), tuple(_pieces(q) for q in blank),
+    blank_pieces = tuple(_pieces(q) for q in blank)
+    quads_of: dict[str, list[int]] = {}
+    for number, pieces in enumerate(blank_pieces):
+        for piece in pieces:
+            if isinstance(piece, tuple) and piece[0] == "b":
+                numbers = quads_of.setdefault(str(piece[1]), [])
+                if not numbers or numbers[-1] != number:
+                    numbers.append(number)
+    fixed = {
+        node: _first_degree_hash(node, [blank_pieces[n] for n in numbers])  # type: ignore[misc]
+        for node, numbers in quads_of.items()
+        if all(isinstance(p, str) or p[0] == "b" for n in numbers for p in blank_pieces[n])
+    }
+    ground_pieces = tuple(_pieces(q) for q in ground_slotted)
+    return _Template(tuple(ground), tuple(ground_slotted), tuple(blank), ground_pieces, blank_pieces,
+                     {node: tuple(numbers) for node, numbers in quads_of.items()},
+                     frozenset(n for n, pieces in enumerate(blank_pieces)
+                               if any(not isinstance(p, str) and p[0] == "s" for p in pieces)),
+                     fixed, _by_slot(blank_pieces), _by_slot(ground_pieces),
+                     tuple(tuple(dict.fromkeys(str(p[1]) for p in pieces
+                                               if not isinstance(p, str) and p[0] == "b"))
+                           for pieces in blank_pieces),
                      frozenset(iri_slots), frozenset(unsafe), frozenset(terms) | _bundled_terms())
+
+
+def _by_slot(quads: tuple[tuple[Piece, ...], ...]) -> dict[int, tuple[int, ...]]:
+    """For each slot, the quads (by number) that hold it."""
+    found: dict[int, list[int]] = {}
+    for number, pieces in enumerate(quads):
+        for piece in pieces:
+            if not isinstance(piece, str) and piece[0] == "s":
+                numbers = found.setdefault(int(piece[1]), [])
+                if not numbers or numbers[-1] != number:
+                    numbers.append(number)
+    return {slot: tuple(numbers) for slot, numbers in found.items()}
+
+
+def _first_degree_hash(node: str, quads: list[tuple[str | tuple[str, str], ...]]) -> str:
+    """RDFC-1.0's first-degree hash: the node's quads with it as ``_:a``, other blank nodes ``_:z``."""
+    lines = sorted(
+        "".join(p if isinstance(p, str) else ("_:a" if p[1] == node else "_:z") for p in quad)
+        for quad in quads
+    )
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
 def _render(term: Term, values: list[str], labels: dict[str, str]) -> str:
@@ -301,15 +354,46 @@ def _pieces(quad: Quad) -> tuple[Piece, ...]:
     return tuple(merged)
 
 
+@dataclass
+class _Base:
+    """A template's first document, fully rendered: later documents redo only what differs."""
+
+    values: list[str]
+    slot_text: dict[tuple[int, str | None], str]
+    filled: list[tuple[str | tuple[str, str], ...]]
+    ground_lines: list[str]
+    hashes: dict[str, str]
+
+
 def _canonical(template: _Template, values: list[str]) -> str | None:
     """RDFC-1.0 when every blank node has a distinct first-degree hash; ``None`` otherwise.
 
     Only quads that mention blank nodes take part in the labelling; the algorithm hashes, for
     each blank node, its quads with itself written ``_:a`` and every other blank node ``_:z``,
     and issues ``c14n0``, ``c14n1``... in the order of those hashes. Ties need the n-degree
-    hashes, which pyoxigraph computes (the caller falls back to it).
+    hashes, which pyoxigraph computes (the caller falls back to it). Quads and hashes that no
+    changed value touches are reused from the template's first document.
     """
-    slot_text: dict[tuple[int, str | None], str] = {}
+    base = template.base
+    if base is None:
+        slot_text: dict[tuple[int, str | None], str] = {}
+        filled: list[tuple[str | tuple[str, str], ...]] = list(template.blank_pieces)  # type: ignore[arg-type]
+        ground = [""] * len(template.ground_pieces)
+        hashes = dict(template.fixed_hashes)
+        blank_quads: set[int] = set(template.slotted)
+        ground_quads: set[int] = set(range(len(ground)))
+        nodes = {node for node in template.quads_of if node not in hashes}
+    else:
+        old = base.values
+        changed = [i for i, value in enumerate(values) if value is not old[i] and value != old[i]]
+        slot_text = {k: v for k, v in base.slot_text.items() if k[0] not in changed} if changed \
+            else base.slot_text
+        filled = list(base.filled)
+        ground = list(base.ground_lines)
+        hashes = dict(base.hashes)
+        blank_quads = {n for i in changed for n in template.blank_by_slot.get(i, ())}
+        ground_quads = {n for i in changed for n in template.ground_by_slot.get(i, ())}
+        nodes = {node for n in blank_quads for node in template.nodes_of_quad[n]}
 
     def slot(index: int, suffix: str | None) -> str:
         text = slot_text.get((index, suffix))
@@ -319,40 +403,24 @@ def _canonical(template: _Template, values: list[str]) -> str | None:
             slot_text[(index, suffix)] = text
         return text
 
-    filled: list[tuple[str | tuple[str, str], ...]] = [
-        tuple(p if isinstance(p, str) or p[0] == "b" else slot(p[1], p[2])  # type: ignore[misc,arg-type]
-              for p in pieces)
-        for pieces in template.blank_pieces
-    ]
-    quads_of: dict[str, list[int]] = {}
-    for number, pieces in enumerate(filled):
-        for piece in pieces:
-            if not isinstance(piece, str):
-                quads = quads_of.setdefault(piece[1], [])
-                if not quads or quads[-1] != number:
-                    quads.append(number)
-    hashes: dict[str, str] = {}
-    for node, numbers in quads_of.items():
-        lines = sorted(
-            "".join(p if isinstance(p, str) else ("_:a" if p[1] == node else "_:z") for p in filled[n])
-            for n in numbers
-        )
-        hashes[node] = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+    for n in blank_quads:
+        filled[n] = tuple(p if isinstance(p, str) or p[0] == "b" else slot(p[1], p[2])  # type: ignore[misc,arg-type]
+                          for p in template.blank_pieces[n])
+    for n in ground_quads:
+        ground[n] = "".join(p if isinstance(p, str) else slot(p[1], p[2])  # type: ignore[misc,arg-type]
+                            for p in template.ground_pieces[n])
+    for node in nodes:
+        hashes[node] = _first_degree_hash(node, [filled[n] for n in template.quads_of[node]])
+    if base is None:
+        template.base = _Base(list(values), slot_text, filled, ground, hashes)
     if len(set(hashes.values())) != len(hashes):
         return None
     order = sorted(hashes, key=hashes.__getitem__)
     canonical = {node: f"_:c14n{i}" for i, node in enumerate(order)}
-    lines = [*template.ground]
-    lines.extend(
-        "".join(p if isinstance(p, str) else slot(p[1], p[2])  # type: ignore[misc,arg-type]
-                for p in pieces)
-        for pieces in template.ground_pieces
-    )
     blank_lines = ["".join(p if isinstance(p, str) else canonical[p[1]] for p in pieces) for pieces in filled]
     if len(set(blank_lines)) != len(blank_lines):  # substituted values made two quads equal
         return None
-    lines.extend(blank_lines)
-    return "".join(sorted(set(lines)))
+    return "".join(sorted({*template.ground, *ground, *blank_lines}))
 
 
 def _ox(term: Term, values: list[str]) -> Any:

@@ -288,6 +288,6 @@ class BulkIssuer:
                 "issue_key": row.issue_key, "superseded_by": None,
             })
         with self.store.session() as session:
-            statement = _insert(session, IssuedCredential.__table__).values(values)
-            statement = statement.on_conflict_do_nothing().returning(IssuedCredential.__table__.c.id)
-            return set(session.scalars(statement))
+            table = IssuedCredential.__table__
+            statement = _insert(session, table).on_conflict_do_nothing().returning(table.c.id)
+            return set(session.scalars(statement, values))

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from credentials import ob3
 from credentials.errors import CredentialError
-from credentials.keys import KeyPair
-from credentials.proof import sign
+from credentials.keys import KeyPair, multibase_encode
+from credentials.proof import CRYPTOSUITE, PROOF_TYPE, format_created, hash_proof, sign
 from credentials.template_canon import default_canonicalizer
 
 
@@ -74,6 +76,8 @@ class Timings:
     expansion: float = 0.0
     canonicalisation: float = 0.0
     signing: float = 0.0
+    cpu: float = 0.0
+    """CPU seconds of the signing processes (the phases above are wall-clock)."""
 
     def add(self, other: Timings) -> None:
         """Accumulate ``other`` into this one."""
@@ -81,6 +85,7 @@ class Timings:
         self.expansion += other.expansion
         self.canonicalisation += other.canonicalisation
         self.signing += other.signing
+        self.cpu += other.cpu
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,30 @@ def sign_document(context: SigningContext, document: dict[str, Any], *, created:
                 created=created, canonicalizer=canonicalizer)
 
 
+_PRIVATE_KEYS: dict[bytes, Ed25519PrivateKey] = {}
+
+
+def _private_key(key: KeyPair) -> Ed25519PrivateKey:
+    """The key's Ed25519 object, made once per process (``KeyPair.sign`` remakes it per call)."""
+    private = _PRIVATE_KEYS.get(key.seed)
+    if private is None:
+        private = _PRIVATE_KEYS[key.seed] = Ed25519PrivateKey.from_private_bytes(key.seed)
+    return private
+
+
+def sign_owned(context: SigningContext, document: dict[str, Any], *, created: datetime) -> dict[str, Any]:
+    """What :func:`sign_document` returns, without copying a document the caller owns.
+
+    ``credentials.proof.sign`` deep-copies its input; a bulk run builds each document for
+    signing only, so the copy is skipped. The tests check the two give equal documents.
+    """
+    config = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": format_created(created),
+              "verificationMethod": context.verification_method, "proofPurpose": "assertionMethod"}
+    hashed = hash_proof(document, config, canonicalizer="template")
+    proof = {**config, "proofValue": multibase_encode(_private_key(context.key).sign(hashed.hash_data))}
+    return {**document, "proof": [proof]}
+
+
 def sign_plain(context: SigningContext, item: BulkItem, *, now: datetime) -> dict[str, Any]:
     """The reference path: the same document through full JSON-LD expansion (pyld)."""
     return sign_document(context, build_document(context, item, now=now), created=now,
@@ -140,6 +169,7 @@ def sign_items(context: SigningContext, items: list[BulkItem]) -> SignedChunk:
     timings = Timings()
     signed: dict[int, dict[str, Any]] = {}
     failed: dict[int, str] = {}
+    cpu_started = time.process_time()
     for item in items:
         now = datetime.now(UTC)
         started = time.perf_counter()
@@ -148,7 +178,7 @@ def sign_items(context: SigningContext, items: list[BulkItem]) -> SignedChunk:
             built = time.perf_counter()
             expansion_before = canonicalizer.build_seconds
             canon_before = canonicalizer.seconds
-            signed[item.line] = sign_document(context, document, created=now, canonicalizer="template")
+            signed[item.line] = sign_owned(context, document, created=now)
         except (CredentialError, ValueError, KeyError) as exc:
             failed[item.line] = f"{type(exc).__name__}: {exc}"
             continue
@@ -159,6 +189,7 @@ def sign_items(context: SigningContext, items: list[BulkItem]) -> SignedChunk:
         timings.expansion += expansion
         timings.canonicalisation += canonicalisation
         timings.signing += (done - built) - expansion - canonicalisation
+    timings.cpu += time.process_time() - cpu_started
     return SignedChunk(signed, failed, timings)
 
 
