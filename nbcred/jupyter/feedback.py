@@ -21,10 +21,10 @@ def with_links(
         return page
     links = []
     if badge_url:
-        links.append(_link(badge_url, "Your badge for this assessment"))
-    links.append(_link(wallet_url, "Your wallet (all your badges)"))
+        links.append(_link(badge_url, "Your badge for this assessment", "nbcred-badge"))
+    links.append(_link(wallet_url, "Your wallet (all your credentials)", "nbcred-wallet"))
     if submission_url:
-        links.append(_link(submission_url, "This submission on the nbcred service"))
+        links.append(_link(submission_url, "This submission on the nbcred service", "nbcred-submission"))
     bar = (
         f'<nav {MARKER} style="font-family:sans-serif;padding:0.6em 1em;margin:0 0 1em 0;'
         'background:#eef4fb;border:1px solid #b6cde8;border-radius:4px">'
@@ -37,5 +37,6 @@ def with_links(
     return page[: match.end()] + bar + page[match.end():]
 
 
-def _link(url: str, text: str) -> str:
-    return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener">{escape(text)}</a>'
+def _link(url: str, text: str, kind: str) -> str:
+    return (f'<a class="{kind}" href="{escape(url, quote=True)}" target="_blank" rel="noopener">'
+            f"{escape(text)}</a>")
