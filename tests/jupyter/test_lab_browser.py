@@ -51,7 +51,8 @@ def lab(sqlite_service: LiveService, tmp_path: Path) -> Iterator[tuple[str, Lear
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = (tmp_path / "lab.log").open("w")
-    server = subprocess.Popen(command, cwd=learner.root, env=learner.env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(command, cwd=learner.root, env=learner.env, stdout=log,
+                              stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
