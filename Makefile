@@ -1,10 +1,10 @@
-# Two commands: `make demo` and `make test`. Each creates .venv and installs what it needs.
+# Three commands: `make demo`, `make serve` and `make test`. Each creates .venv and installs what it needs.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo serve test lint chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nbcred demo
 
-test: lint
+serve: $(STAMP)
+	$(BIN)/nbcred serve --sample-accounts
+
+test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive the distribution's Chromium (never a downloaded one).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing chromium for the browser tests"; \
+	    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } || \
+	    echo "chromium could not be installed: browser tests will skip (and fail with CI=true)"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check grader credentials nbcred tests bench

@@ -120,8 +120,11 @@ def _issuer_check(issuer_id: str | None, issuer_name: str | None, ours: str | No
         return Check("issuer", "; ".join(result.warnings), False,
                      "It was signed by a key that does not belong to the issuer it names.")
     label = f"{issuer_name} ({issuer_id})" if issuer_name else issuer_id
+    if result.proof != "ok":
+        return Check("issuer", issuer_id, None,
+                     f"It names {label} as its issuer, but without a valid signature that is unconfirmed.")
     if ours is not None and issuer_id == ours:
-        return Check("issuer", issuer_id, result.proof == "ok", f"Issued by {label}: this service.")
+        return Check("issuer", issuer_id, True, f"Issued by {label}: this service.")
     return Check("issuer", issuer_id, None,
                  f"Issued by {label}, not by this service: decide whether you trust that issuer.")
 

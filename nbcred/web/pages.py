@@ -108,10 +108,13 @@ async def submissions_page(request: Request, me: Caller, assessment: str | None 
 async def submission_page(request: Request, me: Caller, submission_id: str) -> HTMLResponse:
     ctx = context(request)
     detail = submissions.get_submission(ctx, me, submission_id)
-    title = catalogue.assessment_info(ctx, detail.info.assessment).title \
-        if detail.info.assessment in ctx.catalogue.assessments else detail.info.assessment
+    title, names = detail.info.assessment, {}
+    if detail.info.assessment in ctx.catalogue.assessments:
+        info = catalogue.assessment_info(ctx, detail.info.assessment)
+        title, names = info.title, dict(info.competencies)
     credential_url = wallet.credential_url(ctx, detail.credential) if detail.credential else None
-    return render(request, "submission.html", {"d": detail, "title": title, "credential_url": credential_url})
+    return render(request, "submission.html", {"d": detail, "title": title, "names": names,
+                                               "credential_url": credential_url})
 
 
 @router.get("/wallet", response_class=HTMLResponse)

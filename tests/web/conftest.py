@@ -55,8 +55,8 @@ class Service:
 
 
 def settings_for(home: Path, database_url: str | None = None, **changes: Any) -> Settings:
-    return Settings(home=home, catalogue=CATALOGUE, workers=1, database_url=database_url,
-                    public_base_url=BASE_URL, **changes)
+    values: dict[str, Any] = {"public_base_url": BASE_URL, **changes}
+    return Settings(home=home, catalogue=CATALOGUE, workers=1, database_url=database_url, **values)
 
 
 def people(ctx: ServiceContext) -> dict[str, str]:

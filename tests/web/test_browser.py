@@ -1,0 +1,195 @@
+"""Real browser journeys: Debian's Chromium driven by playwright against a live server on loopback.
+
+The learner signs in, downloads the student version, submits, watches the status change live,
+reads the feedback, finds the badge in the wallet, opens its public page and has it verified;
+a tampered copy is reported invalid. Screenshots go to ``tests/web/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbcred.web.app import create_app
+from tests.web.conftest import PASSWORD, SAMPLES, open_context, people, settings_for
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).parent / "artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def chromium_path() -> str:
+    """Debian's chromium; skip (or fail in CI) when it is not installed."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and Path("/usr/bin/chromium").exists():
+        found = "/usr/bin/chromium"
+    if found is None:
+        reason = "chromium not found (make test installs it with apt-get install -y chromium)"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: browser tests must run)")
+        pytest.skip(reason)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served by uvicorn on loopback, grading with its own worker pool."""
+    import uvicorn
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = settings_for(tmp_path_factory.mktemp("live") / "home", public_base_url=base)
+    ctx = open_context(settings)
+    people(ctx)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, ctx=ctx), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, base: str) -> None:
+    page.goto(f"{base}/")
+    assert "/signin" in page.url  # anonymous: sent to sign in
+    page.fill("input[name=email]", "ada@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    shot(page, "01-signin")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_learner_journey(page: Any, live_server: str, tmp_path: Path) -> None:
+    base = live_server
+    sign_in(page, base)
+    assert page.locator("text=Cleaning a dataset with pandas").count() or page.locator("article").count() >= 4
+    shot(page, "02-catalogue")
+
+    page.click("a[href='/assessments/pandas-cleaning']")
+    with page.expect_download() as download_info:
+        page.click("#download")
+    downloaded = tmp_path / "release.zip"
+    download_info.value.save_as(downloaded)
+    names = zipfile.ZipFile(downloaded).namelist()
+    assert "pandas-cleaning/cleaning.ipynb" in names
+    shot(page, "03-assessment")
+
+    # the learner's finished notebook (the passing sample) goes back through the form
+    page.set_input_files("input[name=files]", str(SAMPLES / "pandas-cleaning" / "alice" / "cleaning.ipynb"))
+    page.click("#submit")
+    page.wait_for_url(f"{base}/submissions/*")
+    seen = page.locator("#status").inner_text()
+    assert seen in ("queued", "running", "graded")
+    page.wait_for_selector("#verdict", timeout=120_000)  # the page updates by itself
+    assert page.locator("#status").inner_text() == "graded"
+    assert "Passed" in page.locator("#verdict").inner_text()
+    frame = page.frame_locator("#feedback")
+    frame.locator("body").wait_for()
+    assert "BEGIN HIDDEN TESTS" not in frame.locator("body").inner_text()
+    shot(page, "04-graded")
+
+    page.click("a[href='/wallet']")
+    card = page.locator("article.credential").first
+    assert "Data Cleaning with pandas" in card.inner_text()
+    linkedin = card.locator("a", has_text="Add to LinkedIn profile").get_attribute("href")
+    assert linkedin is not None and linkedin.startswith("https://www.linkedin.com/profile/add?startTask=")
+    with page.expect_download() as png_info:
+        card.locator("a", has_text="Download badge (PNG)").click()
+    assert png_info.value.suggested_filename.endswith(".png")
+    shot(page, "05-wallet")
+
+    public = card.locator("a.public-link").get_attribute("href")
+    assert public is not None and public.startswith(base + "/credentials/")
+    page.goto(public)
+    assert page.locator("#verdict").inner_text().startswith("Valid")
+    shot(page, "06-public-credential")
+
+    document = page.request.get(public, headers={"Accept": "application/ld+json"}).json()
+    page.goto(f"{base}/verify")
+    page.fill("textarea[name=credential_json]", json.dumps(document))
+    page.click("#verify-button")
+    verdict = page.locator("#verdict").inner_text()
+    assert verdict.startswith("Valid"), verdict
+    assert page.locator("tr[data-check=signature].ok").count() == 1
+    shot(page, "07-verify-valid")
+
+    # a baked badge verifies too
+    baked = tmp_path / "badge.png"
+    png_info.value.save_as(baked)
+    page.goto(f"{base}/verify")
+    page.set_input_files("input[name=file]", str(baked))
+    page.click("#verify-button")
+    assert page.locator("#verdict").inner_text().startswith("Valid")
+
+
+def test_tampered_credential_is_invalid(page: Any, live_server: str, tmp_path: Path) -> None:
+    base = live_server
+    sign_in(page, base)
+    listed = page.request.get(f"{base}/api/v1/credentials").json()
+    if not listed:
+        pytest.skip("needs the credential earned in test_learner_journey")
+    document = page.request.get(listed[0]["url"], headers={"Accept": "application/json"}).json()
+    document["credentialSubject"]["achievement"]["name"] = "Brain Surgery"
+    page.goto(f"{base}/verify")
+    page.fill("textarea[name=credential_json]", json.dumps(document))
+    page.click("#verify-button")
+    verdict = page.locator("#verdict").inner_text()
+    assert verdict.startswith("Not valid: signature failed"), verdict
+    assert page.locator("tr[data-check=signature].bad").count() == 1
+    shot(page, "08-verify-tampered")
