@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/nbcred demo
+	NBCRED_HOME=$${NBCRED_HOME:-.nbcred} $(BIN)/nbcred demo
 
 serve: $(STAMP)
 	$(BIN)/nbcred serve --sample-accounts

@@ -6,13 +6,15 @@ Three layouts are accepted:
 * ``<id>/source/*.ipynb`` with no ``assessment.yaml``;
 * ``<id>/*.ipynb`` — a plain nbgrader assignment folder such as ``course/source/ps1``.
 
-Without ``assessment.yaml`` each notebook is one competency evidenced by all of its grade cells,
-and the pass rule is :data:`grader.spec.DEFAULT_PASS_THRESHOLD` overall with
-:data:`grader.spec.DEFAULT_COMPETENCY_MINIMUM` per competency.
+Without ``assessment.yaml`` each notebook that has points is one competency evidenced by all of
+its grade cells, and the pass rule is :data:`grader.spec.DEFAULT_PASS_THRESHOLD` overall with
+:data:`grader.spec.DEFAULT_COMPETENCY_MINIMUM` per competency. Ids keep the folder's and the
+notebooks' own spelling. The course's ``nbgrader_config.py`` applies (see :mod:`grader.course`).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -26,13 +28,15 @@ from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 from pydantic import ValidationError
 
+from grader.course import CONFIG_FILE, CourseConfig, load_course_config
 from grader.errors import AssessmentError
-from grader.release import reference_version, student_version
+from grader.release import prepare_source, reference_version, student_version
 from grader.restore import upgrade_metadata
 from grader.spec import AssessmentSpec, Competency, RubricEntry
 
 SPEC_FILE = "assessment.yaml"
 IGNORED = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+AUTOTESTS_FILE = "autotests.yml"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Assessment:
     data_files: tuple[str, ...]
     has_spec_file: bool
     warnings: tuple[str, ...] = field(default=())
+    course: CourseConfig = field(default_factory=CourseConfig)
 
     @property
     def id(self) -> str:
@@ -86,6 +91,9 @@ class Assessment:
         for rel in sorted([nb.filename for nb in self.notebooks] + list(self.data_files)):
             digest.update(rel.encode())
             digest.update((self.source_dir / rel).read_bytes())
+        for path in self.course.inputs():  # the course config, header and footer notebooks
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
         return digest.hexdigest()
 
     def grade_cells(self) -> list[GradeCell]:
@@ -109,6 +117,7 @@ def load_assessment(path: Path | str) -> Assessment:
     spec_path = root / SPEC_FILE
     source_dir = root / "source" if (root / "source").is_dir() else root
     filenames = sorted(p.name for p in source_dir.glob("*.ipynb") if p.is_file())
+    course = load_course_config(source_dir)
     if spec_path.exists():
         spec = _read_spec(spec_path, root.name)
         if spec.notebooks is not None:
@@ -120,18 +129,44 @@ def load_assessment(path: Path | str) -> Assessment:
             f"no source notebooks (*.ipynb) in {source_dir}", path=str(root),
             hint="put the nbgrader-marked source notebooks in a source/ folder",
         )
-    notebooks = tuple(_load_notebook(source_dir / name) for name in filenames)
+    notebooks = tuple(_load_notebook(source_dir / name, course) for name in filenames)
     if spec is None:
         spec = default_spec(root.name, notebooks)
+    spec = _apply_course(spec, course)
     warnings = _check_rubric(spec, notebooks, spec_path)
-    data = tuple(
-        sorted(
-            str(p.relative_to(source_dir))
-            for p in source_dir.rglob("*")
-            if p.is_file() and p.suffix != ".ipynb" and not (set(p.parts) & IGNORED)
-        )
-    )
-    return Assessment(root, source_dir, spec, notebooks, data, spec_path.exists(), warnings)
+    data = _data_files(source_dir, course, spec, own_spec=source_dir == root and spec_path.exists())
+    return Assessment(root, source_dir, spec, notebooks, data, spec_path.exists(), warnings, course)
+
+
+def _data_files(
+    source_dir: Path, course: CourseConfig, spec: AssessmentSpec, *, own_spec: bool
+) -> tuple[str, ...]:
+    """The files copied next to the notebooks, chosen with nbgrader's ignore/include rules."""
+    found = nbutils.find_all_files(str(source_dir), [*course.ignore, *IGNORED, "*.ipynb"])
+    skip = {CONFIG_FILE}
+    if own_spec:  # course/source/ps1 holding an assessment.yaml: nbcred's files are not data
+        skip.add(SPEC_FILE)
+        if spec.badge is not None:
+            skip |= {spec.badge.image} if spec.badge.image else {"badge.svg", "badge.png"}
+    limit = None if course.max_file_size_kb is None else 1000 * course.max_file_size_kb
+    chosen = []
+    for name in found:
+        path = Path(name)
+        rel = str(path.relative_to(source_dir))
+        if rel in skip or not any(fnmatch.fnmatch(path.name, g) for g in course.include):
+            continue
+        if limit is not None and path.stat().st_size > limit:
+            continue
+        chosen.append(rel)
+    return tuple(sorted(chosen))
+
+
+def _apply_course(spec: AssessmentSpec, course: CourseConfig) -> AssessmentSpec:
+    """The course's cell timeout, unless ``assessment.yaml`` sets its own."""
+    if course.cell_timeout is None or "cell_timeout" in spec.execution.model_fields_set:
+        return spec
+    execution = spec.execution.model_copy(update={"cell_timeout": course.cell_timeout})
+    return spec.model_copy(update={"execution": execution})
 
 
 def _read_spec(spec_path: Path, folder: str) -> AssessmentSpec:
@@ -181,7 +216,7 @@ def _declared_notebooks(declared: list[str], found: list[str], spec_path: Path) 
     return list(declared)
 
 
-def _load_notebook(path: Path) -> SourceNotebook:
+def _load_notebook(path: Path, course: CourseConfig) -> SourceNotebook:
     try:
         source = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for bad files
@@ -190,9 +225,16 @@ def _load_notebook(path: Path) -> SourceNotebook:
             hint="open and re-save it in Jupyter; it must be nbformat 4 JSON",
         ) from exc
     try:
+        source = prepare_source(
+            upgrade_metadata(source), config=course.config, header=course.header,
+            footer=course.footer, folder=path.parent, autotests=_autotests_file(path.parent, course),
+        )
+    except AssessmentError as exc:
+        raise AssessmentError(exc.message, path=str(path), hint=exc.hint) from exc
+    try:
         source = upgrade_metadata(source)
-        reference = reference_version(source)
-        release = student_version(reference)
+        reference = reference_version(source, config=course.config)
+        release = student_version(reference, config=course.config)
     except Exception as exc:
         raise AssessmentError(
             f"nbgrader rejected the notebook's markup: {exc}", path=str(path),
@@ -203,6 +245,15 @@ def _load_notebook(path: Path) -> SourceNotebook:
         name=path.stem, filename=path.name, source=source, reference=reference,
         release=release, grade_cells=tuple(_grade_cells(path.stem, reference)),
     )
+
+
+def _autotests_file(folder: Path, course: CourseConfig) -> Path | None:
+    """nbgrader's templates file: the assignment folder's, else the course root's."""
+    name = str(course.config.get("InstantiateTests", {}).get("autotest_filename", AUTOTESTS_FILE))
+    if (folder / name).is_file() or course.root is None:
+        return None
+    fallback = course.root / name
+    return fallback if fallback.is_file() else None
 
 
 def _grade_cells(name: str, reference: NotebookNode) -> list[GradeCell]:
@@ -228,13 +279,23 @@ def _grade_cells(name: str, reference: NotebookNode) -> list[GradeCell]:
 
 
 def default_spec(folder: str, notebooks: tuple[SourceNotebook, ...]) -> AssessmentSpec:
-    """The spec of a plain nbgrader assignment: one competency per notebook."""
+    """The spec of a plain nbgrader assignment: one competency per notebook that has points.
+
+    Notebooks whose grade cells are all worth 0 points (self-check tests) evidence no competency;
+    when no notebook has points, every notebook is one (worth 0, so the assessment cannot pass,
+    as nbgrader has nothing to pass either).
+    """
+    scored = [nb for nb in notebooks if any(c.points > 0 for c in nb.grade_cells)] or list(notebooks)
     competencies: list[Competency] = []
     rubric: list[RubricEntry] = []
-    for nb in notebooks:
+    used: set[str] = set()
+    for nb in scored:
         cid = slugify(nb.name)
+        while cid in used:
+            cid += "_"
+        used.add(cid)
         competencies.append(Competency(id=cid, name=nb.name, description=f"All of {nb.filename}"))
-        rubric += [RubricEntry(cell=c.key, competency=cid) for c in nb.grade_cells if c.points > 0]
+        rubric += [RubricEntry(cell=c.key, competency=cid) for c in nb.grade_cells]
     data: dict[str, Any] = {
         "id": slugify(folder), "title": folder, "competencies": competencies, "rubric": rubric,
     }
@@ -242,8 +303,8 @@ def default_spec(folder: str, notebooks: tuple[SourceNotebook, ...]) -> Assessme
 
 
 def slugify(text: str) -> str:
-    """A slug for ids derived from file and folder names."""
-    slug = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")
+    """An id derived from a file or folder name: its own spelling (case kept), spaces as '-'."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")
     return slug or "x"
 
 
@@ -260,7 +321,7 @@ def _check_rubric(
             )
     mapped = {e.competency for e in spec.rubric}
     empty = [c.id for c in spec.competencies if c.id not in mapped]
-    if empty:
+    if empty and spec_path.exists():
         raise AssessmentError(
             f"competencies {', '.join(empty)} have no rubric cells, so they could never be passed",
             path=str(spec_path), hint="map at least one grade cell to each competency",

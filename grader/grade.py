@@ -95,7 +95,8 @@ def grade_submission(
     result = GradeResult(
         learner=learner, assessment=assessment.id, assessment_version=assessment.spec.version,
         score=score, max_score=max_score,
-        passed=decide(assessment, score, max_score, competencies, errors),
+        passed=decide(assessment, score, max_score, competencies, errors,
+                      needs_manual=any(c.needs_manual for c in cells)),
         cells=cells, competencies=competencies, tampered_cells=tampered, errors=errors,
         content_hash=digest, needs_manual=any(c.needs_manual for c in cells), tests=tests,
     )

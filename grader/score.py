@@ -80,10 +80,16 @@ def roll_up(spec: AssessmentSpec, cells: list[CellScore]) -> list[CompetencyScor
 
 def decide(
     assessment: Assessment, score: float, max_score: float, competencies: list[CompetencyScore],
-    errors: list[str],
+    errors: list[str], *, needs_manual: bool = False,
 ) -> bool:
-    """Pass when nothing failed to grade, the overall fraction and every competency suffice."""
+    """Pass when nothing failed to grade, the overall fraction and every competency suffice.
+
+    ``needs_manual`` (cells still to be graded by hand) blocks a pass only when the assessment's
+    pass rule says ``wait_for_manual_grading``.
+    """
     if errors or max_score <= 0:
+        return False
+    if needs_manual and assessment.spec.pass_rule.wait_for_manual_grading:
         return False
     overall = score / max_score >= assessment.spec.pass_rule.threshold - 1e-9
     return overall and all(c.passed for c in competencies)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 #: Pass threshold used for a plain nbgrader assignment folder with no ``assessment.yaml``.
 DEFAULT_PASS_THRESHOLD = 0.6
@@ -26,7 +26,7 @@ class _Strict(BaseModel):
 def _slug(value: str) -> str:
     if not SLUG.match(value):
         raise ValueError(
-            f"{value!r} is not a slug: use lower-case letters, digits, '.', '_' or '-', "
+            f"{value!r} is not an id: use letters, digits, '.', '_' or '-' (no spaces), "
             "starting with a letter or digit"
         )
     return value
@@ -72,10 +72,15 @@ class RubricEntry(_Strict):
 
 
 class PassRule(_Strict):
-    """When an attempt passes: an overall fraction and a minimum per competency."""
+    """When an attempt passes: an overall fraction and a minimum per competency.
+
+    With ``wait_for_manual_grading`` an attempt with cells still needing manual grading does not
+    pass (so no credential is issued) until an instructor has graded every one of them.
+    """
 
     threshold: float = Field(DEFAULT_PASS_THRESHOLD, ge=0.0, le=1.0)
     competency_minimum: float = Field(DEFAULT_COMPETENCY_MINIMUM, ge=0.0, le=1.0)
+    wait_for_manual_grading: bool = False
 
 
 class ExecutionLimits(_Strict):

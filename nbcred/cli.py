@@ -27,6 +27,7 @@ from nbcred.cli_credential import app as credential_app
 from nbcred.cli_jupyter import app as jupyter_app
 from nbcred.cli_serve import serve
 from nbcred.cli_user import app as user_app
+from nbcred.cli_instructor import app as instructor_app
 from nbcred.cmdline import db_option, refuse_password
 from nbcred.errors import NbcredError
 from nbcred.pipeline import BatchReport, grade_batch, grade_options
@@ -39,6 +40,7 @@ app.add_typer(jupyter_app, name="jupyter")
 app.add_typer(user_app, name="user")
 app.command("serve")(serve)
 register_bulk(credential_app)
+app.add_typer(instructor_app)
 out = Console()
 err = Console(stderr=True)
 
@@ -139,8 +141,11 @@ def grade(
         report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
                              issuer=runtime.issuer, on_result=on_result)
     if fmt is Format.table:
-        out.print(results_table(shown))
+        out.print(results_table(shown, has_badge=loaded.spec.badge is not None))
     _summary(report)
+    if loaded.spec.badge is None and issue:
+        err.print(f"{loaded.id} has no badge: passing earns no credential (add a badge: section "
+                  "to its assessment.yaml; `nbcred init` writes one to start from)", highlight=False)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -155,7 +160,7 @@ def _settings(**overrides: object) -> Settings:
     return settings.model_copy(update=changes) if changes else settings
 
 
-def results_table(results: list[GradeResult]) -> Table:
+def results_table(results: list[GradeResult], *, has_badge: bool = True) -> Table:
     """Learner, assessment, score, competencies passed, pass/fail."""
     table = Table(title="Grading results")
     for column in ("learner", "assessment", "score", "competencies", "result"):
@@ -168,6 +173,8 @@ def results_table(results: list[GradeResult]) -> Table:
         notes = "; ".join(e.rsplit(".ipynb: ", 1)[-1] for e in r.errors) or restored
         if r.credential:
             notes = (notes + " badge issued").strip()
+        elif r.passed and not has_badge:
+            notes = (notes + " no badge for this assessment").strip()
         table.add_row(r.learner, r.assessment, f"{r.score:g}/{r.max_score:g}",
                       f"{achieved}/{len(r.competencies)}", verdict, notes)
     return table

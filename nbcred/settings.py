@@ -12,6 +12,21 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The folder ``make demo`` and a checkout use; picked when it already exists in the current folder.
+LOCAL_HOME = Path(".nbcred")
+
+
+def default_home() -> Path:
+    """``./.nbcred`` if it already exists, else the user's data folder (never a new folder here).
+
+    The user's data folder is ``$XDG_DATA_HOME/nbcred`` (default ``~/.local/share/nbcred``): one
+    gradebook and one issuer key per user, wherever a command is run from.
+    """
+    if LOCAL_HOME.is_dir():
+        return LOCAL_HOME
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "nbcred"
+
 
 class Settings(BaseSettings):
     """nbcred's configuration. Each field is documented; ``nbcred settings`` prints them all."""
@@ -19,8 +34,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NBCRED_", extra="ignore")
 
     home: Path = Field(
-        Path(".nbcred"),
-        description="Folder for the default SQLite gradebook, feedback reports, keys and status lists.",
+        default_factory=default_home,
+        description="Folder for the default SQLite gradebook, feedback reports, keys and status lists "
+        "(default: ./.nbcred if it exists, else $XDG_DATA_HOME/nbcred, i.e. ~/.local/share/nbcred).",
     )
     database_url: str | None = Field(
         None,

@@ -10,7 +10,9 @@ A course directory has nbgrader's layout::
 
 Nothing is written inside the given course directory: every run works on a
 copy in a temporary directory, with its own ``nbgrader_config.py`` and sqlite
-gradebook.
+gradebook. A course's own ``nbgrader_config.py`` (timeout, ignore list,
+header/footer …) is kept in the copy, with the gradebook and root set for it,
+and files directly in ``source/`` (a header notebook) are copied too.
 """
 
 from __future__ import annotations
@@ -89,17 +91,19 @@ class NbgraderFailed(RuntimeError):
     """A real nbgrader command exited non-zero."""
 
 
-def write_config(course_dir: Path, db_path: Path) -> None:
+def write_config(course_dir: Path, db_path: Path, own: str = "") -> None:
     """Write an ``nbgrader_config.py``, so the same run can be repeated by hand.
 
-    (``cd <course> && nbgrader autograde <assignment> --force``)
+    (``cd <course> && nbgrader autograde <assignment> --force``). ``own`` is the
+    course's own configuration: it comes after the defaults, before the paths.
     """
     config = (
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.Execute.timeout = {EXECUTE_TIMEOUT}\n"
+        f"{own}\n"
         f"c.CourseDirectory.root = {str(course_dir)!r}\n"
         f"c.CourseDirectory.db_url = {'sqlite:///' + str(db_path)!r}\n"
-        f"c.Execute.timeout = {EXECUTE_TIMEOUT}\n"
     )
     (course_dir / "nbgrader_config.py").write_text(config)
 
@@ -142,8 +146,11 @@ def list_students(course_dir: Path, assignment: str) -> list[str]:
 
 
 def corpus_hash(course_dir: Path) -> str:
-    """A hash of every file under ``source/`` and ``submitted/`` (names and bytes)."""
+    """A hash of every file under ``source/`` and ``submitted/`` and the course config."""
     digest = hashlib.sha256()
+    config = course_dir / "nbgrader_config.py"
+    if config.is_file():
+        digest.update(config.read_bytes())
     for top in ("source", "submitted"):
         root = course_dir / top
         if not root.exists():
@@ -169,7 +176,11 @@ def prepare_course(course_dir: Path, work_dir: Path, submissions: Mapping[str, S
             if not src.is_dir():
                 raise FileNotFoundError(f"no submission {src}")
             shutil.copytree(src, course / "submitted" / student / assignment)
-    write_config(course, work_dir / "gradebook.sqlite")
+    for path in (course_dir / "source").iterdir():
+        if path.is_file():  # e.g. a header notebook named by the course's config
+            shutil.copy2(path, course / "source" / path.name)
+    own = course_dir / "nbgrader_config.py"
+    write_config(course, work_dir / "gradebook.sqlite", own.read_text() if own.is_file() else "")
     return course
 
 
@@ -237,14 +248,13 @@ def _drive(course: Path, assignments: Sequence[str], grade: bool) -> dict[str, A
     """Inside one interpreter: generate (and autograde) with nbgrader's Python API."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
 
     db_url = "sqlite:///" + str(course.parent / "gradebook.sqlite")
-    config = Config()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.db_url = db_url
-    config.Execute.timeout = EXECUTE_TIMEOUT
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     def check(step: str, outcome: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ def run_nbcred_grade(course_dir: Path, assignment: str, db_url: str, cwd: Path) 
     ]
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["NBCRED_HOME"] = str(cwd / ".nbcred")  # feedback and keys stay in the test's folder
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     context = f"$ {' '.join(cmd)}\nexit {proc.returncode}\nstderr:\n{proc.stderr[-4000:]}"
     assert proc.returncode == 0, context

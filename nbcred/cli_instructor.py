@@ -1,0 +1,32 @@
+"""Instructor commands: ``nbcred init`` (a starting assessment.yaml for an nbgrader assignment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from grader.errors import GraderError
+from grader.scaffold import write_starting_spec
+
+app = typer.Typer(add_completion=False)
+out = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def init(
+    assignment: Annotated[Path, typer.Argument(help="nbgrader assignment folder, e.g. course/source/ps1.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing assessment.yaml.")] = False,
+) -> None:
+    """Write a starting assessment.yaml for ASSIGNMENT that grades exactly as it does now."""
+    try:
+        made = write_starting_spec(assignment, force=force)
+    except GraderError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    out.print(f"wrote {made.path}: {made.competencies} competencies, {made.rubric_cells} rubric cells, "
+              f"{made.manual_cells} manually graded", highlight=False)
+    out.print(f"next: edit it, then run `nbcred validate {assignment}`", highlight=False)
