@@ -24,10 +24,10 @@ from grader.results import GradeResult
 from grader.validate import validate_assessment
 from nbcred.cli_bulk import register as register_bulk
 from nbcred.cli_credential import app as credential_app
+from nbcred.cli_instructor import app as instructor_app
 from nbcred.cli_jupyter import app as jupyter_app
 from nbcred.cli_serve import serve
 from nbcred.cli_user import app as user_app
-from nbcred.cli_instructor import app as instructor_app
 from nbcred.cmdline import db_option, refuse_password
 from nbcred.errors import NbcredError
 from nbcred.pipeline import BatchReport, grade_batch, grade_options
