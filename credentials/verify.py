@@ -232,7 +232,7 @@ def load_credential(data: bytes) -> dict[str, Any]:
             detect_kind(data)
         except CredentialError:
             raise ValueError(
-                "this is neither a JSON credential nor a PNG or SVG badge image"
+                "this is not a credential: it is not JSON, nor a PNG or SVG badge image"
             ) from None
         try:
             baked = unbake(data)

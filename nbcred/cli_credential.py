@@ -13,17 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from credentials.did import Resolver
 from credentials.errors import CredentialError
 from credentials.keys import load_key_file
 from credentials.proof import CRYPTOSUITES, sign
-from credentials.verify import (
-    VerificationResult,
-    failed_result,
-    list_status_checker,
-    parse_datetime,
-    verify_credential,
-)
+from credentials.verify import VerificationResult, parse_datetime
 from nbcred.cmdline import db_option
 
 if TYPE_CHECKING:
@@ -106,14 +99,20 @@ def _render_text(console: Console, file: str, result: VerificationResult) -> Non
     table = Table(title=escape(file), show_header=False, title_justify="left")
     table.add_column("check")
     table.add_column("result")
+    _add_rows(table, result, "")
+    for number, inner in enumerate(result.embedded, 1):
+        _add_rows(table, inner, f"embedded {number} ")
+    console.print(table)
+
+
+def _add_rows(table: Table, result: VerificationResult, prefix: str) -> None:
     colour = "green" if result.verified else "red"
-    table.add_row("verified", f"[{colour}]{result.verified}[/{colour}]")
+    table.add_row(f"{prefix}verified", f"[{colour}]{result.verified}[/{colour}]")
     for name, value in result.checks.items():
         style = "green" if value in ("ok", "none") else "yellow" if value.startswith("unknown") else "red"
-        table.add_row(name, f"[{style}]{escape(value)}[/{style}]")
+        table.add_row(f"{prefix}{name}", f"[{style}]{escape(value)}[/{style}]")
     for warning in result.warnings:
-        table.add_row("warning", f"[yellow]{escape(warning)}[/yellow]")
-    console.print(table)
+        table.add_row(f"{prefix}warning", f"[yellow]{escape(warning)}[/yellow]")
 
 
 def _load_supporting(paths: list[Path], what: str) -> list[dict[str, Any]]:
@@ -131,12 +130,15 @@ def _load_supporting(paths: list[Path], what: str) -> list[dict[str, Any]]:
 
 @app.command("verify")
 def verify_command(
-    files: Annotated[list[Path], typer.Argument(help="Signed credentials to verify.")],
+    files: Annotated[list[Path], typer.Argument(help="Credentials: .json, or baked .png / .svg badges.")],
     output_format: Annotated[
         str, typer.Option("--format", help="Output: text (default) or json (one line per file).")
     ] = "text",
     require_status: Annotated[
         bool, typer.Option("--require-status", help="Fail when status cannot be determined.")
+    ] = False,
+    require_schema: Annotated[
+        bool, typer.Option("--require-schema", help="Fail when the published JSON Schema does not match.")
     ] = False,
     did_documents: Annotated[
         list[Path] | None,
@@ -154,42 +156,31 @@ def verify_command(
         str, typer.Option("--canonicalizer", help="RDFC-1.0 implementation: pyld or oxigraph.")
     ] = "pyld",
 ) -> None:
-    """Verify credentials: proof, dates, status and Open Badges structure. Exit 1 if any fails."""
+    """Verify credentials (JSON or baked PNG/SVG): proof, dates, status, schema; a CLR's embedded
+    credentials too. Status lists published under NBCRED_HOME are used. Exit 1 if any fails."""
+    from nbcred.issuance.verify_files import verify_files
+    from nbcred.settings import Settings
+
     if output_format not in ("text", "json"):
         raise _fail("--format must be text or json")
-    resolver = Resolver(fetch=_network_fetch if network else None)
-    for document in _load_supporting(did_documents or [], "DID document"):
-        resolver.add_document(document)
-    lists = {d["id"]: d for d in _load_supporting(status_lists or [], "status list credential")}
-    checker = list_status_checker(
-        lists=lists, resolver=resolver, fetch=_network_fetch if network else None
-    )
     try:
         moment = parse_datetime(now) if now else None
     except ValueError:
         raise _fail(f"--now {now!r} is not an ISO 8601 date-time") from None
+    verdicts = verify_files(
+        Settings(), files,
+        status_lists=_load_supporting(status_lists or [], "status list credential"),
+        did_documents=_load_supporting(did_documents or [], "DID document"),
+        fetch=_network_fetch if network else None, now=moment, require_status=require_status,
+        require_schema=require_schema, canonicalizer=canonicalizer,
+    )
     console = Console(emoji=False)
-    all_verified = True
-    for file in files:
-        try:
-            document = _read_json(file)
-            result = verify_credential(
-                document,
-                resolver=resolver,
-                status_checker=checker,
-                now=moment,
-                require_status=require_status,
-                canonicalizer=canonicalizer,
-            )
-        except ValueError as error:
-            result = failed_result(str(error))
-        all_verified = all_verified and result.verified
+    for verdict in verdicts:
         if output_format == "json":
-            line = {"file": str(file), "verified": result.verified, "checks": result.checks}
-            typer.echo(json.dumps(line, ensure_ascii=False))
+            typer.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
         else:
-            _render_text(console, str(file), result)
-    raise typer.Exit(code=0 if all_verified else 1)
+            _render_text(console, verdict.file, verdict.result)
+    raise typer.Exit(code=0 if all(v.result.verified for v in verdicts) else 1)
 
 
 @app.command("bake")

@@ -72,9 +72,11 @@ class Settings(BaseSettings):
         SecretStr("nbcred-development-passphrase"),
         description="Passphrase that encrypts issuer signing keys at rest. Set it in production.",
     )
-    identity_salt: SecretStr = Field(
-        SecretStr("nbcred-identity-salt"),
-        description="Salt for hashing learner emails in credentials (OB3 IdentityObject).",
+    identity_salt: SecretStr | None = Field(
+        None,
+        description="One salt for every hashed learner email (OB3 IdentityObject). Unset (the "
+        "default): each credential gets its own random salt, so a learner's credentials cannot "
+        "be linked by their identityHash.",
     )
     issuer_name: str = Field("nbcred Data Skills Academy", description="Issuer profile name.")
     issuer_url: str = Field("https://nbcred.example.org", description="Issuer profile URL.")

@@ -1,10 +1,14 @@
-"""Shared fixtures: gradebook URLs for SQLite and (when reachable, always in CI) PostgreSQL."""
+"""Shared fixtures: gradebook URLs for SQLite and (when reachable, always in CI) PostgreSQL; one
+``nbcred demo`` run per session."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,3 +64,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return base
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One ``nbcred demo`` run: its NBCRED_HOME, environment and output."""
+
+    home: Path
+    env: dict[str, str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``nbcred demo`` run once per session in a fresh NBCRED_HOME (tests that change it copy it)."""
+    root = Path(__file__).parents[1]
+    home = tmp_path_factory.mktemp("demo") / "home"
+    env = {**os.environ, "NBCRED_HOME": str(home), "COLUMNS": "200"}
+    proc = subprocess.run([str(Path(sys.executable).parent / "nbcred"), "demo"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    return DemoRun(home, env, proc.returncode, proc.stdout, proc.stderr)

@@ -39,7 +39,10 @@ def learner_email(session: Session, settings: Settings, learner: str) -> str:
 
 
 def recipient(settings: Settings, email: str) -> ob3.RecipientIdentity:
-    """The learner's hashed email identity, salted with ``identity_salt``."""
+    """The learner's hashed email identity: a fresh random salt per credential, unless the
+    deployment sets one ``identity_salt`` for all (which makes a learner's credentials linkable)."""
+    if settings.identity_salt is None or not settings.identity_salt.get_secret_value():
+        return ob3.RecipientIdentity(email=email)
     return ob3.RecipientIdentity(email=email, salt=settings.identity_salt.get_secret_value())
 
 

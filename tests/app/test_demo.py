@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,16 +35,14 @@ def hidden_test_lines() -> set[str]:
 
 
 @pytest.mark.slow
-def test_demo_grades_issues_and_verifies(tmp_path: Path) -> None:
-    env = {**os.environ, "NBCRED_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
-    proc = subprocess.run([str(Path(sys.executable).parent / "nbcred"), "demo"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
+def test_demo_grades_issues_and_verifies(demo_run: Any) -> None:  # conftest.DemoRun
+    env = demo_run.env
+    assert demo_run.returncode == 0, demo_run.stderr[-3000:]
+    out = demo_run.stdout
     assert "alice earned Data Analyst Foundations (stacked from 4 badges)" in out
     assert "Issued credentials, verified offline" in out
     assert "│ no " not in out  # every issued credential verifies
-    home = tmp_path / "home"
+    home = demo_run.home
     badges = sorted(p.name for p in (home / "credentials" / "alice").glob("*.json"))
     assert len([b for b in badges if "-v" in b]) == 4
     assert (home / "reports" / "cohort.html").is_file()

@@ -338,3 +338,34 @@ def test_old_form_credentials_keep_verifying_and_can_still_change_status(
     change_status(issuer, new, "suspend", "check")
     assert verify(settings, stored(store, new)).status == "suspended"
     assert verify(settings, stored(store, old)).status == "revoked"
+
+
+def test_each_credential_gets_its_own_identity_salt(settings: Settings, store: Store, tmp_path: Path) -> None:
+    from credentials import ob3
+
+    first, second = write_assessment(tmp_path, "first"), write_assessment(tmp_path, "second")
+    issuer = CredentialIssuer(settings, store)
+    ids = [issuer(result(a), a, grade(store, a, result(a))) for a in (first, second)]
+    identities = [stored(store, str(i))["credentialSubject"]["identifier"][0] for i in ids]
+    assert identities[0]["salt"] != identities[1]["salt"]
+    assert identities[0]["identityHash"] != identities[1]["identityHash"]  # not linkable
+    email = "alice@" + settings.learner_email_domain
+    for identity in identities:  # what a learner (or a verifier they tell) checks
+        assert ob3.identity_matches(identity, email)
+        assert identity["identityHash"] == ob3.hash_identity(email, identity["salt"])
+        assert not ob3.identity_matches(identity, "mallory@example.org")
+
+
+def test_a_configured_identity_salt_is_used_for_every_credential(
+    tmp_path: Path, db_url: str
+) -> None:
+    from pydantic import SecretStr
+
+    settings = Settings(home=tmp_path / "salted", database_url=db_url, public_base_url=BASE,
+                        identity_salt=SecretStr("deployment-salt"))
+    store = Store.open(db_url)
+    first, second = write_assessment(tmp_path, "first"), write_assessment(tmp_path, "second")
+    issuer = CredentialIssuer(settings, store)
+    ids = [issuer(result(a), a, grade(store, a, result(a))) for a in (first, second)]
+    salts = {stored(store, str(i))["credentialSubject"]["identifier"][0]["salt"] for i in ids}
+    assert salts == {"deployment-salt"}

@@ -1,7 +1,11 @@
 // Independent eddsa-rdfc-2022 signer/verifier (Digital Bazaar libraries) for nbcred's
 // interoperability test. Contexts come only from nbcred's bundled files: no network.
 //
-//   node interop.mjs verify FILE...                     -> one JSON line per file
+//   node interop.mjs verify FILE...                     -> one JSON line per file (proof only)
+//   node interop.mjs verify-vc LISTS FILE...            -> one JSON line per file: the whole
+//        @digitalbazaar/vc verifyCredential with @digitalbazaar/vc-bitstring-status-list's
+//        checkStatus (status list credentials from LISTS, a JSON object {url: file}); a CLR's
+//        embedded credentials are verified one by one
 //   node interop.mjs sign FILE KEYFILE CREATED           -> signed credential (JSON)
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -10,6 +14,8 @@ import jsigs from 'jsonld-signatures';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import * as vc from '@digitalbazaar/vc';
+import {checkStatus, decodeList} from '@digitalbazaar/vc-bitstring-status-list';
 
 const {purposes: {AssertionProofPurpose}} = jsigs;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,7 +58,13 @@ function didKeyDocument(url) {
   };
 }
 
+let statusLists = {};
+
 async function documentLoader(url) {
+  if(statusLists[url]) {
+    const document = JSON.parse(readFileSync(statusLists[url], 'utf8'));
+    return {contextUrl: null, documentUrl: url, document};
+  }
   if(CONTEXT_FILES[url]) {
     const document = JSON.parse(readFileSync(join(contextsDir, CONTEXT_FILES[url]), 'utf8'));
     return {contextUrl: null, documentUrl: url, document};
@@ -73,6 +85,72 @@ async function verify(files) {
     const errors = (result.error?.errors ?? (result.error ? [result.error] : []))
       .map(e => String(e.message ?? e));
     console.log(JSON.stringify({file, verified: result.verified, errors}));
+  }
+}
+
+function errorsOf(error) {
+  if(!error) {
+    return [];
+  }
+  const list = Array.isArray(error) ? error : (error.errors ?? [error]);
+  return list.map(e => String(e?.message ?? e));
+}
+
+// What the status list says at the entry, read with Digital Bazaar's decoder: `bit` is what
+// vc-bitstring-status-list reports (the single bit at statusListIndex); `value` is the entry of
+// `statusSize` bits at statusListIndex * statusSize, as the specification reads it.
+async function statusValues(results) {
+  const out = [];
+  for(const {credentialStatus: entry, status} of results ?? []) {
+    const size = entry.statusSize ?? 1;
+    const index = parseInt(entry.statusListIndex, 10);
+    const {document: listCredential} = await documentLoader(entry.statusListCredential);
+    const list = await decodeList({encodedList: listCredential.credentialSubject.encodedList});
+    let value = 0;
+    for(let k = 0; k < size; k++) {
+      value = (value << 1) | (list.getStatus(index * size + k) ? 1 : 0);
+    }
+    const message = (entry.statusMessage ?? [])
+      .find(m => parseInt(m.status, 16) === value)?.message ?? null;
+    out.push({purpose: entry.statusPurpose, index, bit: status, value, message});
+  }
+  return out;
+}
+
+async function verifyOne(credential) {
+  const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+  const result = await vc.verifyCredential({
+    credential, suite, documentLoader,
+    checkStatus: options => checkStatus({...options, verifyMatchingIssuers: true}),
+  });
+  const line = {
+    verified: result.verified,
+    errors: errorsOf(result.error),
+    statusVerified: result.statusResult?.verified ?? null,
+    status: await statusValues(result.statusResult?.results),
+  };
+  const embedded = credential.type?.includes('ClrCredential') ?
+    credential.credentialSubject?.verifiableCredential ?? [] : null;
+  if(embedded) {
+    line.embedded = [];
+    for(const inner of embedded) {
+      line.embedded.push({id: inner.id, ...await verifyOne(inner)});
+    }
+  }
+  return line;
+}
+
+async function verifyVc(listsFile, files) {
+  statusLists = JSON.parse(readFileSync(listsFile, 'utf8'));
+  for(const file of files) {
+    const credential = JSON.parse(readFileSync(file, 'utf8'));
+    let line;
+    try {
+      line = await verifyOne(credential);
+    } catch(e) {
+      line = {verified: false, errors: errorsOf(e), status: []};
+    }
+    console.log(JSON.stringify({file, ...line}));
   }
 }
 
@@ -100,9 +178,11 @@ async function sign(file, keyFile, created) {
 const [mode, ...args] = process.argv.slice(2);
 if(mode === 'verify') {
   await verify(args);
+} else if(mode === 'verify-vc') {
+  await verifyVc(args[0], args.slice(1));
 } else if(mode === 'sign') {
   await sign(...args);
 } else {
-  console.error('usage: interop.mjs verify FILE... | sign FILE KEYFILE CREATED');
+  console.error('usage: interop.mjs verify FILE... | verify-vc LISTS FILE... | sign FILE KEYFILE CREATED');
   process.exit(2);
 }
