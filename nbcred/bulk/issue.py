@@ -127,7 +127,8 @@ class BulkIssuer:
         self.context = SigningContext(
             issuer=self.identity.profile, key=self.identity.key,
             verification_method=self.identity.verification_method, plans=self.plans,
-            identity_salt=settings.identity_salt.get_secret_value(),
+            identity_salt=(settings.identity_salt.get_secret_value() or None
+                           if settings.identity_salt is not None else None),
         )
 
     def known(self, achievement: str) -> str | None:
