@@ -5,6 +5,7 @@ grades the submission — on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,9 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def service(request: pytest.FixtureRequest) -> LiveService:
+def backend(request: pytest.FixtureRequest) -> tuple[str, LiveService]:
     live: LiveService = request.getfixturevalue(f"{request.param}_service")
-    return live
+    return request.param, live
 
 
 def ok(learner: Learner, *args: str) -> str:
@@ -27,7 +28,8 @@ def ok(learner: Learner, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def test_list_fetch_submit_fetch_feedback(service: LiveService, tmp_path: Path) -> None:
+def test_list_fetch_submit_fetch_feedback(backend: tuple[str, LiveService], tmp_path: Path) -> None:
+    database, service = backend
     ada = learner_folder(tmp_path, service, "ada")
     folder = ada.root / ASSESSMENT
 
@@ -49,7 +51,9 @@ def test_list_fetch_submit_fetch_feedback(service: LiveService, tmp_path: Path) 
     html = page.read_text()
     assert f'href="{service.url}/wallet"' in html
     assert f'href="{service.url}/credentials/' in html  # passing earned the badge
-    assert html.index("nbcred-links") < html.index("cleaning")  # the links come first
+    assert re.search(r'<body[^>]*><nav class="nbcred-links"', html)  # the links come first
 
-    listing = ok(ada, "list", "--cached")
-    assert f"ada@example.org {ASSESSMENT} {page.parent.name} (graded; feedback already fetched)" in listing
+    if database == "sqlite":  # the submitted listing's wording, checked once
+        listing = ok(ada, "list", "--cached")
+        line = f"ada@example.org {ASSESSMENT} {page.parent.name} (graded; feedback already fetched)"
+        assert line in listing
