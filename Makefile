@@ -11,7 +11,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	[ -x /usr/bin/chromium ] || apt-get install -y chromium >/dev/null || echo 'warning: could not install chromium (browser tests need /usr/bin/chromium)'
 	touch $(STAMP)
 
 demo: $(STAMP)
