@@ -32,7 +32,7 @@ from traitlets.config import Application
 
 from nbcred.jupyter.client import DEFAULT_TIMEOUT, CatalogueEntry, ServiceClient, SubmissionSummary
 from nbcred.jupyter.errors import ServiceClientError
-from nbcred.jupyter.feedback import with_links
+from nbcred.jupyter.feedback import fetched_fingerprint, fingerprint, with_links, write_stamp
 from nbcred.jupyter.files import select_uploads, unpack_release
 from nbcred.settings import Settings
 
@@ -239,14 +239,22 @@ class ExchangeList(Exchange, abc.ExchangeList):  # type: ignore[misc]
                         "local_feedback_path": str(page) if page.is_file() else None,
                         "feedback_updated": False})
         has_local = bool(nbs) and all(nb["has_local_feedback"] for nb in nbs)
+        updated = graded and has_local and self.feedback_outdated(summary.id, folder)
+        for nb in nbs:
+            nb["feedback_updated"] = updated
         return {
             "course_id": self.course_id, "student_id": summary.learner, "assignment_id": summary.assessment,
             "timestamp": timestamp, "status": "submitted",
             "path": self.client.endpoint(f"/submissions/{quote(summary.id, safe='')}"),
             "notebooks": nbs, "has_local_feedback": has_local, "has_exchange_feedback": graded,
-            "feedback_updated": False, "local_feedback_path": str(folder) if has_local else None,
+            "feedback_updated": updated, "local_feedback_path": str(folder) if has_local else None,
             "submission_id": summary.id, "grading_status": summary.status, "attempt": summary.attempt,
         }
+
+    def feedback_outdated(self, submission_id: str, folder: Path) -> bool:
+        """Whether the service graded the submission again since its feedback was fetched."""
+        fetched = fetched_fingerprint(folder)
+        return fetched is not None and fetched != fingerprint(self.client.submission(submission_id).result)
 
     def format_submission(self, info: dict[str, Any]) -> str:
         line = "{course_id} {student_id} {assignment_id} {timestamp}".format(**info)
@@ -255,6 +263,8 @@ class ExchangeList(Exchange, abc.ExchangeList):  # type: ignore[misc]
             return f"{line} ({status}: being graded)"
         if status != "graded":
             return f"{line} (grading failed: no feedback; ask your instructor)"
+        if info["feedback_updated"]:
+            return f"{line} (graded again; updated feedback ready to be fetched)"
         if info["has_local_feedback"]:
             return f"{line} (graded; feedback already fetched)"
         return f"{line} (graded; feedback ready to be fetched)"
@@ -368,3 +378,4 @@ class ExchangeFetchFeedback(Exchange, abc.ExchangeFetchFeedback):  # type: ignor
                 target = folder / f"{stem}.html"
                 target.write_text(page, encoding="utf-8")
                 self.log.info(f"Fetched feedback: {target}")
+            write_stamp(folder, submission_id=summary.id, result=state.result)

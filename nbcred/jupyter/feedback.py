@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from html import escape
+from pathlib import Path
+from typing import Any
 
 MARKER = 'class="nbcred-links"'
+STAMP = ".nbcred-feedback.json"  # in each fetched feedback folder: which grading it shows
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 
 
@@ -40,3 +45,24 @@ def with_links(
 def _link(url: str, text: str, kind: str) -> str:
     return (f'<a class="{kind}" href="{escape(url, quote=True)}" target="_blank" rel="noopener">'
             f"{escape(text)}</a>")
+
+
+def fingerprint(result: dict[str, Any] | None) -> str:
+    """A digest of a submission's result: it changes when the submission is graded again (manual
+    grades, a credential issued later), which is when fetched feedback is out of date."""
+    return hashlib.sha256(json.dumps(result, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def write_stamp(folder: Path, *, submission_id: str, result: dict[str, Any] | None) -> None:
+    """Record, next to fetched feedback, the result it was fetched for."""
+    stamp = {"submission": submission_id, "result": fingerprint(result)}
+    (folder / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+
+
+def fetched_fingerprint(folder: Path) -> str | None:
+    """The fingerprint recorded by :func:`write_stamp`, if any."""
+    try:
+        value = json.loads((folder / STAMP).read_text(encoding="utf-8")).get("result")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None

@@ -24,6 +24,7 @@ from nbgrader.exchange import ExchangeError
 from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 
 from nbcred.jupyter.exchange import ExchangeSubmit
+from nbcred.jupyter.feedback import STAMP
 from tests.jupyter.conftest import ASSESSMENT, PASSING, Learner, LiveService, free_port, learner_folder
 
 pytestmark = pytest.mark.integration
@@ -92,6 +93,14 @@ def test_tab_goes_from_catalogue_to_feedback(sqlite_service: LiveService, open_t
     page = (tab.learner.root / folder / "cleaning.html").read_text()
     assert f'href="{sqlite_service.url}/wallet"' in page
     assert "/credentials/" not in page  # a failing submission earns no badge
+
+    stamp = tab.learner.root / folder / STAMP  # as if the service had graded it again since
+    stamp.write_text(json.dumps({"submission": submission["submission_id"], "result": "older"}))
+    [submission] = tab.one("submitted")["submissions"]
+    assert submission["feedback_updated"] and submission["has_exchange_feedback"]
+    assert tab.manager.fetch_feedback(COURSE, ASSESSMENT) == {"success": True}
+    [submission] = tab.one("submitted")["submissions"]
+    assert submission["has_local_feedback"] and not submission["feedback_updated"]
 
     shutil.copy(PASSING, tab.learner.root / ASSESSMENT / "cleaning.ipynb")
     refused = tab.manager.submit_assignment(COURSE, ASSESSMENT)
