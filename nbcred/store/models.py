@@ -62,6 +62,8 @@ class Submission(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     attempt: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # bumped by every manual-grading save: the UPDATE serialises concurrent saves of one submission
+    manual_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     gradings: Mapped[list[Grading]] = relationship(
         back_populates="submission", order_by="Grading.id", cascade="all, delete-orphan"
@@ -86,6 +88,11 @@ class Grading(Base):
     feedback_path: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "auto": the grader's run; "manual": that run amended by instructors' manual grades
+    origin: Mapped[str] = mapped_column(String(20), default="auto", server_default="auto")
+    based_on: Mapped[int | None] = mapped_column(Integer)  # the automatic grading amended
+    graded_by: Mapped[str | None] = mapped_column(String(320))  # who saved the last manual grade
+    tests: Mapped[list[dict] | None] = mapped_column(JSON)  # the learner feedback entries
 
     submission: Mapped[Submission] = relationship(back_populates="gradings")
     cells: Mapped[list[CellGrade]] = relationship(cascade="all, delete-orphan", order_by="CellGrade.id")
@@ -277,3 +284,19 @@ class CohortAssessment(Base):
     assessment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int | None] = mapped_column(Integer)
+
+
+class ManualGrade(Base):
+    """An instructor's score and comment for one cell of a submission; every save adds a row."""
+
+    __tablename__ = "manual_grades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    notebook: Mapped[str] = mapped_column(String(200))
+    cell: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    grader: Mapped[str] = mapped_column(String(320))
+    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    grading_id: Mapped[int | None] = mapped_column(ForeignKey("gradings.id"))  # the grading it made

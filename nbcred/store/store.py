@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -201,7 +201,7 @@ def _new_grading(result: GradeResult) -> Grading:
         score=result.score, max_score=result.max_score, passed=result.passed,
         needs_manual=result.needs_manual, errors=list(result.errors),
         tampered_cells=list(result.tampered_cells), feedback_path=result.feedback,
-        seconds=result.seconds,
+        seconds=result.seconds, tests=[asdict(t) for t in result.tests],
         cells=[
             CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
                       max_score=c.max_score, needs_manual=c.needs_manual)

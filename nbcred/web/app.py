@@ -19,7 +19,7 @@ from nbcred.errors import NbcredError
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.settings import Settings
-from nbcred.web import api, pages, public
+from nbcred.web import api, instructor, pages, public
 from nbcred.web.auth import write_session
 from nbcred.web.render import render
 
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.state.dispatcher = None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
+    app.include_router(instructor.router)
     app.include_router(public.router)
     app.include_router(pages.router)
     _handlers(app)

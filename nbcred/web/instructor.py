@@ -1,0 +1,242 @@
+"""Instructor pages and ``/api/v1`` routes: catalogue, gradebook, manual grading, credentials.
+
+Every route takes the caller from the one auth dependency with the instructor or admin role;
+handlers parse, call one service function and render or return JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import nbformat
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from nbcred.service import courseware, gradebook, manual, submissions
+from nbcred.service.errors import ServiceError
+from nbcred.service.users import Account
+from nbcred.web.api import ERRORS
+from nbcred.web.auth import STAFF, context, require
+from nbcred.web.render import render
+
+Staff = Annotated[Account, Depends(require(*STAFF))]
+api = APIRouter(prefix="/api/v1", tags=["instructor"])
+pages = APIRouter(tags=["instructor pages"], include_in_schema=False)
+CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+class CellGrade(BaseModel):
+    score: float = Field(description="Points for the cell, from 0 to the cell's points.")
+    comment: str = Field("", max_length=10_000, description="Shown to the learner in the feedback.")
+
+
+class StatusChange(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@api.put("/submissions/{submission_id}/cells/{notebook}/{grade_id}", responses=ERRORS)
+def put_cell_grade(request: Request, caller: Staff, submission_id: str, notebook: str, grade_id: str,
+                   body: CellGrade) -> dict[str, Any]:
+    """Grade one cell by hand; returns the submission as ``GET /api/v1/submissions/{id}`` does."""
+    detail = manual.grade_cell(context(request), caller, submission_id, notebook=notebook,
+                               grade_id=grade_id, score=body.score, comment=body.comment)
+    return detail.as_json()
+
+
+@api.get("/submissions/{submission_id}/cells", responses=ERRORS)
+def list_manual_cells(request: Request, caller: Staff, submission_id: str) -> list[dict[str, Any]]:
+    """The cells to grade by hand: the learner's answer, the rubric, the current grade."""
+    return [_cell_json(c) for c in manual.manual_cells(context(request), submission_id)]
+
+
+def _cell_json(cell: manual.ManualCell) -> dict[str, Any]:
+    return {"notebook": cell.notebook, "cell": cell.cell, "kind": cell.kind, "points": cell.points,
+            "score": cell.score, "needs_manual": cell.needs_manual, "answer": cell.answer,
+            "rubric": cell.rubric, "comment": cell.comment, "grader": cell.grader,
+            "graded_at": cell.graded_at.isoformat() if cell.graded_at else None}
+
+
+@api.get("/instructor/catalogue", responses=ERRORS)
+def api_catalogue(request: Request, caller: Staff) -> list[dict[str, Any]]:
+    """Every assessment with its versions and the live one."""
+    return [_entry_json(e) for e in courseware.catalogue_entries(context(request))]
+
+
+@api.post("/instructor/catalogue/reload", responses=ERRORS)
+def api_reload(request: Request, caller: Staff) -> list[dict[str, Any]]:
+    """Read the catalogue folder again (422 and the old catalogue kept if it is broken)."""
+    return [_entry_json(e) for e in courseware.reload_catalogue(context(request))]
+
+
+@api.post("/instructor/assessments/{assessment_id}/validate", responses=ERRORS)
+def api_validate(request: Request, caller: Staff, assessment_id: str) -> dict[str, Any]:
+    """Grade the solution and the student version: ``ok`` and the problems, cell by cell."""
+    report = courseware.validate(context(request), assessment_id)
+    return {"assessment": report.assessment, "ok": report.ok, "problems": report.problems,
+            "warnings": report.warnings, "solution_score": report.solution_score,
+            "release_score": report.release_score, "max_score": report.max_score}
+
+
+def _entry_json(entry: courseware.CatalogueEntry) -> dict[str, Any]:
+    return {"id": entry.id, "title": entry.title, "version": entry.version,
+            "fingerprint": entry.fingerprint, "has_badge": entry.has_badge,
+            "manual_cells": entry.manual_cells,
+            "versions": [{"version": v.version, "fingerprint": v.fingerprint, "live": v.live}
+                         for v in entry.versions]}
+
+
+def _book(request: Request, assessment: str, cohort: str | None, status: str | None, sort: str,
+          desc: bool) -> gradebook.Gradebook:
+    return gradebook.gradebook(context(request), assessment=assessment, cohort=cohort or None,
+                               status=status or None, sort=sort, descending=desc)
+
+
+@api.get("/instructor/gradebook/{assessment}", responses=ERRORS)
+def api_gradebook(request: Request, caller: Staff, assessment: str, cohort: str | None = None,
+                  status: str | None = None, sort: str = "learner", desc: bool = False) -> dict[str, Any]:
+    """Each learner's latest and best attempt, competencies and per-test difficulty."""
+    book = _book(request, assessment, cohort, status, sort, desc)
+    return {"assessment": book.assessment, "competencies": [c for c, _ in book.competencies],
+            "difficulty": book.difficulty(),
+            "rows": [{"learner": r.learner, "attempts": r.attempts,
+                      "latest": _attempt_json(r.latest), "best": _attempt_json(r.best)} for r in book.rows]}
+
+
+def _attempt_json(a: gradebook.Attempt) -> dict[str, Any]:
+    return {"attempt": a.attempt, "score": a.score, "max_score": a.max_score, "passed": a.passed,
+            "needs_manual": a.needs_manual, "competencies": a.competencies, "submission": a.submission}
+
+
+@api.get("/instructor/gradebook/{assessment}/gradebook.csv", responses=ERRORS, response_class=Response)
+def api_gradebook_csv(request: Request, caller: Staff, assessment: str, cohort: str | None = None,
+                      status: str | None = None, sort: str = "learner", desc: bool = False) -> Response:
+    """The gradebook as CSV."""
+    book = _book(request, assessment, cohort, status, sort, desc)
+    return Response(gradebook.to_csv(book), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{assessment}-gradebook.csv"'})
+
+
+@api.get("/instructor/gradebook/{assessment}/charts/{kind}.{fmt}", responses=ERRORS,
+         response_class=Response)
+def api_chart(request: Request, caller: Staff, assessment: str, kind: str, fmt: str,
+              cohort: str | None = None) -> Response:
+    """``heatmap``, ``scores`` or ``difficulty`` as PNG or SVG."""
+    if kind not in ("heatmap", "scores", "difficulty") or fmt not in CHART_TYPES:
+        return JSONResponse({"detail": "use heatmap, scores or difficulty, as .png or .svg"}, 404)
+    book = _book(request, assessment, cohort, None, "learner", False)
+    data = gradebook.chart(book, kind, fmt=fmt)  # type: ignore[arg-type]
+    return Response(data, media_type=CHART_TYPES[fmt])
+
+
+@api.get("/instructor/credentials", responses=ERRORS)
+def api_credentials(request: Request, caller: Staff, q: str = "") -> list[dict[str, Any]]:
+    """Issued credentials matching ``q`` (id, learner or achievement)."""
+    return [c.as_json() for c in courseware.search_credentials(context(request), q)]
+
+
+@api.post("/instructor/credentials/{credential_id}/{action}", responses=ERRORS)
+def api_credential_status(request: Request, caller: Staff, credential_id: str, action: str,
+                          body: StatusChange) -> dict[str, Any]:
+    """``revoke``, ``suspend`` or ``unsuspend`` with a reason; the status list is republished."""
+    return courseware.set_status(context(request), credential_id, action=action,
+                                 reason=body.reason).as_json()
+
+
+# pages -------------------------------------------------------------------------------------------
+
+
+@pages.get("/instructor", response_class=HTMLResponse)
+def page_home(request: Request, caller: Staff, message: str = "") -> HTMLResponse:
+    return render(request, "instructor/home.html", {
+        "entries": courseware.catalogue_entries(context(request)), "message": message})
+
+
+@pages.post("/instructor/catalogue/reload", response_class=HTMLResponse, response_model=None)
+def page_reload(request: Request, caller: Staff) -> Response:
+    try:
+        entries = courseware.reload_catalogue(context(request))
+    except ServiceError as exc:
+        return render(request, "instructor/home.html", {
+            "entries": courseware.catalogue_entries(context(request)), "message": str(exc)}, status_code=422)
+    return RedirectResponse(f"/instructor?message=Reloaded+{len(entries)}+assessments", status_code=303)
+
+
+@pages.post("/instructor/assessments/{assessment_id}/validate", response_class=HTMLResponse)
+def page_validate(request: Request, caller: Staff, assessment_id: str) -> HTMLResponse:
+    report = courseware.validate(context(request), assessment_id)
+    return render(request, "instructor/validate.html", {"report": report})
+
+
+@pages.get("/instructor/gradebook/{assessment}", response_class=HTMLResponse)
+def page_gradebook(request: Request, caller: Staff, assessment: str, cohort: str = "", status: str = "",
+                   sort: str = "learner", desc: bool = False) -> HTMLResponse:
+    book = _book(request, assessment, cohort, status, sort, desc)
+    query = f"?cohort={cohort}" if cohort else ""
+    return render(request, "instructor/gradebook.html", {
+        "book": book, "cohort": cohort, "status": status, "sort": sort, "desc": desc, "query": query,
+        "difficulty": book.difficulty()})
+
+
+@pages.get("/instructor/submissions/{submission_id}", response_class=HTMLResponse)
+def page_submission(request: Request, caller: Staff, submission_id: str, saved: str = "") -> HTMLResponse:
+    ctx = context(request)
+    detail = submissions.get_submission(ctx, caller, submission_id)
+    cells = manual.manual_cells(ctx, submission_id) if detail.result is not None else []
+    return render(request, "instructor/submission.html", {
+        "d": detail, "cells": cells, "saved": saved, "notebooks": _rendered(ctx, detail)})
+
+
+def _rendered(ctx: Any, detail: submissions.SubmissionDetail) -> list[tuple[str, str]]:
+    """The submitted notebooks as HTML (nbconvert's basic template; learner output is escaped)."""
+    from pathlib import Path
+
+    from nbconvert import HTMLExporter
+
+    from nbcred.store.models import WebSubmission
+
+    with ctx.store.session() as session:
+        row = session.get(WebSubmission, detail.info.id)
+        folder = Path(row.upload_path) if row is not None else None
+    if folder is None or not folder.is_dir():
+        return []
+    exporter = HTMLExporter(template_name="basic")
+    exporter.sanitize_html = True
+    out = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        except Exception as exc:  # a broken upload is shown as such, not as a server error
+            body = f"<p class='problem'>cannot show {path.name}: {type(exc).__name__}</p>"
+        out.append((path.name, body))
+    return out
+
+
+@pages.post("/instructor/submissions/{submission_id}/cells/{notebook}/{grade_id}",
+            response_class=HTMLResponse, response_model=None)
+def page_grade_cell(request: Request, caller: Staff, submission_id: str, notebook: str, grade_id: str,
+                    score: Annotated[float, Form()], comment: Annotated[str, Form()] = "") -> Response:
+    manual.grade_cell(context(request), caller, submission_id, notebook=notebook, grade_id=grade_id,
+                      score=score, comment=comment)
+    return RedirectResponse(f"/instructor/submissions/{submission_id}?saved={notebook}/{grade_id}",
+                            status_code=303)
+
+
+@pages.get("/instructor/credentials", response_class=HTMLResponse)
+def page_credentials(request: Request, caller: Staff, q: str = "", message: str = "") -> HTMLResponse:
+    return render(request, "instructor/credentials.html", {
+        "q": q, "found": courseware.search_credentials(context(request), q), "message": message})
+
+
+@pages.post("/instructor/credentials/{credential_id}/{action}", response_class=HTMLResponse,
+            response_model=None)
+def page_credential_status(request: Request, caller: Staff, credential_id: str, action: str,
+                           reason: Annotated[str, Form()] = "", q: Annotated[str, Form()] = "") -> Response:
+    info = courseware.set_status(context(request), credential_id, action=action, reason=reason)
+    return RedirectResponse(f"/instructor/credentials?q={q}&message={info.id}+is+now+{info.status}",
+                            status_code=303)
+
+
+router = APIRouter()
+router.include_router(api)
+router.include_router(pages)
