@@ -115,7 +115,17 @@ def main() -> None:
     parser.add_argument("--learner", type=Path, default=ROOT / "notebooks" / "pandas-cleaning" / "alice")
     parser.add_argument("--skip-nbgrader", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--course", action="store_true",
+                        help="course mode: a plain nbgrader problem set, nbgrader vs nbcred CLI vs warm "
+                        "executor, medians of --repeat runs (see bench/course_mode.py)")
+    parser.add_argument("--repeat", type=int, default=1, help="course mode: repetitions (default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="course mode: nbcred workers (default 2)")
     args = parser.parse_args()
+    if args.course:
+        from course_mode import main as course_main
+
+        course_main(args.n, args.repeat, args.workers, args.skip_nbgrader, not args.no_profile)
+        return
     with tempfile.TemporaryDirectory(prefix="nbcred-bench-") as tmp_name:
         tmp = Path(tmp_name)
         subs = make_submissions(args.learner, args.n, tmp / "subs")

@@ -37,6 +37,7 @@ class RunOutcome:
     replies: dict[int, str] = field(default_factory=dict)  # cell index -> "ok" | "error" | "aborted"
     error: str | None = None
     seconds: float = 0.0
+    died: bool = False  # the kernel died (``error`` says so; a sandbox may name the limit it hit)
 
 
 class NotebookRunner(Protocol):
@@ -106,6 +107,7 @@ def run_client(client: NotebookClient, outcome: RunOutcome, limits: ExecutionLim
             "not run score 0 (look for an endless loop or very slow code)"
         )
     except DeadKernelError:
+        outcome.died = True
         outcome.error = (
             "the kernel died while running the notebook (the code crashed it, exited, or used "
             "too much memory); cells that did not run score 0"

@@ -29,6 +29,7 @@ import logging
 import os
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -59,6 +60,8 @@ MECHANISMS = ("network", "filesystem", "pid", "user", "rlimits")
 _slots = itertools.count()
 #: How often the grader retries connecting to a kernel that has not bound its sockets yet.
 RECONNECT_MS = 5
+#: In the kernel's run folder (on the host): how the kernel ended, written by its namespace's init.
+EXIT_REPORT = "exit-report"
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,14 @@ class SandboxPlan:
             sandbox_os.map_own_ids()
         if self.network:
             sandbox_os.loopback_up()
+        report = None
+        if self.pid:  # opened before the run folder is covered by the kernel's own copy
+            report = os.open(os.path.join(self.rundir, EXIT_REPORT),
+                             os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         if self.filesystem:
             sandbox_os.private_filesystem(self.hidden, self.keep, (self.workdir, self.rundir),
                                           self.disk_mb, self.uid)
-        pid = sandbox_os.enter_pid_namespace() if self.pid else os.getpid()
+        pid = sandbox_os.enter_pid_namespace(report) if self.pid else os.getpid()
         sandbox_os.set_limits(dict(self.limits))
         if self.uid is not None:
             sandbox_os.become(self.uid, self.uid)
@@ -323,6 +330,26 @@ def _shortened(msg: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
     return {**msg, "content": content}
 
 
+def why_it_died(plan: SandboxPlan, limits: ExecutionLimits) -> str | None:
+    """Name the limit a dead kernel ran into, when its exit report shows one; else None."""
+    if not plan.pid:
+        return None
+    report = sandbox_os.read_exit_report(Path(plan.rundir) / EXIT_REPORT)
+    if report is None or report.signal is None:
+        return None
+    after = "; cells that did not run score 0"
+    if report.signal == signal.SIGXCPU or (
+            report.signal == signal.SIGKILL and report.cpu_seconds >= limits.cpu_seconds - 0.05):
+        return (f"the kernel exceeded its CPU-time limit of {limits.cpu_seconds} s "
+                f"(execution.cpu_seconds; it used {report.cpu_seconds:.1f} s) and was stopped{after} "
+                "(look for an endless loop or very slow code)")
+    if report.max_rss_kb * 1024 >= 0.9 * limits.memory_mb * 1024 * 1024:
+        name = signal.Signals(report.signal).name
+        return (f"the kernel exceeded its memory limit of {limits.memory_mb} MB "
+                f"(execution.memory_mb) and was ended by {name}{after}")
+    return None
+
+
 def reject_forged_results(outcome: RunOutcome) -> RunOutcome:
     """A grade cell showing more than one ``execute_result`` had results injected: fail it.
 
@@ -382,7 +409,10 @@ class SandboxedRunner(KernelRunner):
         client.owns_km = True
         assert isinstance(client, BoundedClient)
         client.max_output_bytes = limits.max_output_bytes
-        return reject_forged_results(run_client(client, outcome, limits))
+        outcome = reject_forged_results(run_client(client, outcome, limits))
+        if outcome.died and isinstance(km, SandboxKernelManager) and km.plan is not None:
+            outcome.error = why_it_died(km.plan, limits) or outcome.error
+        return outcome
 
     def prepare(self, km: AsyncKernelManager, plan: SandboxPlan) -> None:
         """Give the kernel manager its sandbox plan (subclasses add more)."""

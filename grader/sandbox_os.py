@@ -14,7 +14,9 @@ import resource
 import signal
 import socket
 import struct
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -170,26 +172,31 @@ def copy_tree(source_fd: int, target: str, owner: int | None) -> None:
                 os.close(dst)
 
 
-def enter_pid_namespace() -> int:
+def enter_pid_namespace(report_fd: int | None = None) -> int:
     """After ``unshare(CLONE_NEWPID)``: fork the namespace's init and the kernel; return in the kernel.
 
     The calling process stays outside the new namespace; it waits for the init (pid 1) and exits
     with it. The init forks the kernel (pid 2), reaps orphans and exits when the kernel does —
-    which ends every process left in the namespace. The kernel mounts its own ``/proc``, so it
-    sees only the namespace's processes. Returns the kernel's pid as the grader sees it.
+    which ends every process left in the namespace — after writing how the kernel ended to
+    ``report_fd`` (see :func:`read_exit_report`). The kernel mounts its own ``/proc``, so it sees
+    only the namespace's processes. Returns the kernel's pid as the grader sees it.
     """
     init = os.fork()
     if init:
         _wait_then_exit(init, ignore=(signal.SIGINT,))
     kernel = os.fork()
     if kernel:
-        _wait_then_exit(kernel, ignore=(), reap=True)
+        _wait_then_exit(kernel, ignore=(), reap=True, report_fd=report_fd)
+    if report_fd is not None:
+        os.close(report_fd)
     outside = int(os.readlink("/proc/self"))  # the grader's /proc, still mounted here
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     return outside
 
 
-def _wait_then_exit(child: int, *, ignore: tuple[int, ...], reap: bool = False) -> None:
+def _wait_then_exit(
+    child: int, *, ignore: tuple[int, ...], reap: bool = False, report_fd: int | None = None
+) -> None:
     """Keep only /dev/null open, wait for ``child`` (reaping any orphan) and exit with its status.
 
     The namespace's init keeps default signal dispositions: the kernel ignores those signals for
@@ -203,17 +210,49 @@ def _wait_then_exit(child: int, *, ignore: tuple[int, ...], reap: bool = False) 
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        os.closerange(3, 65536)
+        keep = 3 if report_fd is None else os.dup2(report_fd, 3) + 1
+        os.closerange(keep, 65536)
         die_with_parent()
         while True:
-            pid, status = os.waitpid(-1 if reap else child, 0)
+            pid, status, usage = os.wait4(-1 if reap else child, 0)
             if pid == child:
                 code = os.waitstatus_to_exitcode(status)
+                if report_fd is not None:
+                    os.write(3, f"{code} {usage.ru_utime + usage.ru_stime:.3f} {usage.ru_maxrss}".encode())
                 code = 128 - code if code < 0 else code
                 break
     except BaseException:  # nothing to report to: just exit
         pass
     os._exit(code)
+
+
+@dataclass(frozen=True)
+class ExitReport:
+    """How a kernel in a PID namespace ended, as its init saw it."""
+
+    code: int  # exit status, or -signal
+    cpu_seconds: float
+    max_rss_kb: int
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that ended the kernel, if one did."""
+        return -self.code if self.code < 0 else None
+
+
+def read_exit_report(path: Path, wait: float = 1.0) -> ExitReport | None:
+    """The report the init writes when the kernel ends (waits up to ``wait`` s for it to appear)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            parts = path.read_text().split()
+            if len(parts) == 3:
+                return ExitReport(int(parts[0]), float(parts[1]), int(parts[2]))
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
 
 
 def set_limits(limits: Mapping[int, int]) -> None:

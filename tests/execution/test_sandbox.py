@@ -138,3 +138,13 @@ def test_scratch_disk_is_bounded_in_total(kind: str, forked_runner: ForkedRunner
     totals = [int(cell.outputs[0]["text"].split()[0]) for cell in outcome.notebook.cells]
     assert 0 < totals[0] <= limit and sum(totals) <= limit, totals
     assert list(workdir.iterdir()) == [], "nothing the kernel writes reaches the host's disk"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+def test_cpu_limit_is_named_with_its_value(forked_runner: ForkedRunner) -> None:
+    nb = notebook(code("x = 0\nwhile True:\n    x += 1"), code("print('never')"))
+    outcome = forked_runner.run(nb, workdir=Path(tempfile.mkdtemp(prefix="nbcred-test-")),
+                                limits=ExecutionLimits(cpu_seconds=1, cell_timeout=60), kernel_name="python3")
+    assert outcome.died
+    assert outcome.error is not None and "CPU-time limit of 1 s" in outcome.error, outcome.error
+    assert 1 not in outcome.replies

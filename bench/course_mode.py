@@ -1,0 +1,317 @@
+"""Course mode: a plain nbgrader problem set graded by ``nbgrader autograde`` and by nbcred, side by side.
+
+The problem set is ``ps1`` of the differential corpus (``tests/differential/course``: two
+notebooks and a data file, nbgrader metadata as nbgrader writes it); the N submissions cycle
+through its seven learners (full marks, partial credit, errors, tampering, a missing notebook…).
+Each repetition runs, one after another on the same machine:
+
+* ``nbgrader autograde`` on the N submissions (a fresh course and gradebook);
+* ``nbcred grade SOURCE SUBMISSIONS... --workers 2 --format json`` as a new user would run it
+  (cold: CLI, workers and kernel templates start inside the measured time);
+* nbcred's local executor on the same N submissions with warm workers: the steady-state
+  per-submission time is measured between the first and the last result once every worker has
+  returned one, which is what a long batch (240 submissions) converges to.
+
+It prints, per repetition and as medians: seconds, seconds per submission, the ratio to
+nbgrader, p50/p95 of one submission's grading, peak memory (PSS of the whole process tree) and
+the machine's load, then the split of one submission's time by stage (in-process, pre-forked
+kernels)::
+
+    .venv/bin/python bench/grade_throughput.py --course -n 24 --repeat 3
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "differential" / "course"
+PROBLEM_SET = "ps1"
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Run:
+    """One measured grading of the N submissions."""
+
+    name: str
+    seconds: float
+    per_submission: float
+    latencies: list[float] = field(default_factory=list)
+    peak_mb: float = 0.0
+    load: float = 0.0
+
+
+def build_course(n: int, into: Path) -> tuple[Path, list[Path]]:
+    """``course/source/ps1`` and N submissions ``course/submitted/learnerNNNN/ps1``."""
+    course = into / "course"
+    shutil.copytree(CORPUS / "source" / PROBLEM_SET, course / "source" / PROBLEM_SET)
+    learners = sorted(p for p in (CORPUS / "submitted").iterdir() if (p / PROBLEM_SET).is_dir())
+    subs = []
+    for i in range(n):
+        target = course / "submitted" / f"learner{i:04d}" / PROBLEM_SET
+        shutil.copytree(learners[i % len(learners)] / PROBLEM_SET, target)
+        subs.append(target)
+    return course, subs
+
+
+class TreeMemory:
+    """Samples the proportional memory (PSS) of a process and all its descendants."""
+
+    def __init__(self, root: int, interval: float = 0.25) -> None:
+        self.root, self.interval, self.peak_kb = root, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in _descendants(self.root)))
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _env(course: Path) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            "JUPYTER_CONFIG_DIR": str(course / ".jupyter")}
+
+
+def run_nbgrader(course: Path, n: int) -> Run:
+    """``nbgrader autograde`` on every submission of a fresh course (generate_assignment first)."""
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\nc.CourseDirectory.course_id = 'bench'\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(course / 'gradebook.db')!r}\n"
+        "c.Execute.timeout = 60\n")
+    for stale in ("gradebook.db", "autograded", "release"):
+        path = course / stale
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    env = _env(course)
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", PROBLEM_SET, "--force"], cwd=course,
+                   check=True, capture_output=True, env=env)
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    process = subprocess.Popen([str(BIN / "nbgrader"), "autograde", PROBLEM_SET, "--force"], cwd=course,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with TreeMemory(process.pid) as memory:
+        _out, err = process.communicate()
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"nbgrader autograde failed:\n{err[-3000:]}")
+    return Run("nbgrader autograde", seconds, seconds / n, [], memory.peak_kb / 1024, load)
+
+
+def run_cli(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[Run, list[dict[str, Any]]]:
+    """``nbcred grade`` as a new user runs it: a cold process, SQLite gradebook, JSON lines."""
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**_env(course), "NBCRED_HOME": str(home)}
+    command = [str(BIN / "nbcred"), "grade", str(course / "source" / PROBLEM_SET), *map(str, subs),
+               "--workers", str(workers), "--format", "json"]
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with TreeMemory(process.pid) as memory:
+        out, err = process.communicate()
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"nbcred grade failed ({process.returncode}):\n{err[-3000:]}")
+    results = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    if len(results) != len(subs):
+        raise SystemExit(f"nbcred grade printed {len(results)} results for {len(subs)} submissions")
+    run = Run(f"nbcred grade (CLI, cold, workers={workers})", seconds, seconds / len(subs), [],
+              memory.peak_kb / 1024, load)
+    return run, results
+
+
+def run_warm(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[Run, list[Any]]:
+    """The local executor; the per-submission time counts only once every worker has returned."""
+    from nbcred.executors import GradeJob, get_executor
+    from nbcred.settings import Settings
+
+    executor = get_executor("local", settings=Settings(home=home), workers=workers)
+    source = str(course / "source" / PROBLEM_SET)
+    arrivals: list[float] = []
+    results: list[Any] = []
+
+    def collect(job: Any, result: Any) -> None:
+        arrivals.append(time.perf_counter())
+        results.append(result)
+
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    with TreeMemory(os.getpid()) as memory:
+        executor.grade([GradeJob(source, str(s), s.parent.name) for s in subs], on_result=collect)
+    seconds = time.perf_counter() - start
+    steady = arrivals[workers - 1:]
+    per = (steady[-1] - steady[0]) / max(1, len(steady) - 1)
+    run = Run(f"nbcred local executor, steady state, workers={workers}", seconds, per,
+              [r.seconds for r in results], memory.peak_kb / 1024, load)
+    return run, results
+
+
+def same_grades(cli: list[dict[str, Any]], warm: list[Any]) -> bool:
+    """The cold CLI and the warm executor gave every learner the same cells and score."""
+    by_cli = {r["learner"]: (r["score"], [c["score"] for c in r["cells"]]) for r in cli}
+    by_warm = {r.learner: (r.score, [c.score for c in r.cells]) for r in warm}
+    return by_cli == by_warm
+
+
+# --- where one submission's time goes -------------------------------------------------------------
+
+@contextmanager
+def _patched(target: Any, name: str, totals: dict[str, list[float]], key: str) -> Iterator[None]:
+    original = getattr(target, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals.setdefault(key, [0.0, 0.0])
+            totals[key][0] += time.perf_counter() - wall
+            totals[key][1] += time.process_time() - cpu
+
+    setattr(target, name, timed)
+    try:
+        yield
+    finally:
+        setattr(target, name, original)
+
+
+def stage_split(course: Path, subs: list[Path], home: Path, count: int = 8) -> dict[str, tuple[float, float]]:
+    """Wall and grader-CPU seconds per submission for each stage, pre-forked kernels in-process."""
+    import grader.grade as grade
+    from grader.assessment import load_assessment
+    from grader.forkserver import ForkedRunner, KernelTemplate
+    from grader.sandbox import FastKernelClient, SandboxedRunner
+    from nbcred.store import Store
+
+    assessment = load_assessment(course / "source" / PROBLEM_SET)
+    runner = ForkedRunner()
+    options = grade.GradeOptions(runner=runner, feedback_dir=home / "feedback")
+    grade.grade_submission(assessment, subs[0], options=options)  # template started outside
+    store = Store.open(f"sqlite:///{home / 'split.sqlite'}")
+    totals: dict[str, list[float]] = {}
+    patches: list[tuple[Any, str, str]] = [
+        (grade, "read_submission", "read + validate notebook"), (grade, "restore", "restore"),
+        (grade, "parameterize", "parameters"), (KernelTemplate, "spawn", "fork (template round trip)"),
+        (FastKernelClient, "_async_wait_for_ready", "kernel ready (after fork)"),
+        (SandboxedRunner, "execute", "execute (kernel start to shutdown)"),
+        (grade, "score_notebook", "scoring"), (grade, "test_feedback", "feedback data"),
+        (grade, "write_feedback", "feedback HTML"), (store, "record", "store (SQLite)"),
+    ]
+    with _stack(patches, totals):
+        start, cpu = time.perf_counter(), time.process_time()
+        for sub in subs[:count]:
+            store.record(grade.grade_submission(assessment, sub, options=options),
+                         fingerprint=assessment.fingerprint, title=assessment.spec.title)
+        whole = (time.perf_counter() - start, time.process_time() - cpu)
+    runner.close()
+    split = {key: (wall / count, cpu / count) for key, (wall, cpu) in totals.items()}
+    split["whole submission"] = (whole[0] / count, whole[1] / count)
+    return split
+
+
+@contextmanager
+def _stack(patches: list[tuple[Any, str, str]], totals: dict[str, list[float]]) -> Iterator[None]:
+    if not patches:
+        yield
+        return
+    (target, name, key), rest = patches[0], patches[1:]
+    with _patched(target, name, totals, key), _stack(rest, totals):
+        yield
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def _row(run: Run, base: float | None) -> str:
+    ratio = f"{base / run.per_submission:.1f}x" if base else "1.0x"
+    p50 = f"{statistics.median(run.latencies):.3f}" if run.latencies else "-"
+    p95 = f"{sorted(run.latencies)[round(0.95 * (len(run.latencies) - 1))]:.3f}" if run.latencies else "-"
+    return (f"{run.name:46} {run.seconds:8.1f} {run.per_submission:8.3f} {ratio:>8} {p50:>7} {p95:>7} "
+            f"{run.peak_mb:8.0f} {run.load:5.1f}")
+
+
+HEADER = (f"{'runner':46} {'seconds':>8} {'s/sub':>8} {'vs nbg':>8} {'p50 s':>7} {'p95 s':>7} "
+          f"{'peak MB':>8} {'load':>5}")
+
+
+def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
+         say: Callable[[str], None] = print) -> None:
+    """Run the course benchmark ``repeat`` times and print every run, the medians and the split."""
+    with tempfile.TemporaryDirectory(prefix="nbcred-course-") as tmp_name:
+        tmp = Path(tmp_name)
+        course, subs = build_course(n, tmp)
+        say(f"course mode: {n} submissions of {PROBLEM_SET} (2 notebooks + data.csv) from "
+            f"{CORPUS.relative_to(ROOT)}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+        rows: dict[str, list[Run]] = {}
+        for rep in range(repeat):
+            runs = [] if skip_nbgrader else [run_nbgrader(course, n)]
+            cli, cli_results = run_cli(course, subs, workers, tmp / f"cli{rep}")
+            warm, warm_results = run_warm(course, subs, workers, tmp / f"warm{rep}")
+            if not same_grades(cli_results, warm_results):
+                raise SystemExit("the CLI and the executor disagree on a grade")
+            runs += [cli, warm]
+            base = None if skip_nbgrader else runs[0].per_submission
+            say(f"\nrepetition {rep + 1}\n{HEADER}")
+            for run in runs:
+                say(_row(run, base))
+                rows.setdefault(run.name, []).append(run)
+        say(f"\nmedians of {repeat} repetitions (ratios of the medians)\n{HEADER}")
+        medians = {name: Run(name, statistics.median(r.seconds for r in rs),
+                             statistics.median(r.per_submission for r in rs),
+                             [x for r in rs for x in r.latencies],
+                             statistics.median(r.peak_mb for r in rs), statistics.median(r.load for r in rs))
+                   for name, rs in rows.items()}
+        base = None if skip_nbgrader else medians["nbgrader autograde"].per_submission
+        for run in medians.values():
+            say(_row(run, base))
+        if split:
+            say(f"\nwhere one submission's time goes ({min(8, n)} submissions in-process, pre-forked "
+                "kernels; wall s / grader CPU s per submission):")
+            for key, (wall, cpu) in stage_split(course, subs, tmp / "split").items():
+                say(f"  {key:36} {wall:7.4f} {cpu:7.4f}")
