@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,6 +54,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     peak_mb: float = 0.0
     load: float = 0.0
+    cpu_per_submission: float | None = None  # core-seconds of the whole process tree
 
 
 def build_course(n: int, into: Path) -> tuple[Path, list[Path]]:
@@ -115,6 +117,11 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _env(course: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             "JUPYTER_CONFIG_DIR": str(course / ".jupyter")}
@@ -133,7 +140,7 @@ def run_nbgrader(course: Path, n: int) -> Run:
     env = _env(course)
     subprocess.run([str(BIN / "nbgrader"), "generate_assignment", PROBLEM_SET, "--force"], cwd=course,
                    check=True, capture_output=True, env=env)
-    load = os.getloadavg()[0]
+    load, cpu = os.getloadavg()[0], _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen([str(BIN / "nbgrader"), "autograde", PROBLEM_SET, "--force"], cwd=course,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -142,7 +149,8 @@ def run_nbgrader(course: Path, n: int) -> Run:
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{err[-3000:]}")
-    return Run("nbgrader autograde", seconds, seconds / n, [], memory.peak_kb / 1024, load)
+    return Run("nbgrader autograde", seconds, seconds / n, [], memory.peak_kb / 1024, load,
+               (_children_cpu() - cpu) / n)
 
 
 def run_cli(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[Run, list[dict[str, Any]]]:
@@ -151,7 +159,7 @@ def run_cli(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[R
     env = {**_env(course), "NBCRED_HOME": str(home)}
     command = [str(BIN / "nbcred"), "grade", str(course / "source" / PROBLEM_SET), *map(str, subs),
                "--workers", str(workers), "--format", "json"]
-    load = os.getloadavg()[0]
+    load, cpu = os.getloadavg()[0], _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with TreeMemory(process.pid) as memory:
@@ -163,7 +171,7 @@ def run_cli(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[R
     if len(results) != len(subs):
         raise SystemExit(f"nbcred grade printed {len(results)} results for {len(subs)} submissions")
     run = Run(f"nbcred grade (CLI, cold, workers={workers})", seconds, seconds / len(subs), [],
-              memory.peak_kb / 1024, load)
+              memory.peak_kb / 1024, load, (_children_cpu() - cpu) / len(subs))
     return run, results
 
 
@@ -272,12 +280,18 @@ def _row(run: Run, base: float | None) -> str:
     ratio = f"{base / run.per_submission:.1f}x" if base else "1.0x"
     p50 = f"{statistics.median(run.latencies):.3f}" if run.latencies else "-"
     p95 = f"{sorted(run.latencies)[round(0.95 * (len(run.latencies) - 1))]:.3f}" if run.latencies else "-"
+    cpu = f"{run.cpu_per_submission:.3f}" if run.cpu_per_submission is not None else "-"
     return (f"{run.name:46} {run.seconds:8.1f} {run.per_submission:8.3f} {ratio:>8} {p50:>7} {p95:>7} "
-            f"{run.peak_mb:8.0f} {run.load:5.1f}")
+            f"{run.peak_mb:8.0f} {run.load:5.1f} {cpu:>9}")
 
 
 HEADER = (f"{'runner':46} {'seconds':>8} {'s/sub':>8} {'vs nbg':>8} {'p50 s':>7} {'p95 s':>7} "
-          f"{'peak MB':>8} {'load':>5}")
+          f"{'peak MB':>8} {'load':>5} {'cpu s/sub':>9}")
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
@@ -305,7 +319,8 @@ def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
         medians = {name: Run(name, statistics.median(r.seconds for r in rs),
                              statistics.median(r.per_submission for r in rs),
                              [x for r in rs for x in r.latencies],
-                             statistics.median(r.peak_mb for r in rs), statistics.median(r.load for r in rs))
+                             statistics.median(r.peak_mb for r in rs), statistics.median(r.load for r in rs),
+                             _median_or_none([r.cpu_per_submission for r in rs]))
                    for name, rs in rows.items()}
         base = None if skip_nbgrader else medians["nbgrader autograde"].per_submission
         for run in medians.values():

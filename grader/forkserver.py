@@ -56,7 +56,9 @@ KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=E
 
 def serve(preload: tuple[str, ...]) -> None:
     """The template's main loop: one JSON request per line on stdin, one JSON reply on stdout."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped automatically
+    # Forked kernels are reaped here (not auto-reaped with SIG_IGN), so their CPU time is
+    # accounted to the template and, through the worker, to whoever runs the batch.
+    signal.signal(signal.SIGCHLD, _reap)
     for name in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
@@ -71,6 +73,12 @@ def serve(preload: tuple[str, ...]) -> None:
         reply = _fork_kernel(json.loads(line), requests, replies)
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
+
+
+def _reap(_signum: int, _frame: object) -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
 def _fork_kernel(request: dict[str, Any], requests: IO[bytes], replies: IO[str]) -> dict[str, Any]:
