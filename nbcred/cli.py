@@ -10,37 +10,68 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from grader.assessment import load_assessment
-from grader.errors import GraderError
-from grader.execute import KernelRunner
-from grader.release import write_release
-from grader.results import GradeResult
-from grader.validate import validate_assessment
-from nbcred.cli_bulk import register as register_bulk
-from nbcred.cli_credential import app as credential_app
-from nbcred.cli_instructor import app as instructor_app
-from nbcred.cli_jupyter import app as jupyter_app
-from nbcred.cli_serve import serve
-from nbcred.cli_user import app as user_app
+from nbcred.cli_lazy import Lazy, LazyGroup
 from nbcred.cmdline import db_option, refuse_password
-from nbcred.errors import NbcredError
-from nbcred.pipeline import BatchReport, grade_batch, grade_options
-from nbcred.runtime import Runtime
 from nbcred.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-app.add_typer(credential_app, name="credential")
-app.add_typer(jupyter_app, name="jupyter")
-app.add_typer(user_app, name="user")
-app.command("serve")(serve)
-register_bulk(credential_app)
-app.add_typer(instructor_app)
+if TYPE_CHECKING:
+    from grader.results import GradeResult
+    from nbcred.pipeline import BatchReport
+
+# Heavy imports (nbgrader, the gradebook, the web service…) happen inside the commands that need
+# them: `nbcred --help` and `nbcred grade` start without importing the rest.
+
+
+def _credential_app() -> Any:
+    from nbcred.cli_bulk import register as register_bulk
+    from nbcred.cli_credential import app as credential_app
+
+    register_bulk(credential_app)
+    return credential_app
+
+
+def _jupyter_app() -> Any:
+    from nbcred.cli_jupyter import app as jupyter_app
+
+    return jupyter_app
+
+
+def _user_app() -> Any:
+    from nbcred.cli_user import app as user_app
+
+    return user_app
+
+
+def _instructor_init() -> Any:
+    from nbcred.cli_instructor import app as instructor_app
+
+    return instructor_app
+
+
+def _serve() -> Any:
+    from nbcred.cli_serve import serve
+
+    return serve
+
+
+class _Commands(LazyGroup):
+    lazy: ClassVar[dict[str, Lazy]] = {
+        "credential": Lazy(_credential_app, "Sign, verify, bake, list, revoke, suspend and issue "
+                           "credentials."),
+        "jupyter": Lazy(_jupyter_app, "Connect JupyterLab's Assignments tab to an nbcred service."),
+        "user": Lazy(_user_app, "Manage the web service's accounts and API tokens."),
+        "serve": Lazy(_serve, "Run the web service."),
+        "init": Lazy(_instructor_init, "Write a starting assessment.yaml for an nbgrader assignment."),
+    }
+
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, cls=_Commands)
 out = Console()
 err = Console(stderr=True)
 
@@ -70,6 +101,12 @@ def validate(
     assessments: Annotated[list[Path], typer.Argument(help="Assessment folders.")],
 ) -> None:
     """Check that the solution scores full marks and the student version scores zero."""
+    from grader.assessment import load_assessment
+    from grader.errors import GraderError
+    from grader.execute import KernelRunner
+    from grader.validate import validate_assessment
+    from nbcred.pipeline import grade_options
+
     settings = Settings()
     failed = False
     for path in assessments:
@@ -99,6 +136,10 @@ def release(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the student version.")],
 ) -> None:
     """Write the student version (nbgrader's release) and the data files to OUTPUT."""
+    from grader.assessment import load_assessment
+    from grader.errors import GraderError
+    from grader.release import write_release
+
     try:
         loaded = load_assessment(assessment)
     except GraderError as exc:
@@ -118,6 +159,12 @@ def grade(
     issue: Annotated[bool, typer.Option(help="Issue credentials to passing learners.")] = True,
 ) -> None:
     """Grade SUBMISSIONS against ASSESSMENT, record them and issue credentials to those who pass."""
+    from grader.assessment import load_assessment
+    from grader.errors import GraderError
+    from nbcred.errors import NbcredError
+    from nbcred.pipeline import grade_batch
+    from nbcred.runtime import Runtime
+
     settings = _settings(db=db, workers=workers, executor=executor)
     try:
         loaded = load_assessment(assessment)
@@ -193,7 +240,9 @@ def demo(
     workers: Annotated[int | None, typer.Option(help="Parallel workers (default: cores).")] = None,
 ) -> None:
     """Grade every sample submission in notebooks/ against the catalogue in assessments/."""
+    from grader.errors import GraderError
     from nbcred.demo import run_demo
+    from nbcred.errors import NbcredError
 
     settings = _settings(db=db, workers=workers)
     try:

@@ -36,9 +36,10 @@ def test_a_password_on_the_command_line_is_refused(args: list[str], tmp_path: Pa
 
 def _commands_with_db(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
-    if hasattr(group, "commands"):
-        for name, command in group.commands.items():
-            found += _commands_with_db(command, (*path, name))
+    if hasattr(group, "list_commands"):
+        context = typer.Context(group)
+        for name in group.list_commands(context):
+            found += _commands_with_db(group.get_command(context, name), (*path, name))
     elif any("--db" in getattr(param, "opts", ()) for param in group.params):
         found.append(path)
     return found
@@ -80,3 +81,17 @@ def test_doctor_reports_a_process_showing_a_password(exposed: int, tmp_path: Pat
 def test_doctor_reports_the_pid_namespace_and_disk_quota(tmp_path: Path) -> None:
     names = {c.name for c in doctor_report(Settings(home=tmp_path))}
     assert {"sandbox: pid", "sandbox: disk", "secrets: command lines"} <= names
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    """``nbcred --help`` starts fast: the web service, bulk issuance and Jupyter are not imported."""
+    import subprocess
+
+    code = ("import sys; from nbcred.cli import app; sys.argv = ['nbcred', '--help']\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('nbgrader', 'fastapi', 'nbcred.cli_user', 'nbcred.store', "
+            "'grader.assessment') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().endswith("[]"), done.stdout[-500:] + done.stderr[-2000:]
+    for command in ("grade", "credential", "user", "serve", "jupyter", "doctor"):
+        assert command in done.stdout
