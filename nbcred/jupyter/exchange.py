@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -337,12 +338,25 @@ class ExchangeSubmit(Exchange, abc.ExchangeSubmit):  # type: ignore[misc]
 class ExchangeFetchFeedback(Exchange, abc.ExchangeFetchFeedback):  # type: ignore[misc]
     """``nbgrader fetch_feedback``: each graded submission's feedback page, with wallet and badge links."""
 
+    grading_wait = Float(
+        30.0, help="Seconds to wait for submissions still being graded before fetching (0: do not wait)."
+    ).tag(config=True)
+
     def init_src(self) -> None:
         assessment = self.assessment_id()
-        self.submissions = [s for s in self.client.submissions(assessment_id=assessment)
-                            if s.assessment == assessment]
+        self.submissions = self.mine(assessment)
         if not self.submissions:
             self.fail(f"You have not submitted {assessment} to the nbcred service yet: submit it first")
+        deadline = time.monotonic() + self.grading_wait
+        if any(s.status in PENDING for s in self.submissions) and self.grading_wait > 0:
+            self.log.info(f"Waiting up to {self.grading_wait:g} s for the grading to finish")
+        while any(s.status in PENDING for s in self.submissions) and time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            self.submissions = self.mine(assessment)
+
+    def mine(self, assessment: str) -> list[SubmissionSummary]:
+        """The learner's submissions of ``assessment``."""
+        return [s for s in self.client.submissions(assessment_id=assessment) if s.assessment == assessment]
 
     def init_dest(self) -> None:
         self.dest_path = self.local_path(self.assessment_id()) / "feedback"

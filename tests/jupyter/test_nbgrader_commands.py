@@ -43,10 +43,16 @@ def test_list_fetch_submit_fetch_feedback(backend: tuple[str, LiveService], tmp_
 
     shutil.copy(PASSING, folder / "cleaning.ipynb")  # the learner's work
     assert f"Submitted as: nbcred {ASSESSMENT}" in ok(ada, "submit", ASSESSMENT)
-    [row] = service.wait_graded("ada")
-    assert row["status"] == "graded" and row["assessment"] == ASSESSMENT
+    if database == "sqlite":
+        [row] = service.wait_graded("ada")
+        assert row["status"] == "graded" and row["assessment"] == ASSESSMENT
+    else:  # fetch_feedback itself waits for the grading (longer than its default on a busy machine)
+        with (ada.root / "nbgrader_config.py").open("a") as config:
+            config.write("c.ExchangeFetchFeedback.grading_wait = 150\n")
 
     assert "Fetched feedback:" in ok(ada, "fetch_feedback", ASSESSMENT)
+    [row] = service.wait_graded("ada", timeout=0.1)
+    assert row["status"] == "graded" and row["assessment"] == ASSESSMENT
     [page] = folder.glob("feedback/*/cleaning.html")
     html = page.read_text()
     assert f'href="{service.url}/wallet"' in html
