@@ -41,14 +41,16 @@ class Course:
         return found
 
 
-def open_course(home: Path, database_url: str | None = None, **changes: object) -> Course:
-    settings = Settings(home=home, catalogue=CATALOGUE, workers=1, database_url=database_url,
-                        public_base_url="https://badges.test", serve_grading=False, **changes)  # type: ignore[arg-type]
+def open_course(home: Path, database_url: str | None = None, *, password: str | None = None,
+                **changes: object) -> Course:
+    values: dict = {"public_base_url": "https://badges.test", "serve_grading": False, **changes}
+    settings = Settings(home=home, catalogue=CATALOGUE, workers=1, database_url=database_url, **values)
     ctx = ServiceContext.open(settings)
     ctx._catalogue = catalogue()
     tokens = {}
     for who, role in (("ada", "learner"), ("grace", "instructor"), ("alan", "admin")):
-        add_user(ctx, email=f"{who}@example.org", name=who.title(), role=role)
+        add_user(ctx, email=f"{who}@example.org", name=who.title(), role=role,
+                 password=password if who == "grace" else None)
         tokens[who] = create_token(ctx, email=f"{who}@example.org").token
     learner = account_for_token(ctx, tokens["ada"])
     assert learner is not None
