@@ -26,10 +26,12 @@ import nbformat
 import yaml
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
+from nbgrader.preprocessors import ClearHiddenTests
 from pydantic import ValidationError
 
 from grader.course import CONFIG_FILE, CourseConfig, load_course_config
 from grader.errors import AssessmentError
+from grader.hidden import BEGIN, END, HiddenContent
 from grader.release import prepare_source, reference_version, student_version
 from grader.restore import upgrade_metadata
 from grader.spec import AssessmentSpec, Competency, RubricEntry
@@ -65,6 +67,12 @@ class SourceNotebook:
     reference: NotebookNode  # solutions cleared, hidden tests kept: what grading restores from
     release: NotebookNode  # what learners get
     grade_cells: tuple[GradeCell, ...]
+    hidden_markers: tuple[str, str] = (BEGIN, END)  # the course's hidden-test delimiters
+
+    @cached_property
+    def hidden(self) -> HiddenContent:
+        """The hidden-test lines and hidden-only values, to keep them out of feedback."""
+        return HiddenContent.of(self.reference, self.release, markers=self.hidden_markers)
 
 
 @dataclass(frozen=True)
@@ -241,9 +249,12 @@ def _load_notebook(path: Path, course: CourseConfig) -> SourceNotebook:
             hint="check the nbgrader cell metadata (Create Assignment toolbar) and the "
             "BEGIN/END SOLUTION and HIDDEN TESTS markers",
         ) from exc
+    clear = ClearHiddenTests(config=course.config)
+    markers = (str(clear.begin_test_delimeter), str(clear.end_test_delimeter))
     return SourceNotebook(
         name=path.stem, filename=path.name, source=source, reference=reference,
-        release=release, grade_cells=tuple(_grade_cells(path.stem, reference)),
+        release=release, grade_cells=tuple(_grade_cells(path.stem, reference, markers[0])),
+        hidden_markers=markers,
     )
 
 
@@ -256,7 +267,7 @@ def _autotests_file(folder: Path, course: CourseConfig) -> Path | None:
     return fallback if fallback.is_file() else None
 
 
-def _grade_cells(name: str, reference: NotebookNode) -> list[GradeCell]:
+def _grade_cells(name: str, reference: NotebookNode, begin_hidden: str = BEGIN) -> list[GradeCell]:
     cells = []
     for cell in reference.cells:
         if not (nbutils.is_grade(cell) or nbutils.is_task(cell)):
@@ -272,7 +283,7 @@ def _grade_cells(name: str, reference: NotebookNode) -> list[GradeCell]:
             GradeCell(
                 notebook=name, grade_id=meta["grade_id"], points=float(meta.get("points", 0)),
                 kind=kind, cell_type=cell.cell_type,
-                has_hidden_tests="BEGIN HIDDEN TESTS" in cell.source,
+                has_hidden_tests=begin_hidden in cell.source,
             )
         )
     return cells

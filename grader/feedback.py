@@ -1,27 +1,29 @@
 """Learner feedback: per competency and per visible test, never hidden test code.
 
 The page shows the *released* source of each test cell (hidden tests are not in it) and, for a
-failed test, the error's name and message only when the cell has no hidden tests — a traceback
-or message from a hidden assertion could reveal it.
+failed test, where it failed and why (:mod:`grader.failure`): the failing visible line or the
+learner's own line with the error message, or only "a hidden check failed" when the failing line
+is hidden. Messages that would quote a hidden test are withheld.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from nbformat import NotebookNode
 
+from grader.failure import Explanation, explain, explain_stderr
 from grader.restore import by_grade_id
 from grader.results import CellScore, GradeResult, TestFeedback
 
 if TYPE_CHECKING:
     from grader.assessment import Assessment, SourceNotebook
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_env = Environment(loader=PackageLoader("grader", "templates"), autoescape=select_autoescape())
+# the templates end in .j2, which select_autoescape() would leave unescaped: learner text
+# (their lines, error messages) goes into these pages, so escape everything
+_env = Environment(loader=PackageLoader("grader", "templates"), autoescape=True)
 
 
 def test_feedback(
@@ -41,38 +43,46 @@ def test_feedback(
     hidden = {c.grade_id for c in source.grade_cells if c.has_hidden_tests}
     entries = []
     for cell in scored:
-        status, message = _status(cell, ran.get(cell.cell))
-        if cell.cell in hidden and message:
-            # the error's name is safe to show; its message or traceback could quote a hidden test
-            ename = message.split(":", 1)[0] if ":" in message else "error"
-            message = f"A test (possibly a hidden one) did not pass ({ename})."
+        status, why = _status(cell, ran.get(cell.cell))
+        if why is None and executed is not None and status in {"failed", "partial"}:
+            why = _why(ran[cell.cell][0], executed, source, cell.cell in hidden)
+        why = why or Explanation("", "", "", "")
         entries.append(
             TestFeedback(
                 notebook=cell.notebook, cell=cell.cell,
                 source=released.get(cell.cell, "") if cell.kind == "autograded" else "",
-                status=status, message=message, score=cell.score, max_score=cell.max_score,
+                status=status, message=why.message, score=cell.score, max_score=cell.max_score,
                 competency=competency.get(f"{cell.notebook}/{cell.cell}"),
+                origin=why.origin, location=why.location, line=why.line,
             )
         )
     return entries
 
 
-def _status(cell: CellScore, ran: tuple[NotebookNode, str | None] | None) -> tuple[str, str]:
+def _status(
+    cell: CellScore, ran: tuple[NotebookNode, str | None] | None
+) -> tuple[str, Explanation | None]:
     if cell.needs_manual:
-        return "needs manual grading", ""
+        return "needs manual grading", None
     if cell.kind != "autograded":
-        return ("no response" if cell.score == 0 else "graded"), ""
+        return ("no response" if cell.score == 0 else "graded"), None
     if ran is None or ran[1] is None:
-        return "not run", "This cell was not run (missing, or the notebook stopped early)."
+        return "not run", Explanation(
+            "", "", "", "This cell was not run (missing, or the notebook stopped early).")
     if cell.score >= cell.max_score:
-        return "passed", ""
-    message = ""
-    for output in ran[0].get("outputs", []):
-        if output.get("output_type") == "error":
-            message = ANSI.sub("", f"{output.get('ename', '')}: {output.get('evalue', '')}")
-        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
-            message = message or ANSI.sub("", str(output.get("text", "")))[-500:]
-    return ("partial" if cell.score > 0 else "failed"), message.strip(": ")
+        return "passed", None
+    return ("partial" if cell.score > 0 else "failed"), None
+
+
+def _why(
+    cell: NotebookNode, executed: NotebookNode, source: SourceNotebook, has_hidden: bool
+) -> Explanation | None:
+    """Why a test cell lost points: its error, else what it wrote to stderr, else nothing."""
+    explained = explain(cell, executed, source.reference, source.hidden)
+    if explained is not None:
+        return explained
+    stderr = explain_stderr(cell, source.hidden, has_hidden)
+    return Explanation("", "", "", stderr) if stderr else None
 
 
 def write_feedback(result: GradeResult, assessment: Assessment, feedback_dir: Path) -> Path:

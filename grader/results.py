@@ -37,11 +37,19 @@ class TestFeedback:
     notebook: str
     cell: str
     source: str  # the released (visible) test code
-    status: str  # "passed" | "failed" | "partial" | "not run" | "needs manual grading"
-    message: str  # error name and message, or "" — withheld when the cell has hidden tests
+    status: str  # "passed" | "failed" | "partial" | "not run" | "needs manual grading" | ...
+    message: str  # what went wrong, or ""; never quotes a hidden test (see grader.failure)
     score: float
     max_score: float
     competency: str | None
+    origin: str = ""  # where it failed: "visible" | "learner" | "hidden" | "unknown" | ""
+    location: str = ""  # e.g. "test_squares, line 2", "your cell squares, line 3"
+    line: str = ""  # the failing line (a visible test line or the learner's own), or ""
+
+    def as_json(self) -> dict[str, str]:
+        """The learner-facing part, as carried in each ``cells`` entry of the JSON result."""
+        return {"status": self.status, "origin": self.origin, "location": self.location,
+                "line": self.line, "message": self.message}
 
 
 @dataclass
@@ -68,13 +76,14 @@ class GradeResult:
 
     def as_json(self) -> dict[str, Any]:
         """The documented JSON-lines record (see README, "Grading contract")."""
+        tests = {(t.notebook, t.cell): t for t in self.tests}
         return {
             "learner": self.learner,
             "assessment": self.assessment,
             "score": self.score,
             "max_score": self.max_score,
             "passed": self.passed,
-            "cells": [asdict(c) for c in self.cells],
+            "cells": [self._cell_json(c, tests) for c in self.cells],
             "competencies": [
                 {"id": c.id, "score": c.score, "max_score": c.max_score, "passed": c.passed}
                 for c in self.competencies
@@ -88,3 +97,10 @@ class GradeResult:
             "attempt": self.attempt,
             "credential": self.credential,
         }
+
+    @staticmethod
+    def _cell_json(cell: CellScore, tests: dict[tuple[str, str], TestFeedback]) -> dict[str, Any]:
+        data = asdict(cell)
+        test = tests.get((cell.notebook, cell.cell))
+        data["feedback"] = test.as_json() if test is not None else None
+        return data

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grader.results import CellScore, CompetencyScore, GradeResult
+from grader.results import CellScore, CompetencyScore, GradeResult, TestFeedback
 from nbcred.errors import StoreError
 from nbcred.store.models import (
     AssessmentVersion,
@@ -196,6 +196,7 @@ def _next_attempt(session: Session, learner: str, assessment_id: str) -> int:
 
 
 def _new_grading(result: GradeResult) -> Grading:
+    tests = {(t.notebook, t.cell): t for t in result.tests}
     return Grading(
         status="error" if result.errors else "graded",
         score=result.score, max_score=result.max_score, passed=result.passed,
@@ -204,7 +205,9 @@ def _new_grading(result: GradeResult) -> Grading:
         seconds=result.seconds, tests=[asdict(t) for t in result.tests],
         cells=[
             CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
-                      max_score=c.max_score, needs_manual=c.needs_manual)
+                      max_score=c.max_score, needs_manual=c.needs_manual,
+                      feedback=tests[(c.notebook, c.cell)].as_json()
+                      if (c.notebook, c.cell) in tests else None)
             for c in result.cells
         ],
         competencies=[
@@ -230,4 +233,16 @@ def to_result(grading: Grading) -> GradeResult:
         tampered_cells=list(grading.tampered_cells), errors=list(grading.errors),
         content_hash=submission.content_hash, feedback=grading.feedback_path,
         needs_manual=grading.needs_manual, attempt=submission.attempt, seconds=grading.seconds,
+        tests=[_stored_feedback(c) for c in grading.cells if c.feedback is not None],
+    )
+
+
+def _stored_feedback(cell: CellGrade) -> TestFeedback:
+    """A cell's stored learner feedback (the test's source and competency are not stored)."""
+    saved = cell.feedback or {}
+    return TestFeedback(
+        notebook=cell.notebook, cell=cell.cell, source="", status=saved.get("status", ""),
+        message=saved.get("message", ""), score=cell.score, max_score=cell.max_score,
+        competency=None, origin=saved.get("origin", ""), location=saved.get("location", ""),
+        line=saved.get("line", ""),
     )

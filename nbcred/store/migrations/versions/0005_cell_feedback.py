@@ -1,0 +1,25 @@
+"""learner feedback per cell grade (where a test failed and why, never hidden tests)
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('cell_grades', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('feedback', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('cell_grades', schema=None) as batch_op:
+        batch_op.drop_column('feedback')
