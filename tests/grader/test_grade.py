@@ -243,5 +243,8 @@ def test_result_json_has_the_contract_keys(
     json.dumps(record)
     assert {"learner", "assessment", "score", "max_score", "passed", "cells", "competencies",
             "tampered_cells", "feedback", "errors"} <= set(record)
-    assert set(record["cells"][0]) == {"notebook", "cell", "score", "max_score", "kind", "needs_manual"}
+    # the contract's cell keys, plus the documented learner feedback of each cell
+    assert set(record["cells"][0]) == {"notebook", "cell", "score", "max_score", "kind", "needs_manual",
+                                       "feedback"}
+    assert set(record["cells"][0]["feedback"]) == {"status", "origin", "location", "line", "message"}
     assert set(record["competencies"][0]) == {"id", "score", "max_score", "passed"}
