@@ -29,6 +29,7 @@ ROOT = Path(__file__).parents[2]
 ASSESSMENT = "pandas-cleaning"
 PASSING = ROOT / "notebooks" / ASSESSMENT / "alice" / "cleaning.ipynb"
 LEARNERS = ("ada", "bob", "carol", "dan")
+INSTRUCTOR = "grace"
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 
 
@@ -83,8 +84,9 @@ def start_service(home: Path, database_url: str | None) -> _Running:
                         database_url=database_url, public_base_url=url)
     ctx = ServiceContext.open(settings)
     tokens = {}
-    for name in LEARNERS:
-        add_user(ctx, email=f"{name}@example.org", name=name.title(), role="learner", password=None)
+    for name in (*LEARNERS, INSTRUCTOR):
+        role = "instructor" if name == INSTRUCTOR else "learner"
+        add_user(ctx, email=f"{name}@example.org", name=name.title(), role=role, password=None)
         tokens[name] = create_token(ctx, email=f"{name}@example.org").token
     server = uvicorn.Server(uvicorn.Config(create_app(settings, ctx=ctx), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from nbgrader.apps import NbGrader
 from nbgrader.auth import Authenticator
@@ -25,7 +26,15 @@ from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 
 from nbcred.jupyter.exchange import ExchangeSubmit
 from nbcred.jupyter.feedback import STAMP
-from tests.jupyter.conftest import ASSESSMENT, PASSING, Learner, LiveService, free_port, learner_folder
+from tests.jupyter.conftest import (
+    ASSESSMENT,
+    INSTRUCTOR,
+    PASSING,
+    Learner,
+    LiveService,
+    free_port,
+    learner_folder,
+)
 
 pytestmark = pytest.mark.integration
 COURSE = "nbcred"
@@ -94,13 +103,19 @@ def test_tab_goes_from_catalogue_to_feedback(sqlite_service: LiveService, open_t
     assert f'href="{sqlite_service.url}/wallet"' in page
     assert "/credentials/" not in page  # a failing submission earns no badge
 
-    stamp = tab.learner.root / folder / STAMP  # as if the service had graded it again since
-    stamp.write_text(json.dumps({"submission": submission["submission_id"], "result": "older"}))
+    assert (tab.learner.root / folder / STAMP).is_file()
+
+    regraded = httpx.put(  # the instructor grades a cell by hand: the feedback changes
+        f"{sqlite_service.url}/api/v1/submissions/{submission['submission_id']}/cells/cleaning/test_load_orders",
+        json={"score": 1, "comment": "Loaded correctly after all: see my note"},
+        headers={"Authorization": f"Bearer {sqlite_service.tokens[INSTRUCTOR]}"})
+    assert regraded.status_code == 200, regraded.text
     [submission] = tab.one("submitted")["submissions"]
     assert submission["feedback_updated"] and submission["has_exchange_feedback"]
     assert tab.manager.fetch_feedback(COURSE, ASSESSMENT) == {"success": True}
     [submission] = tab.one("submitted")["submissions"]
     assert submission["has_local_feedback"] and not submission["feedback_updated"]
+    assert "Loaded correctly after all" in (tab.learner.root / folder / "cleaning.html").read_text()
 
     shutil.copy(PASSING, tab.learner.root / ASSESSMENT / "cleaning.ipynb")
     refused = tab.manager.submit_assignment(COURSE, ASSESSMENT)
