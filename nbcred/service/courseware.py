@@ -2,7 +2,8 @@
 
 Reloading reads the catalogue folder again (a broken assessment is reported, the service keeps
 the catalogue it had); validating grades an assessment's solution and student version and
-reports each cell; credentials can be searched, revoked, suspended or reinstated with a reason.
+reports each cell; credentials can be searched, revoked, suspended, reinstated or reissued, each
+with a reason.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from grader.errors import GraderError
 from grader.execute import KernelRunner
@@ -20,7 +21,7 @@ from nbcred.errors import NbcredError
 from nbcred.issuance.manage import CredentialInfo, change_status
 from nbcred.pipeline import grade_options
 from nbcred.service.context import ServiceContext
-from nbcred.service.errors import NotFound, Unprocessable
+from nbcred.service.errors import Conflict, NotFound, Unprocessable
 from nbcred.store.models import AssessmentVersion, IssuedCredential
 
 
@@ -98,10 +99,80 @@ def search_credentials(ctx: ServiceContext, query: str = "", *, limit: int = 200
 
 
 def set_status(ctx: ServiceContext, credential_id: str, *, action: str, reason: str) -> CredentialInfo:
-    """Revoke, suspend or unsuspend (reinstate) a credential; the published status list follows."""
+    """Revoke, suspend, unsuspend (reinstate) or reissue a credential; the status list follows."""
+    if action == "reissue":
+        return reissue(ctx, credential_id, reason=reason)
     if action not in ("revoke", "suspend", "unsuspend"):
-        raise Unprocessable("action must be revoke, suspend or unsuspend")
+        raise NotFound("action must be revoke, suspend, unsuspend or reissue")
     try:
         return change_status(ctx.issuer, credential_id, action, reason)  # type: ignore[arg-type]
     except NbcredError as exc:
         raise Unprocessable(str(exc)) from exc
+
+
+def reissue(ctx: ServiceContext, credential_id: str, *, reason: str) -> CredentialInfo:
+    """A fresh credential for the same graded attempt; the old one is marked superseded and revoked.
+
+    For a credential that must be replaced (a corrected record, a lost key, one revoked by
+    mistake): it is built from the grading that earned the old one, with the next issue key.
+    """
+    from credentials import ob3
+    from nbcred.issuance import badges, statuslists
+    from nbcred.issuance.issuer import parse_time
+    from nbcred.issuance.manage import _info
+    from nbcred.store.models import Grading
+    from nbcred.store.store import to_result
+
+    if not reason.strip():
+        raise Unprocessable("give a reason to reissue a credential")
+    issuer = ctx.issuer
+    with ctx.store.session() as session:
+        old = session.get(IssuedCredential, credential_id)
+        if old is None:
+            raise NotFound(f"no credential {credential_id!r}")
+        if old.superseded_by:
+            raise Conflict(f"{credential_id} was already replaced by {old.superseded_by}; reissue that one")
+        grading = session.get(Grading, old.grading_id) if old.grading_id is not None else None
+        if old.kind != "badge" or grading is None:
+            raise Unprocessable("only badges earned by a graded attempt can be reissued here")
+        result = to_result(grading)
+        siblings = session.scalar(select(func.count()).select_from(IssuedCredential).where(
+            IssuedCredential.learner_id == old.learner_id,
+            IssuedCredential.achievement_id == old.achievement_id,
+            IssuedCredential.achievement_version == old.achievement_version))
+        learner, achievement_id, version, grading_id = (old.learner_id, old.achievement_id,
+                                                        old.achievement_version, old.grading_id)
+    assessment = ctx.catalogue.assessments.get(result.assessment)
+    if assessment is None or assessment.spec.version != version or assessment.spec.badge is None:
+        raise Conflict(f"the catalogue no longer has version {version} of {result.assessment} with a badge")
+    achievement = badges.achievement_spec(ctx.settings, assessment)
+    with ctx.store.session() as session:
+        email = badges.learner_email(session, ctx.settings, learner)
+        place = statuslists.allocate_slot(session, ctx.settings)
+        signed = issuer.sign(ob3.build_credential(
+            achievement=achievement, issuer=issuer.identity.profile,
+            recipient=badges.recipient(ctx.settings, email),
+            results=badges.results(result, achievement), evidence=[badges.evidence(result)],
+            credential_status=place.entry, valid_from=issuer.clock(),
+            expires_after_days=assessment.spec.badge.expires_after_days,
+        ))
+        row = IssuedCredential(
+            id=signed["id"], learner_id=learner, achievement_id=achievement_id,
+            achievement_version=version, kind="badge", grading_id=grading_id, status="active",
+            status_list=place.list_url, status_index=place.index, document=signed,
+            issued_at=issuer.clock(), issue_key=f"reissue-{siblings}",
+            valid_until=parse_time(signed.get("validUntil")),
+        )
+        session.add(row)
+        session.flush()
+        info = _info(row)
+        previous = session.get(IssuedCredential, credential_id)
+        assert previous is not None
+        previous.superseded_by = signed["id"]
+        still_valid = previous.status != "revoked"
+    statuslists.publish(ctx.settings, ctx.store, issuer.identity, missing_only=True, only=[place.list_url])
+    badges.write_credential_files(issuer.learner_folder(learner), f"{assessment.id}-v{version}", signed,
+                                  badges.image_file(assessment))
+    if still_valid:
+        change_status(issuer, credential_id, "revoke", f"reissued as {info.id}: {reason.strip()}")
+    return info

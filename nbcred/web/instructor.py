@@ -138,7 +138,8 @@ def api_credentials(request: Request, caller: Staff, q: str = "") -> list[dict[s
 @api.post("/instructor/credentials/{credential_id}/{action}", responses=ERRORS)
 def api_credential_status(request: Request, caller: Staff, credential_id: str, action: str,
                           body: StatusChange) -> dict[str, Any]:
-    """``revoke``, ``suspend`` or ``unsuspend`` with a reason; the status list is republished."""
+    """``revoke``, ``suspend``, ``unsuspend`` or ``reissue`` with a reason; the status list is
+    republished. ``reissue`` returns the new credential (the old one is superseded and revoked)."""
     return courseware.set_status(context(request), credential_id, action=action,
                                  reason=body.reason).as_json()
 

@@ -107,6 +107,15 @@ def test_credentials_search_and_revoke_with_a_reason(web: tuple[Course, TestClie
                         headers=staff)
     assert again.status_code == 422 and "revoked" in again.json()["detail"]
     assert client.get("/instructor/credentials?q=ada", headers=staff).status_code == 200
+    fresh = client.post(f"/api/v1/instructor/credentials/{target}/reissue",
+                        json={"reason": "revoked by mistake"}, headers=staff)
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["id"] != target and fresh.json()["status"] == "active"
+    twice = client.post(f"/api/v1/instructor/credentials/{target}/reissue", json={"reason": "again"},
+                        headers=staff)
+    assert twice.status_code == 409 and fresh.json()["id"] in twice.json()["detail"]
+    document = client.get(f"/api/v1/credentials/{fresh.json()['id']}/download", headers=auth(course, "ada"))
+    assert client.post("/api/v1/credentials/verify", json=document.json()).json()["verified"]
 
 
 def test_submission_page_shows_the_grading_form(web: tuple[Course, TestClient], tmp_path: Path) -> None:
