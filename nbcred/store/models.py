@@ -112,8 +112,6 @@ class CellGrade(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     needs_manual: Mapped[bool] = mapped_column(Boolean)
-    # what the learner may read about this cell (TestFeedback.as_json); never hidden test code
-    feedback: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
 
 class CompetencyResult(Base):

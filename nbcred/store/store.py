@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -196,7 +197,6 @@ def _next_attempt(session: Session, learner: str, assessment_id: str) -> int:
 
 
 def _new_grading(result: GradeResult) -> Grading:
-    tests = {(t.notebook, t.cell): t for t in result.tests}
     return Grading(
         status="error" if result.errors else "graded",
         score=result.score, max_score=result.max_score, passed=result.passed,
@@ -205,9 +205,7 @@ def _new_grading(result: GradeResult) -> Grading:
         seconds=result.seconds, tests=[asdict(t) for t in result.tests],
         cells=[
             CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
-                      max_score=c.max_score, needs_manual=c.needs_manual,
-                      feedback=tests[(c.notebook, c.cell)].as_json()
-                      if (c.notebook, c.cell) in tests else None)
+                      max_score=c.max_score, needs_manual=c.needs_manual)
             for c in result.cells
         ],
         competencies=[
@@ -233,16 +231,13 @@ def to_result(grading: Grading) -> GradeResult:
         tampered_cells=list(grading.tampered_cells), errors=list(grading.errors),
         content_hash=submission.content_hash, feedback=grading.feedback_path,
         needs_manual=grading.needs_manual, attempt=submission.attempt, seconds=grading.seconds,
-        tests=[_stored_feedback(c) for c in grading.cells if c.feedback is not None],
+        tests=[_stored_feedback(entry) for entry in grading.tests or []],
     )
 
 
-def _stored_feedback(cell: CellGrade) -> TestFeedback:
-    """A cell's stored learner feedback (the test's source and competency are not stored)."""
-    saved = cell.feedback or {}
-    return TestFeedback(
-        notebook=cell.notebook, cell=cell.cell, source="", status=saved.get("status", ""),
-        message=saved.get("message", ""), score=cell.score, max_score=cell.max_score,
-        competency=None, origin=saved.get("origin", ""), location=saved.get("location", ""),
-        line=saved.get("line", ""),
-    )
+_FEEDBACK_FIELDS = {f.name for f in fields(TestFeedback)}
+
+
+def _stored_feedback(entry: dict[str, Any]) -> TestFeedback:
+    """A stored learner feedback entry (keys a newer or older version wrote are tolerated)."""
+    return TestFeedback(**{k: v for k, v in entry.items() if k in _FEEDBACK_FIELDS})
