@@ -17,6 +17,11 @@ _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
 
+@app.callback()
+def jupyter() -> None:
+    """Plug nbgrader's exchange (and JupyterLab's Assignments tab) into the nbcred service."""
+
+
 @app.command("setup")
 def setup(
     directory: Annotated[Path, typer.Option("--dir", help="The folder Jupyter starts in.")] = Path(),
