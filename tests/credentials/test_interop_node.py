@@ -209,3 +209,63 @@ def test_digital_bazaar_and_nbcred_agree_on_status_changes(
     assert [e.status for i, e in enumerate(ours.embedded) if i != position] == ["ok"] * (len(embedded) - 1)
     assert theirs["embedded"][position]["status"][0]["bit"] is True
     assert theirs["embedded"][position]["status"][0]["message"] == "revoked"
+
+
+def _old_form_credential(settings: Any, issuer: Any, learner: str) -> tuple[str, dict[str, Any]]:
+    """A badge as nbcred issued it before message lists: two one-bit entries, one proof object."""
+    from datetime import UTC, datetime
+
+    from credentials import ob3
+    from grader.assessment import load_assessment
+    from nbcred.issuance import badges, statuslists
+    from nbcred.store.models import IssuedCredential
+
+    assessment = load_assessment(Path(__file__).parents[2] / "assessments" / "pandas-cleaning")
+    achievement = badges.achievement_spec(settings, assessment)
+    urls = [statuslists.list_url(settings, p) for p in ("revocation", "suspension")]
+    with issuer.store.session() as session:
+        (rev_row, revocations), (sus_row, suspensions) = (statuslists._load(session, u) for u in urls)
+        index = revocations.allocate()
+        suspensions.reserve(index)
+        statuslists._save(rev_row, revocations)
+        statuslists._save(sus_row, suspensions)
+        document = ob3.build_credential(
+            achievement=achievement, issuer=issuer.identity.profile,
+            recipient=ob3.RecipientIdentity(email=f"{learner}@example.org"),
+            credential_status=revocations.entry(index))
+        document["credentialStatus"] = [revocations.entry(index), suspensions.entry(index)]
+        signed = issuer.identity.sign(document)
+        signed["proof"] = signed["proof"][0]
+        session.add(IssuedCredential(
+            id=signed["id"], learner_id=learner, achievement_id=achievement.id + "/old",
+            achievement_version="old", kind="badge", status="active", status_list=urls[0],
+            status_index=index, document=signed, issued_at=datetime.now(UTC)))
+    statuslists.publish(settings, issuer.store, issuer.identity)
+    return str(signed["id"]), signed
+
+
+@pytest.mark.slow
+def test_old_form_credentials_still_agree_after_status_changes(
+    node: str, demo_run: Any, tmp_path: Path
+) -> None:
+    from nbcred.issuance import change_status
+    from nbcred.issuance.verify_files import verify_files
+
+    home, settings, issuer = _copy_of_demo(demo_run, tmp_path)
+    credential_id, document = _old_form_credential(settings, issuer, "alice")
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+
+    def both() -> tuple[str, list[tuple[str, bool]]]:
+        ours = verify_files(settings, [path])[0].result
+        theirs = _verify_vc(node, home, [path], tmp_path)[str(path)]
+        assert theirs["verified"] is True and theirs["statusVerified"] is True
+        return ours.status, [(s["purpose"], s["bit"]) for s in theirs["status"]]
+
+    assert both() == ("ok", [("revocation", False), ("suspension", False)])
+    change_status(issuer, credential_id, "suspend", "appeal pending")
+    assert both() == ("suspended", [("revocation", False), ("suspension", True)])
+    change_status(issuer, credential_id, "unsuspend", "appeal upheld")
+    assert both() == ("ok", [("revocation", False), ("suspension", False)])
+    change_status(issuer, credential_id, "revoke", "plagiarism")
+    assert both() == ("revoked", [("revocation", True), ("suspension", False)])
