@@ -27,6 +27,7 @@ from grader.assessment import Assessment, SourceNotebook
 from grader.errors import SubmissionError
 from grader.execute import NotebookRunner, RunOutcome
 from grader.feedback import test_feedback, write_feedback
+from grader.learner_view import executed_folder, write_learner_view
 from grader.restore import grade_ids, restore
 from grader.results import CellScore, GradeResult, TestFeedback
 from grader.score import decide, roll_up, score_notebook
@@ -85,7 +86,7 @@ def grade_submission(
     tampered: list[str] = []
     tests: list[TestFeedback] = []
     for source in assessment.notebooks:
-        scored, notes = _grade_notebook(assessment, source, submission, learner, options, errors)
+        scored, notes = _grade_notebook(assessment, source, submission, learner, options, errors, digest)
         cells += scored
         tampered += [f"{source.name}/{gid}" for gid in notes[0]]
         tests += notes[1]
@@ -113,6 +114,7 @@ def _grade_notebook(
     learner: str,
     options: GradeOptions,
     errors: list[str],
+    digest: str = "",
 ) -> tuple[list[CellScore], tuple[list[str], list[TestFeedback]]]:
     zero = score_notebook(source.grade_cells, None, None)
     try:
@@ -138,6 +140,9 @@ def _grade_notebook(
     if outcome.error:
         errors.append(f"{source.filename}: {outcome.error}")
     executed, _ = LimitOutput().preprocess(outcome.notebook, {})
+    if options.feedback_dir is not None:
+        write_learner_view(executed, source,
+                           executed_folder(options.feedback_dir, assessment.id, learner, digest))
     scored = score_notebook(source.grade_cells, executed, outcome.replies)
     return scored, (restored.tampered, test_feedback(assessment, source, scored, executed,
                                                      outcome.replies))

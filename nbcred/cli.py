@@ -101,30 +101,23 @@ def validate(
     assessments: Annotated[list[Path], typer.Argument(help="Assessment folders.")],
 ) -> None:
     """Check that the solution scores full marks and the student version scores zero."""
-    from grader.assessment import load_assessment
-    from grader.errors import GraderError
-    from grader.execute import KernelRunner
-    from grader.validate import validate_assessment
-    from nbcred.pipeline import grade_options
+    from nbcred.service.grading import validate_folders
 
-    settings = Settings()
     failed = False
-    for path in assessments:
-        try:
-            assessment = load_assessment(path)
-        except GraderError as exc:
-            err.print(f"[bold red]✗ {path}[/]: {exc}", highlight=False)
+    for checked in validate_folders(Settings(), assessments):
+        report = checked.report
+        if report is None:
+            err.print(f"[bold red]✗ {checked.path}[/]: {checked.error}", highlight=False)
             failed = True
             continue
-        report = validate_assessment(assessment, options=grade_options(settings, KernelRunner()))
         for warning in report.warnings:
-            err.print(f"[yellow]warning[/] {assessment.id}: {warning}", highlight=False)
+            err.print(f"[yellow]warning[/] {report.assessment}: {warning}", highlight=False)
         if report.ok:
-            out.print(f"[green]✓ {assessment.id}[/]: solution {report.solution_score:g}/"
+            out.print(f"[green]✓ {report.assessment}[/]: solution {report.solution_score:g}/"
                       f"{report.max_score:g}, student version {report.release_score:g}")
         else:
             failed = True
-            out.print(f"[bold red]✗ {assessment.id}[/]")
+            out.print(f"[bold red]✗ {report.assessment}[/]")
             for problem in report.problems:
                 out.print(f"  - {problem}", highlight=False)
     raise typer.Exit(1 if failed else 0)
@@ -136,15 +129,14 @@ def release(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the student version.")],
 ) -> None:
     """Write the student version (nbgrader's release) and the data files to OUTPUT."""
-    from grader.assessment import load_assessment
     from grader.errors import GraderError
-    from grader.release import write_release
+    from nbcred.service.grading import release_folder
 
     try:
-        loaded = load_assessment(assessment)
+        written = release_folder(assessment, output)
     except GraderError as exc:
         raise _fail(exc) from exc
-    for path in write_release(loaded, output):
+    for path in written:
         out.print(f"wrote {path}", highlight=False)
 
 
@@ -159,39 +151,30 @@ def grade(
     issue: Annotated[bool, typer.Option(help="Issue credentials to passing learners.")] = True,
 ) -> None:
     """Grade SUBMISSIONS against ASSESSMENT, record them and issue credentials to those who pass."""
-    from grader.assessment import load_assessment
     from grader.errors import GraderError
     from nbcred.errors import NbcredError
-    from nbcred.pipeline import grade_batch
-    from nbcred.runtime import Runtime
+    from nbcred.service.grading import grade_folders
 
     settings = _settings(db=db, workers=workers, executor=executor)
+    shown: list[GradeResult] = []
+
+    def on_result(result: GradeResult) -> None:
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(result.as_json()) + "\n")
+            sys.stdout.flush()
+        else:
+            shown.append(result)
+
     try:
-        loaded = load_assessment(assessment)
-        runtime = Runtime.start(settings, issue=issue)
+        graded = grade_folders(settings, assessment=assessment, submissions=submissions, issue=issue,
+                               on_result=on_result)
     except (GraderError, NbcredError) as exc:
         raise _fail(exc) from exc
-
-    def emit(result: GradeResult) -> None:
-        sys.stdout.write(json.dumps(result.as_json()) + "\n")
-        sys.stdout.flush()
-
-    shown: list[GradeResult] = []
-    with runtime.progress(len(submissions)) as progress:
-        def on_result(result: GradeResult) -> None:
-            progress.advance(result)
-            if fmt is Format.json:
-                emit(result)
-            else:
-                shown.append(result)
-
-        report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
-                             issuer=runtime.issuer, on_result=on_result)
     if fmt is Format.table:
-        out.print(results_table(shown, has_badge=loaded.spec.badge is not None))
-    _summary(report)
-    if loaded.spec.badge is None and issue:
-        err.print(f"{loaded.id} has no badge: passing earns no credential (add a badge: section "
+        out.print(results_table(shown, has_badge=graded.has_badge))
+    _summary(graded.report)
+    if not graded.has_badge and issue:
+        err.print(f"{graded.assessment} has no badge: passing earns no credential (add a badge: section "
                   "to its assessment.yaml; `nbcred init` writes one to start from)", highlight=False)
 
 

@@ -7,7 +7,22 @@ credentials serve). Every function takes a :class:`ServiceContext` first and rai
 :class:`~nbcred.service.errors.ServiceError` whose class says which HTTP status it is.
 """
 
-from nbcred.service.context import ServiceContext
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from nbcred.service.errors import ServiceError
 
+if TYPE_CHECKING:
+    from nbcred.service.context import ServiceContext
+
 __all__ = ["ServiceContext", "ServiceError"]
+
+
+def __getattr__(name: str) -> Any:
+    """``ServiceContext`` is imported on first use (it pulls in the gradebook and issuer)."""
+    if name == "ServiceContext":
+        from nbcred.service.context import ServiceContext
+
+        return ServiceContext
+    raise AttributeError(name)

@@ -178,3 +178,30 @@ def feedback_html(ctx: ServiceContext, account: Account, submission_id: str) -> 
         raise NotFound(f"submission {submission_id} has no feedback page"
                        + (f": {detail.error}" if detail.error else ""))
     return Path(detail.feedback_path).read_text(encoding="utf-8")
+
+
+def executed_notebooks(ctx: ServiceContext, account: Account, submission_id: str) -> dict[str, Path]:
+    """The graded notebooks as the learner may see them (hidden tests removed), by notebook name."""
+    from grader.learner_view import executed_folder
+
+    with ctx.store.session() as session:
+        row = _visible(session, account, submission_id)
+        folder = executed_folder((ctx.settings.home / "feedback").resolve(), row.assessment_id,
+                                 row.learner_id, row.content_hash)
+        done = row.status in ("graded", "error")
+    if not done or not folder.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
+
+
+def executed_notebook_html(ctx: ServiceContext, account: Account, submission_id: str, notebook: str) -> str:
+    """One executed notebook rendered to HTML (serve it sandboxed: its outputs are the learner's)."""
+    found = executed_notebooks(ctx, account, submission_id).get(notebook)
+    if found is None:
+        raise NotFound(f"submission {submission_id} has no executed notebook {notebook!r} "
+                       "(it appears once the submission is graded)")
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(found, as_version=4))
+    return str(html)

@@ -23,6 +23,11 @@ class Detail(BaseModel):
     detail: str
 
 
+SANDBOXED = {"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+                                        "img-src data:; font-src data:",
+             "X-Content-Type-Options": "nosniff"}
+"""Headers for HTML that holds learner output: no scripts, no requests, its own origin."""
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Detail} for code in (400, 401, 403, 404, 409, 413, 422)
 }
@@ -100,7 +105,16 @@ def get_submission(request: Request, caller: Caller, submission_id: str) -> dict
 @router.get("/submissions/{submission_id}/feedback", responses=ERRORS, response_class=HTMLResponse)
 def feedback(request: Request, caller: Caller, submission_id: str) -> HTMLResponse:
     """The learner feedback page (HTML)."""
-    return HTMLResponse(submissions.feedback_html(context(request), caller, submission_id))
+    html = submissions.feedback_html(context(request), caller, submission_id)
+    return HTMLResponse(html, headers=SANDBOXED)
+
+
+@router.get("/submissions/{submission_id}/notebooks/{notebook}", responses=ERRORS,
+            response_class=HTMLResponse)
+def executed_notebook(request: Request, caller: Caller, submission_id: str, notebook: str) -> HTMLResponse:
+    """A graded notebook with its outputs (hidden tests removed), as HTML in a sandbox."""
+    html = submissions.executed_notebook_html(context(request), caller, submission_id, notebook)
+    return HTMLResponse(html, headers=SANDBOXED)
 
 
 @router.get("/credentials", responses=ERRORS)

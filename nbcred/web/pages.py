@@ -113,8 +113,9 @@ async def submission_page(request: Request, me: Caller, submission_id: str) -> H
         info = catalogue.assessment_info(ctx, detail.info.assessment)
         title, names = info.title, dict(info.competencies)
     credential_url = wallet.credential_url(ctx, detail.credential) if detail.credential else None
+    notebooks = list(submissions.executed_notebooks(ctx, me, submission_id))
     return render(request, "submission.html", {"d": detail, "title": title, "names": names,
-                                               "credential_url": credential_url})
+                                               "credential_url": credential_url, "notebooks": notebooks})
 
 
 @router.get("/wallet", response_class=HTMLResponse)

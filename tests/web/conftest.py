@@ -108,7 +108,10 @@ def sample(assessment: str, learner: str) -> list[tuple[str, tuple[str, bytes]]]
 
 
 def grade_queued(ctx: ServiceContext) -> list[str]:
-    """Grade everything queued in this process with a plain kernel, through the queue's own steps."""
+    """Grade everything queued in this process with a plain kernel, through the queue's own steps.
+
+    Returns each status; an ``error`` status comes with its message (``error: <why>``).
+    """
     from nbcred.executors.work import JobGrader
     from nbcred.service.queue import claim, finish
 
@@ -116,7 +119,9 @@ def grade_queued(ctx: ServiceContext) -> list[str]:
     statuses = []
     try:
         for claimed in claim(ctx, worker="test", limit=100):
-            statuses.append(finish(ctx, claimed, grader.grade(claimed.job)))
+            result = grader.grade(claimed.job)
+            status = finish(ctx, claimed, result)
+            statuses.append(status if status == "graded" else f"{status}: {'; '.join(result.errors)}")
     finally:
         grader.close()
     return statuses

@@ -149,3 +149,19 @@ def test_healthz_is_503_without_a_database(tmp_path: Path) -> None:
             leftover.unlink()
         folder.rmdir()
         assert client.get("/healthz").status_code == 503
+
+
+def test_executed_notebook_is_shown_without_hidden_tests(service: Service, graded: dict[str, object]) -> None:
+    sid = graded["id"]
+    page = service.client.get(f"/submissions/{sid}", headers=service.auth("ada"))
+    assert f"/api/v1/submissions/{sid}/notebooks/cleaning" in page.text
+    url = f"/api/v1/submissions/{sid}/notebooks/cleaning"
+    response = service.client.get(url, headers=service.auth("ada"))
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"].startswith("sandbox")
+    html = response.text
+    assert "parse_amount" in html  # the learner's own code, executed
+    assert "raw[&quot;quantity&quot;].isna().sum() == 5" not in html and "isna().sum() == 5" not in html
+    assert "HIDDEN TESTS" not in html and "outputs not shown" in html
+    other = service.client.get(url, headers=service.auth("bob"))
+    assert other.status_code == 404

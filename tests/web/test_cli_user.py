@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
+from nbcred.cli_user import app as user_app
 from nbcred.service import ServiceContext
 from nbcred.web.app import create_app
 from tests.web.conftest import settings_for
@@ -36,14 +38,27 @@ def test_add_user_and_token(tmp_path: Path) -> None:
     with TestClient(create_app(settings, ctx=ServiceContext.open(settings))) as client:
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
         assert me.status_code == 200 and me.json()["role"] == "instructor"
-        revoked = run(home, "revoke-token", "ada@example.org")
-        assert revoked.returncode == 0 and "revoked 1" in revoked.stderr
+        revoked = invoke(home, "revoke-token", "ada@example.org")
+        assert revoked.exit_code == 0 and "revoked 1" in revoked.stderr
         again = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
         assert again.status_code == 401 and "revoked" in again.json()["detail"]
 
-    duplicate = run(home, "add", "ada@example.org", "--name", "Ada", "--role", "learner")
-    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
-    bad_role = run(home, "add", "x@example.org", "--name", "X", "--role", "wizard")
-    assert bad_role.returncode == 2 and "learner, instructor, admin" in bad_role.stderr
-    unknown = run(home, "token", "nobody@example.org")
-    assert unknown.returncode == 2 and unknown.stdout == "" and "nbcred user add" in unknown.stderr
+
+def test_user_command_errors(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert invoke(home, "add", "ada@example.org", "--name", "Ada").exit_code == 0
+    duplicate = invoke(home, "add", "ada@example.org", "--name", "Ada", "--role", "learner")
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.stderr
+    bad_role = invoke(home, "add", "x@example.org", "--name", "X", "--role", "wizard")
+    assert bad_role.exit_code == 2 and "learner, instructor, admin" in bad_role.stderr
+    short = invoke(home, "add", "y@example.org", "--name", "Y", "--password", "short")
+    assert short.exit_code == 2 and "at least 8 characters" in short.stderr
+    unknown = invoke(home, "token", "nobody@example.org")
+    assert unknown.exit_code == 2 and unknown.stdout == "" and "nbcred user add" in unknown.stderr
+    listed = invoke(home, "list")
+    assert "ada@example.org" in listed.stdout and "learner" in listed.stdout
+
+
+def invoke(home: Path, *args: str) -> Result:
+    """The same commands in-process (quicker than a new interpreter for each)."""
+    return CliRunner().invoke(user_app, list(args), env={"NBCRED_HOME": str(home)})

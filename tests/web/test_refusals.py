@@ -150,3 +150,13 @@ def test_lists_show_only_the_callers_own(world: tuple[Service, dict[str, str]]) 
     assert values["credential_id"] not in service.client.get("/wallet", headers=bob).text
     ada = service.client.get("/wallet", headers=service.auth("ada")).text
     assert values["credential_id"] in ada and "linkedin.com/profile/add" in ada
+
+
+def test_openapi_documents_every_api_route(world: tuple[Service, dict[str, str]]) -> None:
+    service, _ = world
+    document = service.client.get("/api/v1/openapi.json").json()
+    api_routes = {(m.lower(), p) for m, p, _ in ROUTES
+                  if p.startswith("/api/v1/") and p != "/api/v1/openapi.json" and m != "HEAD"}
+    documented = {(m, p) for p, item in document["paths"].items() for m in item}
+    assert api_routes <= documented
+    assert "/wallet" not in document["paths"]  # pages are not part of the API

@@ -1,0 +1,84 @@
+"""Authoring and batch grading as service operations: validate, release, grade folders.
+
+The command line calls these (``nbcred validate|release|grade``); the web service grades through
+the queue (:mod:`nbcred.service.queue`), which records and issues the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.assessment import load_assessment
+from grader.errors import GraderError
+from grader.execute import KernelRunner
+from grader.release import write_release
+from grader.results import GradeResult
+from grader.validate import ValidationReport, validate_assessment
+from nbcred.executors.progress import GradingProgress
+from nbcred.pipeline import BatchReport, grade_batch, grade_options
+from nbcred.runtime import Runtime
+from nbcred.settings import Settings
+
+
+@dataclass(frozen=True)
+class Validated:
+    """One assessment folder checked: its report, or why it could not be loaded."""
+
+    path: Path
+    report: ValidationReport | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None and self.report.ok
+
+
+@dataclass(frozen=True)
+class GradedBatch:
+    """What grading a batch did, and whether passing earns a badge."""
+
+    report: BatchReport
+    assessment: str
+    has_badge: bool
+
+
+def validate_folders(settings: Settings, paths: Sequence[Path]) -> Iterator[Validated]:
+    """Check each assessment: the solution scores full marks, the student version zero."""
+    for path in paths:
+        try:
+            assessment = load_assessment(path)
+        except GraderError as exc:
+            yield Validated(path, None, str(exc))
+            continue
+        options = grade_options(settings, KernelRunner())
+        yield Validated(path, validate_assessment(assessment, options=options))
+
+
+def release_folder(assessment: Path, output: Path) -> list[Path]:
+    """Write the student version and data files of ``assessment`` to ``output``."""
+    return write_release(load_assessment(assessment), output)
+
+
+def grade_folders(
+    settings: Settings,
+    *,
+    assessment: Path,
+    submissions: Sequence[Path],
+    issue: bool = True,
+    on_result: Callable[[GradeResult], None] | None = None,
+    quiet: bool = False,
+) -> GradedBatch:
+    """Grade submission folders, record each result and issue credentials to those who pass."""
+    loaded = load_assessment(assessment)
+    runtime = Runtime.start(settings, issue=issue)
+    with GradingProgress(len(submissions), disable=quiet) as progress:
+        def record(result: GradeResult) -> None:
+            progress.advance(result)
+            if on_result is not None:
+                on_result(result)
+
+        report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
+                             issuer=runtime.issuer, on_result=record)
+    return GradedBatch(report, loaded.id, loaded.spec.badge is not None)

@@ -1,0 +1,62 @@
+"""``nbcred serve --sample-accounts`` (what ``make serve`` runs) starts, says where to sign in, serves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.web.conftest import CATALOGUE
+
+NBCRED = str(Path(sys.executable).parent / "nbcred")
+
+
+def test_serve_prints_where_to_sign_in_and_serves(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "NBCRED_HOME": str(tmp_path / "home"), "NBCRED_CATALOGUE": str(CATALOGUE),
+           "NBCRED_SERVE_GRADING": "false"}
+    server = subprocess.Popen([NBCRED, "serve", "--sample-accounts", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert server.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "API docs at" in line:
+                break
+        text = "".join(lines)
+        assert f"sign in at http://127.0.0.1:{port}/signin" in text, text
+        assert "learner@example.org" in text and "password: learner-password" in text
+        assert "4 assessment(s)" in text
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        signin = httpx.get(f"{base}/signin", timeout=5)
+        assert signin.status_code == 200 and 'name="csrf_token"' in signin.text
+        token = signin.text.split('name="csrf_token" value="')[1].split('"')[0]
+        session = httpx.Client(base_url=base, cookies=signin.cookies, timeout=10)
+        signed = session.post("/signin", data={"email": "learner@example.org", "password": "learner-password",
+                                               "csrf_token": token})
+        assert signed.status_code == 303 and signed.headers["location"] == "/"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
