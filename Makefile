@@ -17,7 +17,7 @@ demo: $(STAMP)
 	NBCRED_HOME=$${NBCRED_HOME:-.nbcred} $(BIN)/nbcred demo
 
 serve: $(STAMP)
-	$(BIN)/nbcred serve --sample-accounts
+	NBCRED_HOME=$${NBCRED_HOME:-.nbcred} $(BIN)/nbcred serve --sample-accounts
 
 test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
