@@ -60,6 +60,18 @@ def _serve() -> Any:
     return serve
 
 
+def _cohort_app() -> Any:
+    from nbcred.cli_cohort import app as cohort_app
+
+    return cohort_app
+
+
+def _export() -> Any:
+    from nbcred.cli_export import export
+
+    return export
+
+
 class _Commands(LazyGroup):
     lazy: ClassVar[dict[str, Lazy]] = {
         "credential": Lazy(_credential_app, "Sign, verify, bake, list, revoke, suspend and issue "
@@ -68,6 +80,9 @@ class _Commands(LazyGroup):
         "user": Lazy(_user_app, "Manage the web service's accounts and API tokens."),
         "serve": Lazy(_serve, "Run the web service."),
         "init": Lazy(_instructor_init, "Write a starting assessment.yaml for an nbgrader assignment."),
+        "cohort": Lazy(_cohort_app, "Import a cohort's roster and grade everything it submitted."),
+        "export": Lazy(_export, "Export grades (Canvas, Moodle), credentials or CLRs of an assessment "
+                       "or cohort."),
     }
 
 
