@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -81,11 +82,83 @@ def issue_bulk(
                 counts=f"{r.issued} issued · {r.skipped} skipped · {r.failed} failed"))
         except (NbcredError, OSError) as exc:
             raise _fail(str(exc)) from exc
+    for line in report.pathway_lines:
+        err.print(line, highlight=False)
     out.print(report.summary, highlight=False)
     out.print(f"results: {report.results_path}", highlight=False)
     raise typer.Exit(1 if report.failed else 0)
 
 
+def expiring(
+    within: Annotated[str, typer.Option("--within", help="Window: 30d, 12h, 2w.")] = "30d",
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json (one object per line).")] = "table",
+) -> None:
+    """List active credentials that expire within the window (superseded ones left out)."""
+    import json
+
+    from nbcred.bulk.lifecycle import expiring as find_expiring
+    from nbcred.bulk.lifecycle import parse_window
+    from nbcred.issuance import CredentialIssuer
+    from nbcred.store import Store
+
+    settings = _settings(db)
+    try:
+        window = parse_window(within)
+        found = find_expiring(CredentialIssuer(settings, Store.open(settings.resolved_database_url())),
+                              within=window)
+    except NbcredError as exc:
+        raise _fail(str(exc)) from exc
+    for c in found:
+        if fmt == "json":
+            out.print(json.dumps({"id": c.id, "learner": c.learner, "name": c.name,
+                                  "achievement_id": c.achievement_id, "version": c.version,
+                                  "valid_until": c.valid_until.isoformat()}), highlight=False)
+        else:
+            out.print(f"{c.valid_until:%Y-%m-%d %H:%M}  {c.learner}  {c.name}  {c.id}", highlight=False)
+    if fmt != "json":
+        err.print(f"{len(found)} credential(s) expire within {within}", highlight=False)
+
+
+def _status_command(action: str) -> Callable[..., None]:
+    def command(
+        reason: Annotated[str, typer.Option("--reason", help="Why (kept in the gradebook).")],
+        csv_file: Annotated[Path | None, typer.Option("--csv", help="CSV with a credential_id column "
+                                                                    "(e.g. a bulk result file).")] = None,
+        achievement: Annotated[str | None, typer.Option(help="Assessment or pathway id.")] = None,
+        cohort: Annotated[str | None, typer.Option(help="Cohort id.")] = None,
+        issued_from: Annotated[str | None, typer.Option(help="Issued on or after (ISO date).")] = None,
+        issued_to: Annotated[str | None, typer.Option(help="Issued before (ISO date).")] = None,
+        db: DbOption = None,
+    ) -> None:
+        from nbcred.bulk.lifecycle import change_status_bulk, ids_from_csv, select_credentials
+        from nbcred.bulk.roster import parse_date
+        from nbcred.issuance import CredentialIssuer
+        from nbcred.store import Store
+
+        settings = _settings(db)
+        try:
+            issuer = CredentialIssuer(settings, Store.open(settings.resolved_database_url()))
+            ids = select_credentials(
+                issuer, ids=ids_from_csv(csv_file) if csv_file else (), achievement=achievement,
+                cohort=cohort, issued_from=parse_date(issued_from) if issued_from else None,
+                issued_to=parse_date(issued_to) if issued_to else None)
+            report = change_status_bulk(issuer, ids, action, reason)  # type: ignore[arg-type]
+        except (NbcredError, ValueError) as exc:
+            raise _fail(str(exc)) from exc
+        for cid, why in report.skipped:
+            err.print(f"skipped {cid}: {why}", highlight=False)
+        out.print(f"{action}: {len(report.changed)} credential(s), {len(report.cascaded)} stacked "
+                  f"certificate(s) built on them; status lists updated: {len(report.lists)}", highlight=False)
+
+    command.__doc__ = (f"{action.capitalize()} many credentials at once (by CSV or by query); stacked "
+                       "certificates built on them follow.")
+    return command
+
+
 def register(credential_app: typer.Typer) -> None:
     """Add the bulk commands to ``nbcred credential``."""
     credential_app.command("issue-bulk")(issue_bulk)
+    credential_app.command("expiring")(expiring)
+    for action in ("revoke", "suspend", "unsuspend"):
+        credential_app.command(f"{action}-bulk")(_status_command(action))

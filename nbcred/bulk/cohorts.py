@@ -231,16 +231,14 @@ def submitted_at(folder: Path) -> datetime:
 
 
 def _over_limit(store: Store, assessment: Assessment, folder: Path, learner: str, limit: int) -> bool:
-    """True when this is new content and the learner already used every allowed attempt."""
-    if store.find_graded(learner=learner, assessment_id=assessment.id, fingerprint=assessment.fingerprint,
-                         content_hash=content_hash(folder, assessment)) is not None:
-        return False
+    """True when this is content the learner never submitted and every allowed attempt is used."""
+    digest = content_hash(folder, assessment)
     with store.session() as session:
-        used = session.scalar(
-            select(func.count()).select_from(Submission).join(AssessmentVersion)
+        attempts = session.execute(
+            select(Submission.content_hash).join(AssessmentVersion)
             .where(Submission.learner_id == learner, AssessmentVersion.assessment_id == assessment.id)
-        ) or 0
-    return int(used) >= limit
+        ).scalars().all()
+    return digest not in attempts and len(attempts) >= limit
 
 
 def grade_cohort(

@@ -25,6 +25,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from nbcred.bulk.lifecycle import issue_completed_pathways, mark_superseded
 from nbcred.bulk.plans import achievement_plans, unknown_reason
 from nbcred.bulk.roster import RosterCheck, RosterRow, read_rows, validate_roster
 from nbcred.bulk.signing import (
@@ -72,7 +73,8 @@ class BulkReport:
     storage_seconds: float = 0.0
     timings: Timings = field(default_factory=Timings)
     status_lists: list[str] = field(default_factory=list)
-    pathways_issued: int = 0
+    pathway_lines: list[str] = field(default_factory=list)
+    """What evaluating the pathways after the run did (stacked certificates issued)."""
 
     @property
     def summary(self) -> str:
@@ -178,6 +180,8 @@ class BulkIssuer:
         report.status_lists = sorted(lists)
         if lists:
             statuslists.publish(self.settings, self.store, self.identity, only=sorted(lists))
+        if report.issued and self.catalogue.pathways:
+            report.pathway_lines = issue_completed_pathways(self.issuer, self.catalogue)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -291,4 +295,7 @@ class BulkIssuer:
         with self.store.session() as session:
             table = IssuedCredential.__table__
             statement = _insert(session, table).on_conflict_do_nothing().returning(table.c.id)
-            return set(session.scalars(statement, values))
+            inserted = set(session.scalars(statement, values))
+            mark_superseded(session, [(v["id"], v["learner_id"], v["achievement_id"])
+                                      for v in values if v["id"] in inserted])
+            return inserted

@@ -148,6 +148,9 @@ class CredentialIssuer:
                     status="active", status_list=place.list_url, status_index=place.index, document=signed,
                     issued_at=self.clock(), valid_until=parse_time(signed.get("validUntil")),
                 ))
+                from nbcred.bulk.lifecycle import mark_superseded  # re-certification
+
+                mark_superseded(session, [(signed["id"], slot.learner, slot.achievement_id)])
         except IntegrityError:  # issued concurrently by another worker: use theirs
             existing = self.find(slot)
             if existing is None:

@@ -99,6 +99,9 @@ def change_status(
         row.status, row.status_reason = new_status, reason.strip()
         info = _info(row)
     statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=[changed.list_url])
+    from nbcred.bulk.lifecycle import cascade_to_stacked  # stacked certificates follow their badges
+
+    cascade_to_stacked(issuer, credential_id, action, reason.strip())
     return info
 
 

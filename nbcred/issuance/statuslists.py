@@ -162,6 +162,24 @@ def change(
     return result
 
 
+def change_many(
+    session: Session, settings: Settings, entries: list[tuple[str, int]], action: Action, reason: str
+) -> list[sl.StatusChange]:
+    """:func:`change` for many ``(list url, index)`` entries, loading and saving each list once."""
+    operation = {"revoke": sl.revoke, "suspend": sl.suspend, "unsuspend": sl.unsuspend}[action]
+    by_list: dict[str, list[int]] = {}
+    for url, index in entries:
+        if is_legacy(settings, url):
+            url = list_url(settings, "revocation" if action == "revoke" else "suspension")
+        by_list.setdefault(url, []).append(index)
+    changes: list[sl.StatusChange] = []
+    for url, indexes in sorted(by_list.items()):
+        record, state = _load(session, url)
+        changes.extend(operation(state, index, reason=reason) for index in indexes)
+        _save(record, state)
+    return changes
+
+
 def record_urls(store: Store) -> list[str]:
     """URLs of every status list in the gradebook."""
     with store.session() as session:
