@@ -1,4 +1,4 @@
-"""Exports: Canvas and Moodle gradebook CSVs follow their importers' header rules; zips of credentials/CLRs."""
+"""Exports: Canvas and Moodle gradebook CSVs follow the importers' header rules; credential and CLR zips."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from nbcred.settings import Settings
 from nbcred.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bulk_helpers import write_csv  # noqa: E402
+from bulk_helpers import write_csv
 
 CATALOGUE = Path(__file__).parents[2] / "assessments"
 runner = CliRunner()
@@ -32,7 +32,8 @@ def _record(store: Store, learner: str, fraction: float, *, content: str) -> Non
     assessment = load_assessment(CATALOGUE / "pandas-cleaning")
     competencies = [CompetencyScore(c.id, c.name, round(4 * fraction, 2), 4.0, 0.6, fraction >= 0.6)
                     for c in assessment.spec.competencies]
-    result = GradeResult(learner=learner, assessment=assessment.id, assessment_version=assessment.spec.version,
+    result = GradeResult(learner=learner, assessment=assessment.id,
+                         assessment_version=assessment.spec.version,
                          score=round(4 * fraction * len(competencies), 2), max_score=4.0 * len(competencies),
                          passed=fraction >= 0.7, cells=[], competencies=competencies, tampered_cells=[],
                          errors=[], content_hash=content * 64)
@@ -86,7 +87,8 @@ def test_canvas_and_moodle_files_follow_the_importers_rules(home: Path, tmp_path
     assert moodle[1][header.index("Email address")] == "ada@example.org"
 
     by_assessment = tmp_path / "assessment.csv"
-    assert runner.invoke(app, ["export", "canvas", "pandas-cleaning", "-o", str(by_assessment)]).exit_code == 0
+    exported = runner.invoke(app, ["export", "canvas", "pandas-cleaning", "-o", str(by_assessment)])
+    assert exported.exit_code == 0
     assert [r[2] for r in _rows(by_assessment.read_text())[2:]] == ["ada", "alan", "outsider"]
     unknown = runner.invoke(app, ["export", "moodle", "nope", "-o", str(tmp_path / "x.csv")])
     assert unknown.exit_code == 2 and "neither a cohort nor an assessment" in unknown.output
@@ -94,7 +96,8 @@ def test_canvas_and_moodle_files_follow_the_importers_rules(home: Path, tmp_path
 
 def test_credentials_zip_and_clr_bundle(home: Path, tmp_path: Path) -> None:
     roster = write_csv(tmp_path / "r.csv", ["learner", "name", "email", "achievement"], [
-        ["ada", "Ada L", "ada@example.org", "pandas-cleaning"], ["ada", "Ada L", "ada@example.org", "sql-from-python"],
+        ["ada", "Ada L", "ada@example.org", "pandas-cleaning"],
+        ["ada", "Ada L", "ada@example.org", "sql-from-python"],
         ["alan", "Alan T", "alan@example.org", "pandas-cleaning"],
     ])
     assert runner.invoke(app, ["credential", "issue-bulk", str(roster), "--workers", "1"]).exit_code == 0

@@ -17,7 +17,7 @@ from nbcred.store import Store
 from nbcred.store.models import IssuedCredential
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bulk_helpers import read_csv, write_csv  # noqa: E402
+from bulk_helpers import read_csv, write_csv
 
 runner = CliRunner()
 BADGES = ["pandas-cleaning", "exploratory-stats", "data-visualisation", "sql-from-python"]
