@@ -125,3 +125,23 @@ def grade_queued(ctx: ServiceContext) -> list[str]:
     finally:
         grader.close()
     return statuses
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, str]]]:
+    """Ada has a graded submission and a credential; Bob, Grace and Alan have nothing."""
+    settings = settings_for(tmp_path_factory.mktemp("refusals") / "home", serve_grading=False)
+    ctx = open_context(settings)
+    tokens = people(ctx)
+    with TestClient(create_app(settings, ctx=ctx)) as client:
+        service = Service(ctx, client, tokens)
+        queued = client.post("/api/v1/submissions", headers=service.auth("ada"),
+                             data={"assessment": "pandas-cleaning"}, files=sample("pandas-cleaning", "alice"))
+        assert queued.status_code == 202
+        assert grade_queued(ctx) == ["graded"]
+        credential = client.get("/api/v1/credentials", headers=service.auth("ada")).json()[0]["id"]
+        values = {"submission_id": queued.json()["id"], "credential_id": credential,
+                  "assessment_id": "pandas-cleaning", "version": "1.0.0", "notebook": "cleaning",
+                  "grade_id": "test_fill_missing", "token_id": "1", "purpose": "revocation", "number": "1",
+                  "pathway_id": "data-analyst-foundations", "filename": "badge.svg"}
+        yield service, values

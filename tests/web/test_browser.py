@@ -100,9 +100,9 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def sign_in(page: Any, base: str) -> None:
@@ -142,7 +142,12 @@ def test_learner_journey(page: Any, live_server: str, tmp_path: Path) -> None:
     frame = page.frame_locator("#feedback")
     frame.locator("body").wait_for()
     assert "BEGIN HIDDEN TESTS" not in frame.locator("body").inner_text()
-    shot(page, "04-graded")
+    notebook = page.frame_locator("iframe.notebook")
+    assert "parse_amount" in notebook.locator("body").inner_text()  # the learner's notebook as it ran
+    shot(page, "04-graded", full_page=False)  # frames below the fold are not painted in a full page
+    page.locator("iframe.notebook").scroll_into_view_if_needed()
+    notebook.locator("text=Load the file").first.wait_for()
+    shot(page, "04b-notebook-as-graded", full_page=False)
 
     page.click("a[href='/wallet']")
     card = page.locator("article.credential").first

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from nbcred.web.app import create_app
-from tests.web.conftest import Service, grade_queued, open_context, people, sample, settings_for
+from tests.web.conftest import Service, settings_for
 
 PUBLIC = {  # (method, path): deliberately open to anyone
     ("GET", "/healthz"), ("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout"),
@@ -31,26 +31,6 @@ PUBLIC = {  # (method, path): deliberately open to anyone
     ("HEAD", "/api/docs/oauth2-redirect"),
 }
 ROLE_OF = {"ada": "learner", "bob": "learner", "grace": "instructor", "alan": "admin"}
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, str]]]:
-    """Ada has a graded submission and a credential; Bob, Grace and Alan have nothing."""
-    settings = settings_for(tmp_path_factory.mktemp("refusals") / "home", serve_grading=False)
-    ctx = open_context(settings)
-    tokens = people(ctx)
-    with TestClient(create_app(settings, ctx=ctx)) as client:
-        service = Service(ctx, client, tokens)
-        queued = client.post("/api/v1/submissions", headers=service.auth("ada"),
-                             data={"assessment": "pandas-cleaning"}, files=sample("pandas-cleaning", "alice"))
-        assert queued.status_code == 202
-        assert grade_queued(ctx) == ["graded"]
-        credential = client.get("/api/v1/credentials", headers=service.auth("ada")).json()[0]["id"]
-        values = {"submission_id": queued.json()["id"], "credential_id": credential,
-                  "assessment_id": "pandas-cleaning", "version": "1.0.0", "notebook": "cleaning",
-                  "grade_id": "test_fill_missing", "token_id": "1", "purpose": "revocation", "number": "1",
-                  "pathway_id": "data-analyst-foundations", "filename": "badge.svg"}
-        yield service, values
 
 
 def routes() -> list[tuple[str, str, tuple[str, ...] | None]]:
