@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from grader.integrity.hook import install_integrity
 from grader.spec import ExecutionLimits
 
 TIMEOUT_ERROR = {
@@ -81,7 +82,7 @@ class KernelRunner:
         def on_executed(cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]) -> None:
             outcome.replies[cell_index] = str(execute_reply.get("content", {}).get("status", "error"))
 
-        return self.client_class(
+        client = self.client_class(
             nb,
             timeout=int(limits.cell_timeout),
             kernel_name=kernel_name,
@@ -94,6 +95,8 @@ class KernelRunner:
             on_cell_executed=on_executed,
             **kwargs,
         )
+        install_integrity(client)  # test cells are rewritten in the kernel (grader.integrity)
+        return client
 
 
 def run_client(client: NotebookClient, outcome: RunOutcome, limits: ExecutionLimits) -> RunOutcome:

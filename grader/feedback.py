@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader
 from nbformat import NotebookNode
 
 from grader.failure import Explanation, explain, explain_stderr
+from grader.integrity.flags import integrity_message
 from grader.restore import by_grade_id
 from grader.results import CellScore, GradeResult, TestFeedback
 
@@ -80,7 +81,8 @@ def _why(
     """Why a test cell lost points: its error, else what it wrote to stderr, else nothing."""
     explained = explain(cell, executed, source.reference, source.hidden)
     if explained is not None:
-        return explained
+        plain = integrity_message(cell)  # says what the learner did, never what a test checks
+        return replace(explained, message=plain) if plain else explained
     stderr = explain_stderr(cell, source.hidden, has_hidden)
     return Explanation("", "", "", stderr) if stderr else None
 

@@ -29,7 +29,8 @@ from grader.execute import NotebookRunner, RunOutcome
 from grader.feedback import test_feedback, write_feedback
 from grader.learner_view import executed_folder, write_learner_view
 from grader.restore import grade_ids, restore
-from grader.results import CellScore, GradeResult, TestFeedback
+from grader.integrity.flags import collect_flags
+from grader.results import CellScore, GradeResult, IntegrityFlag, TestFeedback
 from grader.score import decide, roll_up, score_notebook
 
 
@@ -85,8 +86,10 @@ def grade_submission(
     cells: list[CellScore] = []
     tampered: list[str] = []
     tests: list[TestFeedback] = []
+    flags: list[IntegrityFlag] = []
     for source in assessment.notebooks:
-        scored, notes = _grade_notebook(assessment, source, submission, learner, options, errors, digest)
+        scored, notes = _grade_notebook(assessment, source, submission, learner, options, errors, digest,
+                                        flags=flags)
         cells += scored
         tampered += [f"{source.name}/{gid}" for gid in notes[0]]
         tests += notes[1]
@@ -100,6 +103,7 @@ def grade_submission(
                       needs_manual=any(c.needs_manual for c in cells)),
         cells=cells, competencies=competencies, tampered_cells=tampered, errors=errors,
         content_hash=digest, needs_manual=any(c.needs_manual for c in cells), tests=tests,
+        integrity=flags,
     )
     if options.feedback_dir is not None:
         result.feedback = str(write_feedback(result, assessment, options.feedback_dir))
@@ -115,6 +119,8 @@ def _grade_notebook(
     options: GradeOptions,
     errors: list[str],
     digest: str = "",
+    *,
+    flags: list[IntegrityFlag],
 ) -> tuple[list[CellScore], tuple[list[str], list[TestFeedback]]]:
     zero = score_notebook(source.grade_cells, None, None)
     try:
@@ -139,6 +145,7 @@ def _grade_notebook(
     outcome = _execute(assessment, source, prepared, options)
     if outcome.error:
         errors.append(f"{source.filename}: {outcome.error}")
+    flags += collect_flags(outcome.notebook, source.name)
     executed, _ = LimitOutput().preprocess(outcome.notebook, {})
     if options.feedback_dir is not None:
         write_learner_view(executed, source,

@@ -52,6 +52,16 @@ class TestFeedback:
                 "line": self.line, "message": self.message}
 
 
+@dataclass(frozen=True)
+class IntegrityFlag:
+    """For instructors only: a test met a learner-defined object, or a trick was contained."""
+
+    notebook: str
+    cell: str
+    kind: str  # "learner-object" (the test failed) | "contained" (the originals were used)
+    message: str
+
+
 @dataclass
 class GradeResult:
     """The outcome of grading one submission."""
@@ -72,6 +82,7 @@ class GradeResult:
     attempt: int | None = None
     credential: str | None = None
     tests: list[TestFeedback] = field(default_factory=list)
+    integrity: list[IntegrityFlag] = field(default_factory=list)  # instructors only, not in as_json
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:

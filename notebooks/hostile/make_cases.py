@@ -177,5 +177,229 @@ def build(assessment_dir: Path = HERE / "assessment", out: Path = HERE) -> list[
     return list(CASES)
 
 
+
+
+# --- Gaming the tests: objects and patches that make assertions pass without the work -----------
+# A second small assessment (``gaming/assessment``) whose tests use the constructs graders rely on
+# (==, len, indexing, float, math.isclose, numpy.allclose, pandas.testing, isinstance, sorted,
+# sum, all, any, round); each case answers with objects or patches instead of computing.
+
+GAMING = HERE / "gaming"
+GAMING_RELEASED = "import math\nimport numpy as np\nimport pandas as pd\nfrom pandas.testing import assert_frame_equal"
+GAMING_SOLUTION = _case("""
+    def squares(n):
+        ### BEGIN SOLUTION
+        return [i * i for i in range(1, n + 1)]
+        ### END SOLUTION
+
+    def area(r):
+        ### BEGIN SOLUTION
+        return math.pi * r * r
+        ### END SOLUTION
+
+    def scaled(xs):
+        ### BEGIN SOLUTION
+        return np.asarray(xs, dtype=float) / 2
+        ### END SOLUTION
+
+    def clean(df):
+        ### BEGIN SOLUTION
+        return df.dropna().reset_index(drop=True)
+        ### END SOLUTION
+""")
+GAMING_TESTS = {
+    "test_squares": "assert squares(10) == [1, 4, 9, 16, 25, 36, 49, 64, 81, 100]\n"
+                    "### BEGIN HIDDEN TESTS\nassert squares(3)[2] == 9\n### END HIDDEN TESTS",
+    "test_length": "assert len(squares(5)) == 5\nassert squares(5) != [1, 4, 9, 16]",
+    "test_area": "import math\nassert math.isclose(area(2), 12.566370614359172)\n"
+                 "assert abs(area(1) - math.pi) < 1e-9",
+    "test_array": "assert np.allclose(scaled([1, 2, 3]), [0.5, 1.0, 1.5])",
+    "test_frame": "frame = clean(pd.DataFrame({'a': [1.0, None, 3.0]}))\n"
+                  "assert isinstance(frame, pd.DataFrame)\n"
+                  "assert_frame_equal(frame, pd.DataFrame({'a': [1.0, 3.0]}))",
+    "test_builtins": "result = squares(4)\nassert isinstance(result, list)\n"
+                     "assert sorted(result) == [1, 4, 9, 16] and sum(result) == 30\n"
+                     "assert all(x > 0 for x in result) and any(x == 16 for x in result)\n"
+                     "assert round(area(1), 2) == 3.14",
+}
+_ANYTHING = _case("""
+    class Anything:
+        def __eq__(self, other):
+            return True
+        def __ne__(self, other):
+            return True
+        def __getitem__(self, key):
+            return Anything()
+        def __len__(self):
+            return 5
+        def __float__(self):
+            return math.pi
+        def __sub__(self, other):
+            return 0.0
+        def __lt__(self, other):
+            return True
+        def __gt__(self, other):
+            return True
+        def __round__(self, n=0):
+            return 3.14
+    def squares(n):
+        return Anything()
+    def area(r):
+        return Anything()
+    def scaled(xs):
+        return Anything()
+    def clean(df):
+        return Anything()
+""")
+_WRONG = "def squares(n):\n    return [0] * n\ndef area(r):\n    return 0.0\n" \
+         "def scaled(xs):\n    return xs\ndef clean(df):\n    return df\n"
+GAMING_CASES: dict[str, str] = {
+    "honest": GAMING_SOLUTION,
+    "always_equal": _ANYTHING,
+    "list_subclass": _case("""
+        class Squares(list):
+            def __eq__(self, other):
+                return True
+            def __ne__(self, other):
+                return True
+            def __len__(self):
+                return 5
+        def squares(n):
+            return Squares([0, 0, 9])
+    """),
+    "truthy_result": _case("""
+        class Yes:
+            def __bool__(self):
+                return True
+        class Fake:
+            def __eq__(self, other):
+                return Yes()
+            __ne__ = __eq__
+            def __getitem__(self, key):
+                return Fake()
+        def squares(n):
+            return Fake()
+    """),
+    "fake_number": _case("""
+        class Number:
+            def __float__(self):
+                return 12.566370614359172
+            def __sub__(self, other):
+                return 0.0
+            def __round__(self, n=0):
+                return 3.14
+        def area(r):
+            return Number()
+    """),
+    "fake_elements": _case("""
+        class Same:
+            def __eq__(self, other):
+                return True
+            def __gt__(self, other):
+                return True
+            def __lt__(self, other):
+                return False
+            def __hash__(self):
+                return 0
+        def squares(n):
+            return [Same() for _ in range(n)]
+    """),
+    "array_protocol": _case("""
+        class Agree:
+            def __array_function__(self, func, types, args, kwargs):
+                return True
+        def scaled(xs):
+            return Agree()
+    """),
+    "redefine_builtins": _WRONG + _case("""
+        len = lambda obj: 5
+        isinstance = lambda obj, cls: True
+        sorted = lambda xs: [1, 4, 9, 16]
+        sum = lambda xs: 30
+        all = any = lambda xs: True
+        abs = lambda x: 0.0
+        round = lambda x, n=0: 3.14
+    """),
+    "patch_libraries": _WRONG + _case("""
+        import numpy, pandas.testing
+        math.isclose = lambda *args, **kwargs: True
+        np.allclose = lambda *args, **kwargs: True
+        numpy.allclose = np.allclose
+        pandas.testing.assert_frame_equal = lambda *args, **kwargs: None
+        assert_frame_equal = pandas.testing.assert_frame_equal
+    """),
+    "patch_sys_modules": _WRONG + _case("""
+        import sys, types
+        fake = types.ModuleType("math")
+        fake.isclose = lambda *args, **kwargs: True
+        fake.pi = 0.0
+        sys.modules["math"] = fake
+        math = fake
+        class FakeNumpy:
+            def allclose(self, *args, **kwargs):
+                return True
+        np = FakeNumpy()
+        sys.modules["numpy"] = np
+    """),
+    "class_trick": _case("""
+        class FakeFrame:
+            __class__ = property(lambda self: pd.DataFrame)
+        class FakeList:
+            @property
+            def __class__(self):
+                return list
+            def __iter__(self):
+                return iter([1, 4, 9, 16])
+        def squares(n):
+            return FakeList()
+        def area(r):
+            return math.pi * r * r
+        def clean(df):
+            return FakeFrame()
+    """),
+}
+
+
+def build_gaming(out: Path = GAMING) -> list[str]:
+    """Write the gaming assessment and one folder per gaming case; return the case names."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    def meta(grade_id: str, *, grade: bool, solution: bool, points: float = 0) -> dict[str, object]:
+        nbg: dict[str, object] = {"grade": grade, "grade_id": grade_id, "locked": not solution,
+                                  "schema_version": 3, "solution": solution, "task": False}
+        if grade:
+            nbg["points"] = points
+        return {"nbgrader": nbg}
+
+    cells = [new_markdown_cell("# Gaming the tests\nWrite the four functions."),
+             new_code_cell(GAMING_RELEASED, metadata=meta("setup", grade=False, solution=False)),
+             new_code_cell(GAMING_SOLUTION, metadata=meta("answer", grade=False, solution=True))]
+    cells += [new_code_cell(src, metadata=meta(gid, grade=True, solution=False, points=1))
+              for gid, src in GAMING_TESTS.items()]
+    source = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"}})
+    root = out / "assessment"
+    (root / "source").mkdir(parents=True, exist_ok=True)
+    nbformat.write(source, root / "source" / "gaming.ipynb")
+    rubric = "\n".join(f"  - cell: gaming/{gid}\n    competency: honesty" for gid in GAMING_TESTS)
+    (root / "assessment.yaml").write_text(
+        "id: assessment\ntitle: Gaming the tests (hostile-submission corpus)\nversion: \"1\"\n"
+        "description: Submissions answer with objects and patches instead of computing; see "
+        "notebooks/hostile/make_cases.py.\ncompetencies:\n  - id: honesty\n    name: Compute the answers\n"
+        f"rubric:\n{rubric}\nexecution:\n  cell_timeout: 10\n  notebook_timeout: 30\n")
+    release = load_assessment(root).notebooks[0].release
+    for name, code in GAMING_CASES.items():
+        nb = nbformat.from_dict(json.loads(json.dumps(release)))
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
+                cell.source = code
+        folder = out / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "gaming.ipynb")
+    return list(GAMING_CASES)
+
+
 if __name__ == "__main__":
-    print("\n".join(build()))
+    print("\n".join(build() + build_gaming()))

@@ -1,0 +1,102 @@
+"""Grader side of the integrity checks: install the kernel runtime before the first cell runs.
+
+:func:`install_integrity` is the whole hook into execution: it gives an nbclient client an
+``on_notebook_start`` hook that executes :mod:`grader.integrity.runtime`'s source in the fresh
+kernel *silently* (no execution count, no history, no output, nothing left in the user's
+namespace), with the SHA-256 of every test cell to rewrite and the module aliases the released
+notebook defines. It works for every runner (plain, sandboxed, forked): the runtime travels as
+source, so the kernel needs no access to the grader's files.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from grader.integrity.runtime import OPT_OUT, cell_digest
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _runtime_source() -> str:
+    return (Path(__file__).parent / "runtime.py").read_text(encoding="utf-8")
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An nbgrader autograded test cell (graded, not a solution, code)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def opted_out(source: str) -> bool:
+    """Whether a test cell carries the documented opt-out marker (a comment line)."""
+    return any(line.strip().lstrip("#").strip() == OPT_OUT for line in source.splitlines())
+
+
+def kernel_config(nb: NotebookNode) -> dict[str, Any]:
+    """What the kernel needs: test cells to rewrite, and the released imports (``alias -> module[:name]``)."""
+    digests = sorted({cell_digest(c.source) for c in nb.cells
+                      if is_test_cell(c) and c.source.strip() and not opted_out(c.source)})
+    aliases: dict[str, str] = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or meta.get("solution") or not (
+                meta.get("locked") or meta.get("grade")):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # magics: no aliases from this cell
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                aliases.update({a.asname or a.name: a.name for a in node.names if "." not in a.name})
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                aliases.update({a.asname or a.name: f"{node.module}:{a.name}" for a in node.names
+                                if a.name != "*"})
+    return {"digests": digests, "aliases": aliases}
+
+
+def preamble(config: dict[str, Any]) -> str:
+    """One expression that installs the runtime and binds no name in the user's namespace."""
+    return (
+        "(lambda ns: (exec(compile(ns['src'], '<nbcred-integrity>', 'exec'), ns), "
+        "ns['install'](get_ipython(), ns['config'])))"
+        f"({{'__name__': 'nbcred_integrity', 'src': {_runtime_source()!r}, "
+        f"'config': {config!r}}})"
+    )
+
+
+def install_integrity(client: NotebookClient) -> None:
+    """Make ``client`` install the test-cell rewriting in its kernel before the first cell."""
+    config = kernel_config(client.nb)
+    if not config["digests"]:
+        return
+    code = preamble(config)
+
+    async def on_notebook_start(notebook: NotebookNode) -> None:
+        if not _python_kernel(client):
+            return
+        assert client.kc is not None
+        msg_id = client.kc.execute(code, silent=True, store_history=False)
+        reply = await client.async_wait_for_reply(msg_id)
+        status = (reply or {}).get("content", {}).get("status")
+        if status != "ok":
+            log.warning("integrity checks not installed in the kernel: %s",
+                        (reply or {}).get("content", {}).get("evalue", "no reply"))
+
+    client.on_notebook_start = on_notebook_start
+
+
+def _python_kernel(client: NotebookClient) -> bool:
+    try:
+        spec = client.km.kernel_spec if client.km is not None else None
+    except Exception:
+        return False
+    return spec is not None and str(spec.language).lower() == "python"
