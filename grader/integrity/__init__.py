@@ -8,9 +8,10 @@
   with the runtime's records removed from the notebook's outputs.
 """
 
-from grader.integrity.flags import IntegrityFlag, collect_flags
+from grader.integrity.flags import collect_flags
 from grader.integrity.hook import install_integrity, kernel_config, opted_out
 from grader.integrity.runtime import EVENT_MIME, OPT_OUT
+from grader.results import IntegrityFlag
 
 __all__ = ["EVENT_MIME", "OPT_OUT", "IntegrityFlag", "collect_flags", "install_integrity",
            "kernel_config", "opted_out"]

@@ -64,11 +64,16 @@ def kernel_config(nb: NotebookNode) -> dict[str, Any]:
 
 
 def preamble(config: dict[str, Any]) -> str:
-    """One expression that installs the runtime and binds no name in the user's namespace."""
+    """One expression that installs the runtime and binds no name in the user's namespace.
+
+    The runtime gets its own copy of the builtins, so a learner who later patches the
+    ``builtins`` module does not change what the runtime itself calls.
+    """
     return (
         "(lambda ns: (exec(compile(ns['src'], '<nbcred-integrity>', 'exec'), ns), "
         "ns['install'](get_ipython(), ns['config'])))"
-        f"({{'__name__': 'nbcred_integrity', 'src': {_runtime_source()!r}, "
+        f"({{'__name__': 'nbcred_integrity', '__builtins__': dict(__import__('builtins').__dict__), "
+        f"'src': {_runtime_source()!r}, "
         f"'config': {config!r}}})"
     )
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import hashlib
 import os
 import sys
@@ -211,13 +212,13 @@ class Runtime:
         name = _tname(kind)
         try:
             if name == "ndarray" or (module.startswith("numpy") and hasattr(value, "dtype")):
-                return value.ravel().tolist() if str(value.dtype) == "object" else ()
+                return list(value.ravel().tolist()) if str(value.dtype) == "object" else ()
             if module.startswith("pandas"):
                 if name == "DataFrame":
                     return (x for col in range(value.shape[1]) if str(value.dtypes.iloc[col]) == "object"
                             for x in value.iloc[:, col].tolist())
                 if hasattr(value, "dtype") and str(value.dtype) == "object":
-                    return value.tolist()
+                    return list(value.tolist())
         except Exception:  # an unusual library object: nothing more to scan
             return ()
         return ()
@@ -237,11 +238,9 @@ class Runtime:
         if message in self.reported:
             return
         self.reported.add(message)
-        try:
+        with contextlib.suppress(Exception):  # no display publisher: nothing to report to
             self.shell.display_pub.publish(data={EVENT_MIME: {"kind": kind, "message": message}},
                                            metadata={})
-        except Exception:  # no display publisher (plain IPython): nothing to report to
-            pass
 
     # -- what rewritten test cells call -------------------------------------------------------
     def cmp(self, op: str, left: Any, right: Any) -> Any:
@@ -342,15 +341,16 @@ class Runtime:
         current = sys.modules.get(name)
         if known is not None:
             if current is not known:
-                self.event("module", f"the notebook replaces sys.modules[{name!r}]; tests used the real module")
+                self.event("module", f"the notebook replaces sys.modules[{name!r}]; tests used the "
+                           "real module")
             module = known
         else:
             if current is None:
                 import importlib
 
                 current = importlib.import_module(name)
-            if not _isinstance(current, types.ModuleType) or not self.trusted_file(
-                    str(getattr(current, "__file__", None) or "/")) and name not in sys.builtin_module_names:
+            if not _isinstance(current, types.ModuleType) or (not self.trusted_file(
+                    str(getattr(current, "__file__", None) or "/")) and name not in sys.builtin_module_names):
                 raise IntegrityError(f"the module {name!r} was replaced by code in your notebook; "
                                      "tests need the real one (do not patch sys.modules)")
             self.modules[name] = module = current
@@ -392,11 +392,8 @@ class Runtime:
 
 def _trusted_prefixes(workdir: str) -> tuple[str, ...]:
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        try:
-            paths.add(sysconfig.get_paths()[key])
-        except KeyError:
-            pass
+    found = sysconfig.get_paths()
+    paths |= {found[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in found}
     paths |= {p for p in sys.path if p and "site-packages" in p}
     real = {os.path.realpath(p) for p in paths if p}
     return tuple(sorted(p.rstrip("/") + "/" for p in real if p != "/"))
@@ -429,7 +426,7 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         self.generic_visit(node)
-        if _isinstance(node.op, ast.Not):
+        if isinstance(node.op, ast.Not):
             node.operand = self._call("truth", node.operand)
         return node
 
@@ -453,21 +450,21 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)
-        if not _isinstance(node.ctx, ast.Load):
+        if not isinstance(node.ctx, ast.Load):
             return node
         return ast.copy_location(self._call("item", node.value, self._index(node.slice)), node)
 
     def _index(self, index: ast.expr) -> ast.expr:
-        if _isinstance(index, ast.Slice):
+        if isinstance(index, ast.Slice):
             parts = [p if p is not None else ast.Constant(None)
                      for p in (index.lower, index.upper, index.step)]
             return self._call("mkslice", *parts)
-        if _isinstance(index, ast.Tuple):
+        if isinstance(index, ast.Tuple):
             return ast.Tuple(elts=[self._index(e) for e in index.elts], ctx=ast.Load())
         return index
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
-        if _isinstance(node.func, ast.Name) and node.func.id in FRAME_NAMES:
+        if isinstance(node.func, ast.Name) and node.func.id in FRAME_NAMES:
             self.generic_visit(node)
             return node
         self.generic_visit(node)
@@ -476,7 +473,7 @@ class Rewriter(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        if not _isinstance(node.ctx, ast.Load):
+        if not isinstance(node.ctx, ast.Load):
             return node
         if node.id in self.names:
             return ast.copy_location(self._call("b", ast.Constant(node.id)), node)
@@ -486,7 +483,7 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
-        if not _isinstance(node.ctx, ast.Load):
+        if not isinstance(node.ctx, ast.Load):
             return node
         return ast.copy_location(self._call("attr", node.value, ast.Constant(node.attr)), node)
 
@@ -517,19 +514,17 @@ def _bound_names(tree: ast.AST) -> frozenset[str]:
     """Every name the cell binds anywhere (such names are the test's own, never rewritten)."""
     bound: set[str] = set()
     for node in ast.walk(tree):
-        if _isinstance(node, ast.Name) and not _isinstance(node.ctx, ast.Load):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound.add(node.id)
-        elif _isinstance(node, ast.arg):
+        elif isinstance(node, ast.arg):
             bound.add(node.arg)
-        elif _isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
-        elif _isinstance(node, ast.alias):
+        elif isinstance(node, ast.alias):
             bound.add((node.asname or node.name).split(".")[0])
-        elif _isinstance(node, (ast.Global, ast.Nonlocal)):
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
             bound.update(node.names)
-        elif _isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif _isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
             bound.add(node.name)
     return frozenset(bound)
 
@@ -560,7 +555,7 @@ class TestCellTransformer:
             kernel = getattr(self.shell, "kernel", None)
             parent = kernel.get_parent("shell") if kernel is not None else {}
             code = (parent or {}).get("content", {}).get("code")
-            if not _isinstance(code, str) or cell_digest(code) not in self.digests:
+            if not isinstance(code, str) or cell_digest(code) not in self.digests:
                 return node
             return rewrite(node, rt=self.rt_name, aliases=self.aliases)
         except Exception:  # never unregister ourselves (IPython would print to stderr)

@@ -185,7 +185,8 @@ def build(assessment_dir: Path = HERE / "assessment", out: Path = HERE) -> list[
 # sum, all, any, round); each case answers with objects or patches instead of computing.
 
 GAMING = HERE / "gaming"
-GAMING_RELEASED = "import math\nimport numpy as np\nimport pandas as pd\nfrom pandas.testing import assert_frame_equal"
+GAMING_RELEASED = ("import math\nimport numpy as np\nimport pandas as pd\n"
+                   "from pandas.testing import assert_frame_equal")
 GAMING_SOLUTION = _case("""
     def squares(n):
         ### BEGIN SOLUTION
@@ -221,6 +222,8 @@ GAMING_TESTS = {
                      "assert sorted(result) == [1, 4, 9, 16] and sum(result) == 30\n"
                      "assert all(x > 0 for x in result) and any(x == 16 for x in result)\n"
                      "assert round(area(1), 2) == 3.14",
+    # the documented opt-out: this cell is not rewritten, so learner objects are not checked
+    "test_opted_out": "# nbcred: allow-learner-objects\nassert len(squares(5)) == 5",
 }
 _ANYTHING = _case("""
     class Anything:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_corpus import HOSTILE_ASSESSMENT, PLANTED, hostile_cases
+from hostile_corpus import (GAMING_ASSESSMENT, HOSTILE_ASSESSMENT, PLANTED, gaming_cases,
+                            hostile_cases)
 
 from grader.results import GradeResult
 from nbcred.executors import GradeJob, get_executor
@@ -42,6 +43,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, planted: str) -> dict[str, 
     settings = Settings(home=tmp_path_factory.mktemp("home"),
                         broker_url=f"redis://:{planted}@127.0.0.1:6379/0")
     jobs = [GradeJob(str(HOSTILE_ASSESSMENT), str(case), case.name) for case in hostile_cases()]
+    jobs += [GradeJob(str(GAMING_ASSESSMENT), str(case), f"gaming-{case.name}") for case in gaming_cases()]
     results: dict[str, GradeResult] = {}
     received: list[str] = []
 
@@ -61,8 +63,8 @@ def cell(result: GradeResult, grade_id: str) -> float:
 
 
 def test_every_case_has_one_result(corpus: dict[str, GradeResult]) -> None:
-    assert set(corpus) == {p.name for p in hostile_cases()}
-    assert len(corpus) >= 15
+    assert set(corpus) == {p.name for p in hostile_cases()} | {f"gaming-{p.name}" for p in gaming_cases()}
+    assert len(corpus) >= 15 + 11
 
 
 @pytest.mark.parametrize("case", ["infinite_loop", "memory_bomb", "fork_bomb", "network_local",
@@ -122,7 +124,56 @@ def test_corpus_is_current() -> None:
     assert sorted(module.CASES) == sorted(p.name for p in hostile_cases())
     assert module.PLANTED == PLANTED
     assert all((HOSTILE_ASSESSMENT.parent / name / "adder.ipynb").is_file() for name in module.CASES)
+    assert sorted(module.GAMING_CASES) == sorted(p.name for p in gaming_cases())
+    assert all((GAMING_ASSESSMENT.parent / name / "gaming.ipynb").is_file() for name in module.GAMING_CASES)
 
 
 def test_case_folders_exist() -> None:
     assert (Path(HOSTILE_ASSESSMENT) / "assessment.yaml").is_file()
+
+
+# --- Gaming the tests (see make_cases.GAMING_CASES) ---------------------------------------------
+#: For each trick, the test cells it passes under plain nbgrader (measured with the rewriting off),
+#: and the kind of flag it leaves: "learner-object" (the test failed) or "contained".
+GAMED: dict[str, tuple[tuple[str, ...], str]] = {
+    "always_equal": (("test_squares", "test_length"), "learner-object"),
+    "list_subclass": (("test_squares", "test_length"), "learner-object"),
+    "truthy_result": (("test_squares",), "learner-object"),
+    "fake_number": (("test_area",), "learner-object"),
+    "fake_elements": (("test_squares", "test_length"), "learner-object"),
+    "array_protocol": (("test_array",), "learner-object"),
+    "class_trick": (("test_squares", "test_builtins"), "learner-object"),
+    "redefine_builtins": (("test_builtins",), "contained"),
+    "patch_libraries": (("test_area", "test_array", "test_frame"), "contained"),
+    "patch_sys_modules": (("test_area", "test_array"), "contained"),
+}
+
+
+def test_honest_solution_is_not_flagged(corpus: dict[str, GradeResult]) -> None:
+    result = corpus["gaming-honest"]
+    assert result.score == result.max_score == 7.0
+    assert result.integrity == []
+
+
+@pytest.mark.parametrize("case", sorted(GAMED))
+def test_gaming_trick_is_contained_and_flagged(corpus: dict[str, GradeResult], case: str) -> None:
+    result = corpus[f"gaming-{case}"]
+    gamed, kind = GAMED[case]
+    assert {c: cell(result, c) for c in gamed} == dict.fromkeys(gamed, 0.0), f"{case} fooled a test"
+    assert kind in {f.kind for f in result.integrity if f.cell in gamed}, result.integrity
+    assert result.score <= 2.0 and not result.passed
+    assert all(f.notebook == "gaming" and f.message for f in result.integrity)
+
+
+def test_learner_object_failure_is_explained_even_with_hidden_tests(
+        corpus: dict[str, GradeResult]) -> None:
+    feedback = next(t for t in corpus["gaming-always_equal"].tests if t.cell == "test_squares")
+    assert feedback.status == "failed"
+    assert "IntegrityError" in feedback.message and "defined by code in your notebook" in feedback.message
+    assert "squares(3)" not in feedback.message  # the hidden test itself stays hidden
+
+
+def test_opted_out_cell_is_not_rewritten(corpus: dict[str, GradeResult]) -> None:
+    # the opt-out is documented as letting learner objects through: Anything's __len__ answers 5
+    assert cell(corpus["gaming-always_equal"], "test_opted_out") == 1.0
+    assert cell(corpus["gaming-always_equal"], "test_length") == 0.0
