@@ -54,6 +54,12 @@ def _instructor_init() -> Any:
     return instructor_app
 
 
+def _similarity() -> Any:
+    from nbcred.cli_similarity import similarity
+
+    return similarity
+
+
 def _serve() -> Any:
     from nbcred.cli_serve import serve
 
@@ -83,6 +89,7 @@ class _Commands(LazyGroup):
         "cohort": Lazy(_cohort_app, "Import a cohort's roster and grade everything it submitted."),
         "export": Lazy(_export, "Export grades (Canvas, Moodle), credentials or CLRs of an assessment "
                        "or cohort."),
+        "similarity": Lazy(_similarity, "Pairs of learners whose written code is alike (instructors)."),
     }
 
 
