@@ -8,6 +8,7 @@ is hidden. Messages that would quote a hidden test are withheld.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_corpus import (GAMING_ASSESSMENT, HOSTILE_ASSESSMENT, PLANTED, gaming_cases,
-                            hostile_cases)
+from hostile_corpus import GAMING_ASSESSMENT, HOSTILE_ASSESSMENT, PLANTED, gaming_cases, hostile_cases
 
 from grader.results import GradeResult
 from nbcred.executors import GradeJob, get_executor
