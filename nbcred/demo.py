@@ -64,7 +64,10 @@ def run_demo(settings: Settings, *, console: Console) -> Path:
         for line in issue_pathways(runtime, catalogue):
             console.print(line)
         console.print(verification_table(runtime))
-    report = write_cohort_report(results, catalogue, settings.home / "reports")
+    from nbcred.similarity import compare_submissions
+
+    similarity = {a.id: compare_submissions(assessment=a, submissions=subs) for a, subs in jobs}
+    report = write_cohort_report(results, catalogue, settings.home / "reports", similarity)
     console.print(f"Feedback pages: {(settings.home / 'feedback').resolve()}")
     console.print(f"Cohort report:  {report.resolve()}")
     return report

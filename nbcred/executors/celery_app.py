@@ -31,7 +31,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.grade import content_hash, learner_id
-from grader.results import CellScore, CompetencyScore, GradeResult, TestFeedback
+from grader.results import CellScore, CompetencyScore, GradeResult, IntegrityFlag, TestFeedback
 from nbcred.executors.work import JobGrader, error_result
 from nbcred.pipeline import GradeJob
 from nbcred.settings import Settings
@@ -81,6 +81,7 @@ def from_json(text: str | bytes) -> GradeResult:
     data["cells"] = [CellScore(**c) for c in data["cells"]]
     data["competencies"] = [CompetencyScore(**c) for c in data["competencies"]]
     data["tests"] = [TestFeedback(**t) for t in data["tests"]]
+    data["integrity"] = [IntegrityFlag(**f) for f in data.get("integrity", [])]
     return GradeResult(**data)
 
 
