@@ -27,8 +27,8 @@ from grader.assessment import Assessment, SourceNotebook
 from grader.errors import SubmissionError
 from grader.execute import NotebookRunner, RunOutcome
 from grader.feedback import test_feedback, write_feedback
-from grader.learner_view import executed_folder, write_learner_view
 from grader.integrity.flags import collect_flags
+from grader.learner_view import executed_folder, write_learner_view
 from grader.restore import grade_ids, restore
 from grader.results import CellScore, GradeResult, IntegrityFlag, TestFeedback
 from grader.score import decide, roll_up, score_notebook
