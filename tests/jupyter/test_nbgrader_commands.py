@@ -48,7 +48,7 @@ def test_list_fetch_submit_fetch_feedback(backend: tuple[str, LiveService], tmp_
         assert row["status"] == "graded" and row["assessment"] == ASSESSMENT
     else:  # fetch_feedback itself waits for the grading (longer than its default on a busy machine)
         with (ada.root / "nbgrader_config.py").open("a") as config:
-            config.write("c.ExchangeFetchFeedback.grading_wait = 150\n")
+            config.write("c.ExchangeFetchFeedback.grading_wait = 90\n")
 
     assert "Fetched feedback:" in ok(ada, "fetch_feedback", ASSESSMENT)
     [row] = service.wait_graded("ada", timeout=0.1)
