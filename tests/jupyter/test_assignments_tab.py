@@ -24,7 +24,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange import ExchangeError
 from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 
-from nbcred.jupyter.exchange import ExchangeSubmit
+from nbcred.jupyter.exchange import ExchangeFetchAssignment, ExchangeSubmit
 from nbcred.jupyter.feedback import STAMP
 from tests.jupyter.conftest import (
     ASSESSMENT,
@@ -176,3 +176,14 @@ def test_the_command_line_gets_nbgraders_exchange_error(sqlite_service: LiveServ
                             token="t")
     with pytest.raises(ExchangeError, match="cannot reach the nbcred service"):
         submit.start()
+
+
+def test_an_unknown_assessment_names_the_closest_one(sqlite_service: LiveService, tmp_path: Path) -> None:
+    learner = learner_folder(tmp_path, sqlite_service, "bob")
+    coursedir = CourseDirectory(course_id=COURSE, assignment_id="pandas-cleanin")
+    fetch = ExchangeFetchAssignment(coursedir=coursedir, authenticator=Authenticator(), parent=NbGrader(),
+                                    assignment_dir=str(learner.root), url=sqlite_service.url,
+                                    token=sqlite_service.tokens["bob"])
+    with pytest.raises(ExchangeError, match="did you mean pandas-cleaning"):
+        fetch.start()
+    assert not (learner.root / "pandas-cleanin").exists()
