@@ -50,6 +50,8 @@ def issue_bulk(
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option(help="Signing processes (default: cores).")] = None,
     batch_size: Annotated[int, typer.Option(help="Rows signed and stored per batch.")] = 500,
+    executor: Annotated[str | None, typer.Option(help="local (process pool) or celery (sign on "
+                                                      "the grading workers).")] = None,
 ) -> None:
     """Issue a credential for every row of ROSTER not issued before; write ROSTER.results.csv."""
     from nbcred.bulk.issue import BulkIssuer, RosterInvalid
@@ -63,7 +65,8 @@ def issue_bulk(
         store = Store.open(settings.resolved_database_url())
         catalogue = load_catalogue(settings.catalogue)
         bulk = BulkIssuer(settings=settings, store=store, catalogue=catalogue,
-                          workers=workers or settings.workers, batch_size=batch_size)
+                          workers=workers or settings.workers, batch_size=batch_size,
+                          executor=executor or settings.executor)
         check = bulk.validate(roster)
     except RosterInvalid as exc:
         raise _fail(str(exc)) from exc

@@ -25,6 +25,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from credentials.errors import CredentialError
 from nbcred.bulk.lifecycle import issue_completed_pathways, mark_superseded
 from nbcred.bulk.plans import achievement_plans, unknown_reason
 from nbcred.bulk.roster import RosterCheck, RosterRow, read_rows, validate_roster
@@ -33,6 +34,7 @@ from nbcred.bulk.signing import (
     SignedChunk,
     SigningContext,
     Timings,
+    build_document,
     init_worker,
     sign_in_worker,
     sign_items,
@@ -111,14 +113,33 @@ class _Batch:
     """Rows not to issue: (credential id, reason) by line."""
     future: Future[SignedChunk] | None = None
     result: SignedChunk | None = None
+    remote: tuple[Any, list[int], dict[int, str]] | None = None
+    """A Celery batch: its AsyncResult, the lines it carries, the lines that failed to build."""
+
+
+def _remote_result(pending: Any, lines: list[int], failed: dict[int, str]) -> SignedChunk:
+    """Wait for a Celery worker's signed batch (redelivered and re-signed if a worker died)."""
+    values = pending.get(propagate=False)
+    signed: dict[int, dict[str, Any]] = {}
+    failed = dict(failed)
+    if not isinstance(values, list) or len(values) != len(lines):
+        failed.update({line: f"the signing task failed: {values!r}" for line in lines})
+        return SignedChunk(signed, failed, Timings())
+    for line, value in zip(lines, values, strict=True):
+        if isinstance(value, dict):
+            signed[line] = value
+        else:
+            failed[line] = str(value)
+    return SignedChunk(signed, failed, Timings())
 
 
 class BulkIssuer:
     """Runs one roster through validation, signing and storage (see the module docstring)."""
 
     def __init__(self, *, settings: Settings, store: Store, catalogue: Catalogue,
-                 workers: int = 1, batch_size: int = 500) -> None:
+                 workers: int = 1, batch_size: int = 500, executor: str = "local") -> None:
         self.settings = settings
+        self.executor = executor
         self.store = store
         self.issuer = CredentialIssuer(settings, store)
         self.identity = load_identity(settings)
@@ -156,7 +177,9 @@ class BulkIssuer:
         started = time.perf_counter()
         report = BulkReport(results_path=results_path_for(roster))
         lists: set[str] = set()
-        pool = self._pool()
+        celery = self._celery() if self.executor == "celery" else None
+        pool = None if celery is not None else self._pool()
+        window = 8 if celery is not None else 2 * self.workers
         try:
             with report.results_path.open("w", encoding="utf-8", newline="") as handle:
                 writer = csv.writer(handle)
@@ -165,12 +188,14 @@ class BulkIssuer:
                 for chunk in _chunks(read_rows(roster, known=self.known), self.batch_size):
                     batch = self._prepare(chunk)
                     lists.update(str(i.status_entry["statusListCredential"]) for i in batch.items)
-                    if pool is not None and batch.items:
+                    if celery is not None and batch.items:
+                        batch.remote = self._send(celery, batch.items)
+                    elif pool is not None and batch.items:
                         batch.future = pool.submit(sign_in_worker, batch.items)
                     elif batch.items:
                         batch.result = sign_items(self.context, batch.items)
                     pending.append(batch)
-                    while pending and (len(pending) > 2 * self.workers or pool is None):
+                    while pending and (len(pending) > window or (pool is None and celery is None)):
                         self._finish(pending.popleft(), writer, report, progress)
                 while pending:
                     self._finish(pending.popleft(), writer, report, progress)
@@ -184,6 +209,28 @@ class BulkIssuer:
             report.pathway_lines = issue_completed_pathways(self.issuer, self.catalogue)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _celery(self) -> Any:
+        from nbcred.executors.celery_app import make_app
+
+        return make_app(self.settings)
+
+    def _send(self, celery: Any, items: list[BulkItem]) -> tuple[Any, list[int], dict[int, str]]:
+        """Build the batch's documents here and queue them for a Celery worker to sign."""
+        from nbcred.bulk.celery_signing import TASK
+
+        now = datetime.now(UTC)
+        lines: list[int] = []
+        documents: list[dict[str, Any]] = []
+        failed: dict[int, str] = {}
+        for item in items:
+            try:
+                documents.append(build_document(self.context, item, now=now))
+                lines.append(item.line)
+            except (CredentialError, ValueError, KeyError) as exc:
+                failed[item.line] = f"{type(exc).__name__}: {exc}"
+        result = celery.send_task(TASK, args=[documents, self.context.verification_method])
+        return result, lines, failed
 
     def _pool(self) -> ProcessPoolExecutor | None:
         if self.workers <= 1:
@@ -247,6 +294,8 @@ class BulkIssuer:
         result = batch.result
         if result is None and batch.future is not None:
             result = batch.future.result()
+        if result is None and batch.remote is not None:
+            result = _remote_result(*batch.remote)
         signed = result.signed if result is not None else {}
         failed = dict(result.failed) if result is not None else {}
         if result is not None:

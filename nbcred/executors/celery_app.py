@@ -64,6 +64,9 @@ def make_app(settings: Settings, extra: CelerySettings | None = None) -> Celery:
     app.conf.nbcred_settings = settings
     app.conf.nbcred_extra = extra
     app.task(name="nbcred.grade", bind=True, max_retries=None)(_grade_task)
+    from nbcred.bulk.celery_signing import TASK, bulk_sign_task
+
+    app.task(name=TASK, bind=True)(bulk_sign_task)
     return app
 
 
