@@ -23,6 +23,19 @@ from nbformat import NotebookNode
 from grader.integrity.hook import install_integrity
 from grader.spec import ExecutionLimits
 
+#: Python source every runner executes in each new kernel before the notebook's first cell (as
+#: IPython ``exec_lines``: no history, no execution count). The hook for in-kernel instrumentation,
+#: e.g. installing an AST transformer that rewrites test assertions. Sandboxed kernels cannot
+#: import from the grader's folders (they are hidden): give self-contained source, or a module the
+#: kernel template preloads (``grader.forkserver.DEFAULT_PRELOAD``). Empty by default.
+KERNEL_SETUP: list[str] = []
+
+
+def setup_arguments() -> list[str]:
+    """Kernel command-line arguments that run :data:`KERNEL_SETUP` at start-up."""
+    return [f"--IPKernelApp.exec_lines={line}" for line in KERNEL_SETUP]
+
+
 TIMEOUT_ERROR = {
     "ename": "CellTimeoutError",
     "evalue": "",
@@ -90,7 +103,7 @@ class KernelRunner:
             interrupt_on_timeout=True,
             raise_on_iopub_timeout=True,
             error_on_timeout=TIMEOUT_ERROR,
-            extra_arguments=self.extra_arguments,
+            extra_arguments=[*self.extra_arguments, *setup_arguments()],
             resources={"metadata": {"path": str(workdir)}},
             on_cell_executed=on_executed,
             **kwargs,

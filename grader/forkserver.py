@@ -31,7 +31,7 @@ from typing import IO, Any, cast
 
 from nbformat import NotebookNode
 
-from grader.execute import RunOutcome
+from grader.execute import RunOutcome, setup_arguments
 from grader.sandbox import (
     SandboxedRunner,
     SandboxKernelManager,
@@ -260,7 +260,8 @@ class ForkKernelManager(SandboxKernelManager):
         self.write_connection_file()
         if self.plan.uid is not None:
             os.chown(self.connection_file, self.plan.uid, self.plan.uid)
-        self.forked = PidfdProcess(self.template.spawn(self.plan, self.connection_file))
+        args = (*KERNEL_ARGS, *setup_arguments())  # the same start-up hook as started kernels
+        self.forked = PidfdProcess(self.template.spawn(self.plan, self.connection_file, args))
         return self.forked
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:

@@ -51,3 +51,25 @@ def test_non_python_kernel_is_started_not_forked(tmp_path: Path, monkeypatch: py
         runner.close()
     assert [(r.score, r.errors) for r in results] == [(3.0, []), (3.0, [])]
     assert answers and not any(answers)  # the "other" kernel was never forked from the template
+
+
+@pytest.mark.parametrize("kind", ["forked", "sandboxed"])
+def test_kernel_setup_runs_before_the_first_cell(
+    kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """grader.execute.KERNEL_SETUP (the in-kernel instrumentation hook) runs in every kernel."""
+    from factory import code, notebook
+
+    from grader import execute
+    from grader.sandbox import SandboxedRunner
+    from grader.spec import ExecutionLimits
+
+    monkeypatch.setattr(execute, "KERNEL_SETUP", ["import builtins; builtins.HOOKED = 'yes'"])
+    runner = ForkedRunner() if kind == "forked" else SandboxedRunner()
+    try:
+        outcome = runner.run(notebook(code("print(HOOKED)"), code("1 + 1")), workdir=tmp_path,
+                             limits=ExecutionLimits(), kernel_name="python3")
+    finally:
+        getattr(runner, "close", lambda: None)()
+    assert outcome.notebook.cells[0].outputs[0]["text"] == "yes\n"
+    assert outcome.notebook.cells[0].execution_count == 1  # the hook took no execution count
