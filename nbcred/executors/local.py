@@ -80,10 +80,9 @@ class LocalExecutor:
                     if result is None:
                         pool[index], code = self._replace(worker)
                         result = self._crashed(job, code)
-                    # The worker gets its next job before the result is recorded: it never idles
-                    # while this process writes to the gradebook or prints.
-                    busy += self._assign(pool[index], queue) - 1
                     on_result(job, result)
+                    busy -= 1
+                    busy += self._assign(pool[index], queue)
         finally:
             self._stop(pool)
 
