@@ -22,6 +22,7 @@ kernels)::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -214,14 +215,25 @@ def same_grades(cli: list[dict[str, Any]], warm: list[Any]) -> bool:
 def _patched(target: Any, name: str, totals: dict[str, list[float]], key: str) -> Iterator[None]:
     original = getattr(target, name)
 
+    def add(wall: float, cpu: float) -> None:
+        totals.setdefault(key, [0.0, 0.0])
+        totals[key][0] += time.perf_counter() - wall
+        totals[key][1] += time.process_time() - cpu
+
     def timed(*args: Any, **kwargs: Any) -> Any:
         wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            totals.setdefault(key, [0.0, 0.0])
-            totals[key][0] += time.perf_counter() - wall
-            totals[key][1] += time.process_time() - cpu
+        result = original(*args, **kwargs)
+        if not asyncio.iscoroutine(result):
+            add(wall, cpu)
+            return result
+
+        async def awaited() -> Any:
+            try:
+                return await result
+            finally:
+                add(wall, cpu)
+
+        return awaited()
 
     setattr(target, name, timed)
     try:
@@ -247,21 +259,31 @@ def stage_split(course: Path, subs: list[Path], home: Path, count: int = 8) -> d
     patches: list[tuple[Any, str, str]] = [
         (grade, "read_submission", "read + validate notebook"), (grade, "restore", "restore"),
         (grade, "parameterize", "parameters"), (KernelTemplate, "spawn", "fork (template round trip)"),
-        (FastKernelClient, "_async_wait_for_ready", "kernel ready (after fork)"),
+        (FastKernelClient, "wait_for_ready", "kernel ready (after fork)"),
         (SandboxedRunner, "execute", "execute (kernel start to shutdown)"),
         (grade, "score_notebook", "scoring"), (grade, "test_feedback", "feedback data"),
         (grade, "write_feedback", "feedback HTML"), (store, "record", "store (SQLite)"),
     ]
+    assert runner.template._process is not None
+    template = runner.template._process.pid
     with _stack(patches, totals):
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, kernels = time.perf_counter(), time.process_time(), _tree_cpu(template)
         for sub in subs[:count]:
             store.record(grade.grade_submission(assessment, sub, options=options),
                          fingerprint=assessment.fingerprint, title=assessment.spec.title)
         whole = (time.perf_counter() - start, time.process_time() - cpu)
+        kernels = _tree_cpu(template) - kernels
     runner.close()
     split = {key: (wall / count, cpu / count) for key, (wall, cpu) in totals.items()}
     split["whole submission"] = (whole[0] / count, whole[1] / count)
+    split["kernels (template + its ended kernels)"] = (float("nan"), kernels / count)
     return split
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and every child it has reaped (utime, stime, cutime, cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
