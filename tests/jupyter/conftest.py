@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from nbcred.service import ServiceContext
 from nbcred.service.users import add_user, create_token
 from nbcred.settings import Settings
 from nbcred.web.app import create_app
+from tests.conftest import POSTGRES_URL, unavailable
 
 ROOT = Path(__file__).parents[2]
 ASSESSMENT = "pandas-cleaning"
@@ -112,15 +114,32 @@ def sqlite_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
 
 
 @pytest.fixture(scope="session")
-def postgresql_service(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[LiveService]:
+def service_database() -> Iterator[str]:
+    """A PostgreSQL database of the live service's own (other tests reset the shared test database
+    while this session's service is still running), dropped afterwards."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
 
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    running = start_service(tmp_path_factory.mktemp("live-postgres"), postgres_url)
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"nbcred_jupyter_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        unavailable(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}")
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_service(
+    tmp_path_factory: pytest.TempPathFactory, service_database: str
+) -> Iterator[LiveService]:
+    running = start_service(tmp_path_factory.mktemp("live-postgres"), service_database)
     yield running.service
     stop_service(running)
 
