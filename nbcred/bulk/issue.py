@@ -187,7 +187,11 @@ class BulkIssuer:
                 pending: deque[_Batch] = deque()
                 for chunk in _chunks(read_rows(roster, known=self.known), self.batch_size):
                     batch = self._prepare(chunk)
-                    lists.update(str(i.status_entry["statusListCredential"]) for i in batch.items)
+                    touched = {str(i.status_entry["statusListCredential"]) for i in batch.items}
+                    if touched - lists:  # a list opened (or first used by this run): publish it now
+                        statuslists.publish(self.settings, self.store, self.identity, missing_only=True,
+                                            only=sorted(touched - lists))
+                    lists.update(touched)
                     if celery is not None and batch.items:
                         batch.remote = self._send(celery, batch.items)
                     elif pool is not None and batch.items:
@@ -203,8 +207,6 @@ class BulkIssuer:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         report.status_lists = sorted(lists)
-        if lists:
-            statuslists.publish(self.settings, self.store, self.identity, only=sorted(lists))
         if report.issued and self.catalogue.pathways:
             report.pathway_lines = issue_completed_pathways(self.issuer, self.catalogue)
         report.seconds = time.perf_counter() - started
