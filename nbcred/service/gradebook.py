@@ -39,6 +39,7 @@ class Attempt:
     graded_at: datetime
     origin: str
     submission: str | None  # the web submission id, when it came through the service
+    flags: tuple[str, ...] = ()  # integrity flags (instructors only; they change no score)
 
     @property
     def fraction(self) -> float:
@@ -123,6 +124,7 @@ def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[
                 cells={f"{c.notebook}/{c.cell}": (c.score / c.max_score if c.max_score else 0.0)
                        for c in result.cells},
                 graded_at=grading.graded_at, origin=grading.origin, submission=web.get(grading.id),
+                flags=tuple(f"{f.notebook}/{f.cell}: {f.message}" for f in result.integrity),
             ))
     return out
 

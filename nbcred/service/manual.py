@@ -240,7 +240,7 @@ def _grading_row(result: GradeResult, base: Grading, grader: str) -> Grading:
         max_score=result.max_score, passed=result.passed, needs_manual=result.needs_manual,
         errors=list(result.errors), tampered_cells=list(result.tampered_cells),
         feedback_path=result.feedback, seconds=base.seconds, origin="manual", based_on=base.id,
-        graded_by=grader, tests=[asdict(t) for t in result.tests],
+        graded_by=grader, tests=[asdict(t) for t in result.tests], integrity=base.integrity,
         cells=[CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
                          max_score=c.max_score, needs_manual=c.needs_manual) for c in result.cells],
         competencies=[CompetencyResult(competency_id=c.id, name=c.name, score=c.score,

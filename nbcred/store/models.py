@@ -93,6 +93,7 @@ class Grading(Base):
     based_on: Mapped[int | None] = mapped_column(Integer)  # the automatic grading amended
     graded_by: Mapped[str | None] = mapped_column(String(320))  # who saved the last manual grade
     tests: Mapped[list[dict] | None] = mapped_column(JSON)  # the learner feedback entries
+    integrity: Mapped[list[dict] | None] = mapped_column(JSON)  # instructor-only flags (IntegrityFlag)
 
     submission: Mapped[Submission] = relationship(back_populates="gradings")
     cells: Mapped[list[CellGrade]] = relationship(cascade="all, delete-orphan", order_by="CellGrade.id")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grader.results import CellScore, CompetencyScore, GradeResult, TestFeedback
+from grader.results import CellScore, CompetencyScore, GradeResult, IntegrityFlag, TestFeedback
 from nbcred.errors import StoreError
 from nbcred.store.models import (
     AssessmentVersion,
@@ -203,6 +203,7 @@ def _new_grading(result: GradeResult) -> Grading:
         needs_manual=result.needs_manual, errors=list(result.errors),
         tampered_cells=list(result.tampered_cells), feedback_path=result.feedback,
         seconds=result.seconds, tests=[asdict(t) for t in result.tests],
+        integrity=[asdict(f) for f in result.integrity],
         cells=[
             CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
                       max_score=c.max_score, needs_manual=c.needs_manual)
@@ -232,6 +233,7 @@ def to_result(grading: Grading) -> GradeResult:
         content_hash=submission.content_hash, feedback=grading.feedback_path,
         needs_manual=grading.needs_manual, attempt=submission.attempt, seconds=grading.seconds,
         tests=[_stored_feedback(entry) for entry in grading.tests or []],
+        integrity=[IntegrityFlag(**flag) for flag in grading.integrity or []],
     )
 
 

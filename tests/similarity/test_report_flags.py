@@ -33,3 +33,23 @@ def test_cohort_report_shows_flags_and_similar_pairs(tmp_path: Path) -> None:
 def test_no_flags_no_section(tmp_path: Path) -> None:
     page = write_cohort_report([result("alice", [])], Catalogue(tmp_path, {}, []), tmp_path).read_text()
     assert "Integrity flags" not in page and "&#9873;" not in page
+
+
+def test_flags_are_stored_with_the_grading_and_reach_the_gradebook(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from nbcred.service.gradebook import _attempts
+    from nbcred.store import Store
+    from nbcred.store.models import Grading
+    from nbcred.store.store import to_result
+
+    class Context:
+        store = Store.open(f"sqlite:///{tmp_path / 'gb.sqlite'}")
+
+    flag = IntegrityFlag("nb", "t1", "contained", "the notebook redefines the builtin 'len'")
+    Context.store.record(result("mallory", [flag]), fingerprint="f" * 64, title="PS 1")
+    with Context.store.session() as session:
+        stored = to_result(session.scalars(select(Grading)).one())
+    assert stored.integrity == [flag] and stored.score == 1.0
+    attempts = _attempts(Context(), "ps1", None)  # type: ignore[arg-type]
+    assert attempts["mallory"][0].flags == ("nb/t1: the notebook redefines the builtin 'len'",)
