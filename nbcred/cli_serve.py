@@ -36,6 +36,9 @@ def serve(
 
     if db:  # app processes started by import string read the environment
         os.environ["NBCRED_DATABASE_URL"] = db
+    url = f"http://{host}:{port}"
+    if not os.environ.get("NBCRED_PUBLIC_BASE_URL"):  # links in credentials must reach this server
+        os.environ["NBCRED_PUBLIC_BASE_URL"] = url
     settings = Settings()
     try:
         ctx = ServiceContext.open(settings)
@@ -49,14 +52,14 @@ def serve(
     except Exception as exc:
         _err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    url = f"http://{host}:{port}"
     _err.print(f"nbcred: {assessments} assessment(s) from {settings.catalogue}, "
                f"gradebook {settings.resolved_database_url()}, executor {settings.executor}", highlight=False)
     _err.print(f"sign in at {url}/signin", highlight=False)
     if sample_accounts:
         for email, _name, role, password in SAMPLE_ACCOUNTS:
             _err.print(f"  {role:<10} {email:<24} password: {password}", highlight=False)
-    _err.print(f"API docs at {url}/api/docs; verify page at {url}/verify", highlight=False)
+    _err.print(f"API docs at {url}/api/docs; verify page at {url}/verify; "
+               f"credentials link to {settings.public_base_url}", highlight=False)
     if processes > 1:
         uvicorn.run("nbcred.web.factory:app", host=host, port=port, workers=processes,
                     factory=False, log_level="info")

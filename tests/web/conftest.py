@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +19,7 @@ from nbcred.service.users import add_user, create_token
 from nbcred.settings import Settings
 from nbcred.web.app import create_app
 
+T = TypeVar("T")
 ROOT = Path(__file__).parents[2]
 CATALOGUE = ROOT / "assessments"
 SAMPLES = ROOT / "notebooks"
@@ -107,6 +109,12 @@ def sample(assessment: str, learner: str) -> list[tuple[str, tuple[str, bytes]]]
     return [("files", (p.name, p.read_bytes())) for p in sorted(folder.glob("*.ipynb"))]
 
 
+def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run ``function`` in a fresh thread: the browser tests leave an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
 def grade_queued(ctx: ServiceContext) -> list[str]:
     """Grade everything queued in this process with a plain kernel, through the queue's own steps.
 
@@ -119,7 +127,7 @@ def grade_queued(ctx: ServiceContext) -> list[str]:
     statuses = []
     try:
         for claimed in claim(ctx, worker="test", limit=100):
-            result = grader.grade(claimed.job)
+            result = off_loop(grader.grade, claimed.job)
             status = finish(ctx, claimed, result)
             statuses.append(status if status == "graded" else f"{status}: {'; '.join(result.errors)}")
     finally:

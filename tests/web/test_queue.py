@@ -17,7 +17,7 @@ from nbcred.service import ServiceContext
 from nbcred.service.queue import Claim, claim, finish, release
 from nbcred.store.models import Grading, Learner, User, WebSubmission
 from nbcred.web.app import create_app
-from tests.web.conftest import Service, open_context, people, sample, settings_for
+from tests.web.conftest import Service, off_loop, open_context, people, sample, settings_for
 
 
 def test_queued_submission_survives_a_restart(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def _grade(ctx: ServiceContext, claimed: Claim) -> GradeResult:
 
     grader = JobGrader(ctx.settings, "plain")
     try:
-        return grader.grade(claimed.job)
+        return off_loop(grader.grade, claimed.job)
     finally:
         grader.close()
 
