@@ -25,6 +25,7 @@ into an instructor flag. Nothing here can stop code that deliberately dismantles
 
 from __future__ import annotations
 
+import _imp
 import ast
 import builtins
 import contextlib
@@ -127,6 +128,8 @@ class Runtime:
     def trusted_file(self, path: str) -> bool:
         """A real file of the interpreter or an installed package (never the scratch folder)."""
         known = self.files.get(path)
+        if known is None and path.startswith("<frozen ") and path.endswith(">"):
+            known = self.files[path] = _imp.is_frozen(path[8:-1])  # the stdlib's frozen modules
         if known is None:
             real = os.path.realpath(path) if path and path[0] == "/" else ""
             known = bool(real) and os.path.isfile(real) and not real.startswith(self.workdir + "/") \

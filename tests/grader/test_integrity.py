@@ -241,3 +241,15 @@ def test_flags_are_collected_and_records_removed() -> None:
                      IntegrityFlag("problem1", "t1", "learner-object", "the comparison ...")]
     assert [o.output_type for o in nb.cells[1].outputs] == ["error"]
     assert nb.cells[0].outputs == []
+
+
+def test_frozen_stdlib_modules_are_library_code(shell: Shell) -> None:
+    """``os``, ``posixpath``... are frozen in 3.11: their code says ``<frozen posixpath>``."""
+    import os
+    import posixpath
+
+    rt = Runtime(shell=shell, aliases={}, workdir="/nonexistent-workdir")
+    assert rt.attr(rt.imp("os.path"), "join") is posixpath.join
+    assert rt.trusted_file(posixpath.join.__code__.co_filename)
+    assert not rt.trusted_file("<frozen not_a_frozen_module>")
+    run(shell, "assert env == dict(env)", env=os.environ)
