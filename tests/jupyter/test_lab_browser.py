@@ -95,7 +95,7 @@ def test_learner_goes_from_jupyterlab_to_a_verified_badge(
 
         released = page.locator("#released_assignments_list")
         expect(released).to_contain_text(ASSESSMENT)
-        shot(page, "lab-1-released")
+        shot(page, "jupyterlab-1-released")
         released.get_by_role("button", name="Fetch").click()
 
         fetched = page.locator("#fetched_assignments_list")
@@ -109,12 +109,12 @@ def test_learner_goes_from_jupyterlab_to_a_verified_badge(
         sqlite_service.wait_graded("bob")
         page.locator("#refresh_assignments_list").click()
         expect(submitted).to_contain_text("(feedback available to fetch)")
-        shot(page, "lab-2-graded")
+        shot(page, "jupyterlab-2-graded")
 
         submitted.get_by_role("button", name="Fetch Feedback").click()
         view = submitted.get_by_text("(view feedback)")
         expect(view).to_be_visible()
-        shot(page, "lab-3-feedback-fetched")
+        shot(page, "jupyterlab-3-feedback-fetched")
         view.click()
         page.locator(".jp-DirListing-item", has_text="cleaning.html").dblclick()
         frame = page.frame_locator(".jp-HTMLViewer iframe")
@@ -122,12 +122,12 @@ def test_learner_goes_from_jupyterlab_to_a_verified_badge(
         expect(badge_link).to_be_visible()
         expect(frame.locator("nav.nbcred-links a.nbcred-wallet")).to_have_attribute(
             "href", f"{sqlite_service.url}/wallet")
-        shot(page, "lab-4-feedback-in-jupyterlab")
+        shot(page, "jupyterlab-4-feedback-in-jupyterlab")
 
         badge_url = badge_link.get_attribute("href")
         assert badge_url and badge_url.startswith(f"{sqlite_service.url}/credentials/")
         credential = browser.new_page(viewport={"width": 1280, "height": 760})
         credential.goto(badge_url)
         expect(credential.locator("#verdict.pass")).to_be_visible()
-        shot(credential, "lab-5-badge-verified")
+        shot(credential, "jupyterlab-5-badge-verified")
         browser.close()
