@@ -5,7 +5,8 @@ The course is put together from public nbgrader material (nbgrader's documentati
 and its ``### AUTOTEST`` example) plus one small assignment written here, and it carries its
 own ``nbgrader_config.py``: a 3-second cell timeout, an ignore list that leaves ``*.csv``
 behind, and the header notebook.
-No ``assessment.yaml`` anywhere; one submission per assignment keeps it quick.
+No ``assessment.yaml`` anywhere; one submission per assignment keeps it quick. A second course,
+CS1302's ``Lab2`` (an outside course, as published), grades with its own ids and no config.
 ``nbcred grade`` must exit 0 and match real nbgrader cell for cell, and each configuration
 line must change the outcome the way it changes nbgrader's.
 """
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.slow
 
 CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 COURSE101 = CORPORA / "course101"
+CS1302 = CORPORA / "outside-courses" / "cs1302"
+OUTSIDE_STUDENTS = ("s4_tamper", "s6_stderr")
 NBGRADER_FILES = Path(nbgrader.__file__).parent / "tests" / "apps" / "files"
 CONFIG = """\
 c.Execute.timeout = 3
@@ -129,6 +132,41 @@ def nbcred_plain(
             db = f"sqlite:///{work / 'gb.sqlite'}"
             results.update(run_nbcred_grade(plain_course, assignment, db, work))
     return results
+
+
+@pytest.fixture(scope="module")
+def outside_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CS1302's Lab2 as its instructors published it (no config, no assessment.yaml), 2 submissions."""
+    if not CS1302.is_dir():
+        pytest.skip(f"the public course corpus is not at {CS1302}")
+    root = tmp_path_factory.mktemp("outside") / "course"
+    shutil.copytree(CS1302 / "source" / "Lab2", root / "source" / "Lab2")
+    for student in OUTSIDE_STUDENTS:
+        shutil.copytree(CS1302 / "submitted" / student / "Lab2", root / "submitted" / student / "Lab2")
+    for path in root.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
+    return root
+
+
+@pytest.fixture(scope="module")
+def nbgrader_outside(
+    outside_course: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Future[tuple[Results, dict[str, float]]]]:
+    cache = os.environ.get("NBCRED_NBGRADER_CACHE") or tmp_path_factory.mktemp("nbgrader-outside")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(reference_results, outside_course, cache)
+
+
+def test_outside_course_grades_as_it_is(
+    outside_course: Path, nbgrader_outside: Future[Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    work = tmp_path_factory.mktemp("nbcred-outside")
+    got = run_nbcred_grade(outside_course, "Lab2", f"sqlite:///{work / 'gb.sqlite'}", work)
+    assert {key[1] for key in got} == {"Lab2"}  # the course's own spelling, not "lab2"
+    reference: Results = nbgrader_outside.result()[0]
+    assert set(got) == set(reference)
+    report = [f"{key}: {line}" for key, ref in sorted(reference.items()) for line in compare(ref, got[key])]
+    assert not report, "nbcred differs from nbgrader:\n" + "\n".join(report)
 
 
 def _cells(result: dict[str, Any]) -> dict[str, tuple[float, float]]:
