@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.errors import GraderError
+from nbcred.cmdline import db_option
 from nbcred.errors import NbcredError
 from nbcred.settings import Settings
 
@@ -18,7 +19,9 @@ out = Console()
 err = Console(stderr=True, emoji=False)
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
+    str | None, typer.Option("--db", callback=db_option,
+                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
+                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
 ]
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.errors import GraderError
+from nbcred.cmdline import db_option
 from nbcred.errors import NbcredError
 from nbcred.settings import Settings
 
@@ -30,7 +31,8 @@ def export(
                                               "JSON + baked badges) or clr (zip of one CLR per learner).")],
     target: Annotated[str, typer.Argument(help="An assessment id or a cohort id.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
-    db: Annotated[str | None, typer.Option("--db", help="Gradebook URL.")] = None,
+    db: Annotated[str | None, typer.Option("--db", callback=db_option,
+                                           help="Gradebook URL without a password.")] = None,
 ) -> None:
     """Export grades and competencies (Canvas, Moodle), credentials or CLRs of an assessment or cohort."""
     from nbcred.bulk import exports
