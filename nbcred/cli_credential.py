@@ -280,9 +280,16 @@ def list_command(
 
 
 def _change(credential_id: str, action: str, reason: str, db: str | None) -> None:
-    from nbcred.issuance import change_status
+    """The same operation as the instructor pages and API (``nbcred.service.courseware``)."""
+    from nbcred.service.context import ServiceContext
+    from nbcred.service.courseware import set_status
 
-    info = _run(lambda: change_status(_issuer(db), credential_id, action, reason))  # type: ignore[arg-type]
+    def change() -> Any:
+        issuer = _issuer(db)
+        return set_status(ServiceContext(issuer.settings, issuer.store), credential_id, action=action,
+                          reason=reason)
+
+    info = _run(change)
     typer.echo(f"{credential_id}: {info.status} ({info.reason})")
 
 
