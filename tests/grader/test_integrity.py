@@ -253,3 +253,19 @@ def test_frozen_stdlib_modules_are_library_code(shell: Shell) -> None:
     assert rt.trusted_file(posixpath.join.__code__.co_filename)
     assert not rt.trusted_file("<frozen not_a_frozen_module>")
     run(shell, "assert env == dict(env)", env=os.environ)
+
+
+def test_len_of_a_list_of_learner_objects_is_fine_but_sorting_them_is_not(shell: Shell) -> None:
+    ns = run(shell, "n = len(points)\nfirst = list(points)[0]", points=[Point(1), Point(2)])
+    assert ns["n"] == 2
+    with pytest.raises(IntegrityError, match="sorted"):
+        run(shell, "assert sorted(values) == [1, 2]", values=[Anything(), Anything()])
+
+
+def test_classes_defined_by_a_test_cell_are_the_assessments(shell: Shell) -> None:
+    rt = Runtime(shell=shell, aliases={}, workdir="/nonexistent-workdir")
+    rt.test_files.add("<test cell>")
+    shell.user_ns["rt"] = rt
+    source = ("class Probe:\n    def __eq__(self, other):\n        return True\n"
+              "assert Probe() == [1, 2]")
+    exec(compile(rewrite(ast.parse(source), rt="rt"), "<test cell>", "exec"), shell.user_ns)
