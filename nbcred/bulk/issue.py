@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -203,6 +204,10 @@ class BulkIssuer:
                         self._finish(pending.popleft(), writer, report, progress)
                 while pending:
                     self._finish(pending.popleft(), writer, report, progress)
+        except BrokenProcessPool as exc:
+            raise NbcredError(
+                f"a signing process died ({exc}); everything stored so far is kept: run the same "
+                "command again to issue the rest (fewer --workers if memory is short)") from exc
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
