@@ -290,11 +290,12 @@ class BulkIssuer:
             return
         values = list({row.learner: {"id": row.learner, "email": row.email, "name": row.name,
                                      "created_at": datetime.now(UTC)} for row in rows}.values())
-        statement = _insert(session, Learner.__table__).values(values)
-        session.execute(statement.on_conflict_do_update(
+        statement = _insert(session, Learner.__table__)
+        statement = statement.on_conflict_do_update(
             index_elements=["id"],
             set_={"email": statement.excluded.email, "name": statement.excluded.name},
-        ))
+        )
+        session.execute(statement, values)  # executemany: compiled once, cached
 
     def _finish(self, batch: _Batch, writer: Any, report: BulkReport, progress: Progress | None) -> None:
         """Store a signed batch (inserting only what is still new) and write its result rows."""

@@ -180,3 +180,17 @@ def test_killed_run_resumes_and_issues_each_credential_exactly_once(home: Path, 
     with store.session() as session:
         keys = session.execute(select(IssuedCredential.learner_id, IssuedCredential.achievement_id)).all()
     assert len(keys) == total and len(set(keys)) == total
+
+
+def test_exactly_once_on_both_databases(home: Path, tmp_path: Path, db_url: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBCRED_DATABASE_URL", db_url)
+    roster = write_csv(tmp_path / "both.csv", HEADER, roster_rows(12) + roster_rows(2))
+    first = _issue(roster, "--workers", "1", "--batch-size", "5")
+    assert "issued 12, skipped 2 (already issued), failed 0" in first.output, first.output
+    second = _issue(roster, "--workers", "1")
+    assert "issued 0, skipped 14 (already issued), failed 0" in second.output
+    store = _store()
+    assert _count(store) == 12
+    checks = verify_issued(CredentialIssuer(Settings(), store), sample=3)
+    assert len(checks) == 3 and all(c.result.verified for c in checks)
