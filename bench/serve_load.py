@@ -182,8 +182,11 @@ async def learner(client: httpx.AsyncClient, token: str, uploads: list[Upload]) 
     while pending:
         await asyncio.sleep(delay)
         delay = min(delay * 1.3, 3.0)
-        listed = (await client.get("/api/v1/submissions",
-                                   headers={"Authorization": f"Bearer {token}"})).json()
+        try:
+            listed = (await client.get("/api/v1/submissions",
+                                       headers={"Authorization": f"Bearer {token}"})).json()
+        except httpx.TransportError:  # a dropped connection: poll again
+            continue
         for row in listed:
             if row["id"] in pending and row["status"] in ("graded", "error"):
                 pending.pop(row["id"]).seen_graded = time.time()
@@ -232,7 +235,9 @@ def stages(settings: Settings, sent: list[Sent]) -> dict[str, float]:
 
 
 async def load(url: str, tokens: list[str], uploads: list[Upload]) -> list[Sent]:
-    limits = httpx.Limits(max_connections=len(tokens) + 1)
+    # idle connections are dropped by the client before uvicorn's 5 s keep-alive timeout, so a
+    # poll never reuses a connection the server is closing
+    limits = httpx.Limits(max_connections=len(tokens) + 1, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
         per_client: dict[int, list[Upload]] = {}
         for u in uploads:
