@@ -7,7 +7,9 @@ cost. A worker that dies mid-job is replaced and its job gets an error result, a
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -34,6 +36,11 @@ class PersistentPool(LocalExecutor):
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._wake = threading.Event()
+        # submit() writes a byte here so a pool thread waiting on busy workers hands the job out
+        # at once instead of at its next 0.2 s timeout
+        self._wakeup_r, self._wakeup_w = os.pipe()
+        os.set_blocking(self._wakeup_r, False)
+        os.set_blocking(self._wakeup_w, False)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -43,9 +50,10 @@ class PersistentPool(LocalExecutor):
         self._thread.start()
 
     def free(self) -> int:
-        """How many more jobs would start right away."""
+        """How many more jobs it takes: one running and one waiting per worker, so a worker that
+        finishes starts its next job without waiting for the caller to hand one over."""
         with self._lock:
-            return max(0, self.workers - self._busy - self._pending.qsize())
+            return max(0, 2 * self.workers - self._busy)
 
     def submit(self, job: GradeJob, callback: Callback) -> None:
         """Grade ``job``; ``callback(job, result)`` is called from the pool's thread."""
@@ -53,6 +61,8 @@ class PersistentPool(LocalExecutor):
             self._busy += 1
         self._pending.put((job, callback))
         self._wake.set()
+        with contextlib.suppress(OSError):  # full (the thread is behind anyway) or closed
+            os.write(self._wakeup_w, b"\0")
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -62,7 +72,10 @@ class PersistentPool(LocalExecutor):
                 self._wake.wait(0.2)
                 self._wake.clear()
                 continue
-            ready = wait([w.conn for w in active] + [w.process.sentinel for w in active], timeout=0.2)
+            ready = wait([w.conn for w in active] + [w.process.sentinel for w in active]
+                         + [self._wakeup_r], timeout=0.2)
+            if self._wakeup_r in ready:
+                self._drain_wakeups()
             for index, worker in enumerate(self._pool):
                 if worker.job is None or not (worker.conn in ready or worker.process.sentinel in ready):
                     continue
@@ -99,6 +112,11 @@ class PersistentPool(LocalExecutor):
         except Exception:  # a failing callback must not stop the pool
             log.exception("recording the result of %s failed", job.submission)
 
+    def _drain_wakeups(self) -> None:
+        with contextlib.suppress(OSError):  # BlockingIOError: drained
+            while os.read(self._wakeup_r, 4096):
+                pass
+
     def close(self) -> None:
         """Stop feeding jobs and end the workers."""
         self._stopping.set()
@@ -106,3 +124,6 @@ class PersistentPool(LocalExecutor):
             self._thread.join(timeout=5)
         self._stop(self._pool)
         self._pool = []
+        for fd in (self._wakeup_r, self._wakeup_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)

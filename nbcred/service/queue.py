@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
@@ -153,10 +154,16 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # results are recorded by a thread of their own: the pool's thread, which calls back,
+        # goes straight on to hand the worker its next job
+        self._results: queue.Queue[tuple[Claim, GradeResult] | None] = queue.Queue()
+        self._recorder: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the pool and the claiming thread."""
+        """Start the pool, the claiming thread and the recording thread."""
         self.pool.start()
+        self._recorder = threading.Thread(target=self._record, name="nbcred-recorder", daemon=True)
+        self._recorder.start()
         self._thread = threading.Thread(target=self._loop, name="nbcred-dispatcher", daemon=True)
         self._thread.start()
 
@@ -191,13 +198,21 @@ class Dispatcher:
 
     def _callback(self, claimed: Claim):  # type: ignore[no-untyped-def]
         def done(job: GradeJob, result: GradeResult) -> None:
+            self._results.put((claimed, result))
+        return done
+
+    def _record(self) -> None:
+        """Record results in arrival order until :meth:`close` sends the end marker."""
+        while (item := self._results.get()) is not None:
+            claimed, result = item
             try:
                 finish(self.ctx, claimed, result)
+            except Exception:  # its lease runs out and it is graded again; log why
+                log.exception("recording the result of %s failed", claimed.id)
             finally:
                 with self._lock:
                     self._running.pop(claimed.id, None)
                 self._wake.set()
-        return done
 
     def close(self) -> None:
         """Stop claiming and stop the pool; unfinished claims are re-queued when their lease ends."""
@@ -206,6 +221,9 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.pool.close()
+        self._results.put(None)  # record what the pool finished before it stopped
+        if self._recorder is not None:
+            self._recorder.join(timeout=30)
         release(self.ctx, worker=self.worker)
 
 
