@@ -26,12 +26,18 @@ from credentials.baking import detect_kind, unbake
 from credentials.did import KeyResolver
 from credentials.errors import CredentialError
 from credentials.proof import verify_proof
+from credentials.revocationlist import bind as bind_revocation_entry
+from credentials.revocationlist import check_entry as check_revocation_entry
+from credentials.revocationlist import is_entry as is_revocation_entry
 from credentials.schema import CLR_TYPE
 from credentials.schema import check_schema as _published_schema_check
 from credentials.statuscheck import status_entries, worst_status
 
 StatusChecker = Callable[[dict[str, Any]], str]
-"""Checks one ``credentialStatus`` entry: returns ok / revoked / suspended / unknown: <why>."""
+"""Checks one ``credentialStatus`` entry: returns ok / revoked / suspended / unknown: <why>.
+
+A ``1EdTechRevocationList`` entry names only the list, so it is passed bound to its credential
+(``credentials.revocationlist.bind``: the credential's id and issuer added)."""
 
 OB_TYPES = ("OpenBadgeCredential", "AchievementCredential")
 MAX_EMBEDDED_DEPTH = 2
@@ -118,6 +124,8 @@ def check_status(document: dict[str, Any], *, status_checker: StatusChecker | No
         if not isinstance(entry, dict):
             results.append("unknown: credentialStatus entry is not an object")
             continue
+        if is_revocation_entry(entry):
+            entry = bind_revocation_entry(entry, document)
         try:
             results.append(status_checker(entry))
         except Exception as error:
@@ -174,6 +182,9 @@ def verify_credential(
     if is_clr and not all_embedded:
         failing = sum(1 for e in embedded if not e.verified)
         warnings.append(f"{failing} of {len(embedded)} embedded credential(s) do not verify")
+        warnings += [f"embedded credential {e.credential_id or '(no id)'} does not verify: "
+                     + ", ".join(f"{k} {v}" for k, v in e.checks.items() if v not in ("ok", "none"))
+                     for e in embedded if not e.verified]
     credential_id = document.get("id")
     return VerificationResult(
         verified=proof.ok and dates == "ok" and status_ok and schema_ok and all_embedded,
@@ -272,6 +283,8 @@ def list_status_checker(
     """A status checker over known status list credentials (by URL), falling back to ``fetch``.
 
     Each status list credential is itself verified (proof and dates) before its bits are read.
+    ``lists`` may also hold 1EdTech revocation lists (plain JSON documents, by URL): entries of
+    type ``1EdTechRevocationList`` are looked up in them (``credentials.revocationlist``).
     """
     from credentials import statuslist
 
@@ -287,4 +300,12 @@ def list_status_checker(
             raise ValueError(f"status list credential does not verify ({result.proof})")
         return document
 
-    return lambda entry: statuslist.check_status(entry, fetch=verified_fetch)
+    def plain_fetch(url: str) -> dict[str, Any]:
+        return lists.get(url) or (fetch or offline)(url)
+
+    def checker(entry: dict[str, Any]) -> str:
+        if is_revocation_entry(entry):
+            return check_revocation_entry(entry, fetch=plain_fetch)
+        return statuslist.check_status(entry, fetch=verified_fetch)
+
+    return checker

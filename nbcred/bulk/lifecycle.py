@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from nbcred.catalogue import Catalogue
 from nbcred.errors import IssuanceError
-from nbcred.issuance import statuslists
+from nbcred.issuance import revocations, statuslists
 from nbcred.issuance.issuer import CredentialIssuer, parse_time
 from nbcred.store.models import CohortMember, IssuedCredential
 
@@ -220,6 +220,7 @@ def change_status_bulk(issuer: CredentialIssuer, ids: list[str], action: Action,
         report.lists = sorted({c.list_url for c in changes})
     if report.lists:
         statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=report.lists)
+        revocations.publish(issuer.settings, issuer.store, issuer.identity)
     return report
 
 

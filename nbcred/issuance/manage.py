@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from credentials.pathways import build_clr
 from nbcred.errors import IssuanceError
-from nbcred.issuance import badges, statuslists
+from nbcred.issuance import badges, revocations, statuslists
 from nbcred.issuance.identity import write_json
 from nbcred.issuance.issuer import CredentialIssuer, parse_time
 from nbcred.store.models import IssuedCredential
@@ -99,6 +99,7 @@ def change_status(
         row.status, row.status_reason = new_status, reason.strip()
         info = _info(row)
     statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=[changed.list_url])
+    revocations.publish(issuer.settings, issuer.store, issuer.identity)  # what CLR copies point at
     from nbcred.bulk.lifecycle import cascade_to_stacked  # stacked certificates follow their badges
 
     cascade_to_stacked(issuer, credential_id, action, reason.strip())
@@ -131,12 +132,17 @@ def learner_clr(
     issuer: CredentialIssuer, learner: str, credentials: list[dict[str, Any]],
     *, stacked: dict[str, Any] | None = None, name: str | None = None,
 ) -> dict[str, Any]:
-    """A signed CLR 2.0 ``ClrCredential`` holding ``credentials`` (and a stacked one)."""
+    """A signed CLR 2.0 ``ClrCredential`` holding CLR copies of ``credentials`` (and of a stacked
+    one): the same credentials, signed again with the 1EdTech revocation list as their status
+    (``revocations.clr_copy``), so the CLR matches the CLR 2.0 schema."""
     with issuer.store.session() as session:
         email = badges.learner_email(session, issuer.settings, learner)
+    revocations.publish(issuer.settings, issuer.store, issuer.identity, missing_only=True)
+    copies = [revocations.clr_copy(issuer.settings, c, issuer.sign) for c in credentials]
+    stacked_copy = revocations.clr_copy(issuer.settings, stacked, issuer.sign) if stacked else None
     unsigned = build_clr(
         issuer=issuer.identity.profile, recipient=badges.recipient(issuer.settings, email),
-        credentials=credentials, stacked=stacked, valid_from=issuer.clock(),
+        credentials=copies, stacked=stacked_copy, valid_from=issuer.clock(),
         name=name or f"Comprehensive learner record of {learner}",
     )
     return issuer.sign(unsigned)

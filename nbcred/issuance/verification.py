@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from credentials.did import Resolver
 from credentials.verify import VerificationResult, list_status_checker, verify_credential
+from nbcred.issuance import revocations
 from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.issuance.statuslists import published_path, record_urls
 from nbcred.store.models import IssuedCredential
@@ -26,13 +27,17 @@ class Verified:
 
 
 def published_status_lists(issuer: CredentialIssuer) -> dict[str, dict[str, Any]]:
-    """The signed status list credentials as served under ``<home>/public``, by URL."""
+    """The signed status list credentials (and the 1EdTech revocation list) as served under
+    ``<home>/public``, by URL."""
     lists = {}
     for url in record_urls(issuer.store):
         path = published_path(issuer.settings, url)
         if path.is_file():
             document = json.loads(path.read_text(encoding="utf-8"))
             lists[document["id"]] = document
+    revocation_list = revocations.published(issuer.settings)  # what CLR copies point at
+    if revocation_list is not None:
+        lists[revocation_list["id"]] = revocation_list
     return lists
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from credentials import revocationlist
 from credentials.did import Resolver
 from credentials.verify import (
     VerificationResult,
@@ -53,10 +54,11 @@ def _json_files(folder: Path) -> list[dict[str, Any]]:
 
 
 def published_documents(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(status list credentials, DID documents) published under ``<home>/public``."""
+    """(status list credentials and 1EdTech revocation lists, DID documents) published under
+    ``<home>/public``."""
     public = settings.home / "public"
     lists = [d for d in _json_files(public / "status")
-             if "BitstringStatusListCredential" in (d.get("type") or [])]
+             if "BitstringStatusListCredential" in (d.get("type") or []) or revocationlist.is_list(d)]
     did = public / ".well-known" / "did.json"
     dids = [d for d in _json_files(did.parent) if d.get("id", "").startswith("did:")]
     return lists, dids

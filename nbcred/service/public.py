@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from credentials import ob3
-from nbcred.issuance import badges, statuslists
+from nbcred.issuance import badges, revocations, statuslists
 from nbcred.issuance.identity import did_document_path
 from nbcred.issuance.pathways import to_pathway
 from nbcred.service.context import ServiceContext
@@ -61,6 +61,16 @@ def status_list(ctx: ServiceContext, purpose: str, number: str) -> dict[str, Any
                        f"{', '.join(statuslists.served_names(ctx.settings, ctx.store))}")
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
+
+
+def revocation_list(ctx: ServiceContext) -> dict[str, Any]:
+    """The 1EdTech revocation list (written on first request if not yet published)."""
+    revocations.publish(ctx.settings, ctx.store, ctx.issuer.identity, missing_only=True)
+    document = revocations.published(ctx.settings)
+    if document is None:
+        raise NotFound("the revocation list could not be read; revoke or suspend a credential "
+                       "to publish it again")
+    return document
 
 
 def achievement(ctx: ServiceContext, assessment_id: str, version: str) -> dict[str, Any]:

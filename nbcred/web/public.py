@@ -74,6 +74,12 @@ def did_json(request: Request) -> JSONResponse:
     return _json(request, public.did_document(context(request)))
 
 
+@router.get("/status/revocations")
+def revocation_list(request: Request) -> JSONResponse:
+    """The 1EdTech revocation list the credentials embedded in CLRs point at."""
+    return _json(request, public.revocation_list(context(request)))
+
+
 @router.get("/status/{purpose}/{number}")
 def status_list(request: Request, purpose: str, number: str) -> JSONResponse:
     """A signed Bitstring Status List credential (revocation or suspension)."""

@@ -95,7 +95,8 @@ def published(settings: Settings) -> dict[str, dict[str, Any]]:
     for path in sorted((settings.home / "public" / "status").rglob("*")):
         if path.is_file():
             document = json.loads(path.read_text())
-            lists[document["id"]] = document
+            if "BitstringStatusListCredential" in document.get("type", []):  # not the plain
+                lists[document["id"]] = document  # JSON revocation list CLR copies point at
     return lists
 
 
@@ -369,3 +370,64 @@ def test_a_configured_identity_salt_is_used_for_every_credential(
     ids = [issuer(result(a), a, grade(store, a, result(a))) for a in (first, second)]
     salts = {stored(store, str(i))["credentialSubject"]["identifier"][0]["salt"] for i in ids}
     assert salts == {"deployment-salt"}
+
+
+CLR_SCHEMA = Path(__file__).parents[3] / "shared" / "schemas" / "clr_v2p0_clrcredential_schema_draft4.json"
+
+
+def test_clr_copies_use_the_revocation_list_and_follow_every_status_change(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    from jsonschema import Draft4Validator
+
+    from nbcred.bulk.lifecycle import change_status_bulk
+    from nbcred.issuance.verify_files import verify_files
+
+    first, second = write_assessment(tmp_path, "first"), write_assessment(tmp_path, "second")
+    pathway = PathwaySpec(id="both", name="Both Badges", description="Two badges.",
+                          criteria="Earn both.", requires=["first", "second"])
+    catalogue = Catalogue(tmp_path / "catalogue", {"first": first, "second": second}, [pathway])
+    issuer = CredentialIssuer(settings, store)
+    badge_id = issuer(result(first), first, grade(store, first, result(first)))
+    issuer(result(second), second, grade(store, second, result(second)))
+    issue_pathways_with(issuer, catalogue)
+    path = settings.home / "credentials" / "alice" / "both-clr.json"
+    clr = json.loads(path.read_text())
+    embedded = clr["credentialSubject"]["verifiableCredential"]
+    revocations_url = f"{BASE}/status/revocations"
+    assert all(e["credentialStatus"] == {"id": revocations_url, "type": "1EdTechRevocationList"}
+               for e in embedded)
+    assert "credentialStatus" not in clr
+    stored_ids = {c.id for c in list_credentials(issuer, learner="alice")}
+    assert {e["id"] for e in embedded} == stored_ids  # the same credentials, same ids
+    position = [e["id"] for e in embedded].index(badge_id)
+    assert stored(store, str(badge_id))["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    if CLR_SCHEMA.is_file():
+        errors = [e for e in Draft4Validator(json.loads(CLR_SCHEMA.read_text())).iter_errors(clr)
+                  if "issuanceDate" not in e.message]
+        assert errors == []
+
+    def check() -> tuple[bool, list[str], tuple[str, ...]]:
+        result_ = verify_files(settings, [path])[0].result
+        return result_.verified, [e.status for e in result_.embedded], result_.warnings
+
+    def listed() -> dict[str, str]:
+        document = json.loads((settings.home / "public" / "status" / "revocations").read_text())
+        assert document["id"] == revocations_url and document["issuer"] == issuer.identity.did
+        return {e["id"]: e["revocationReason"] for e in document["revokedCredentials"]}
+
+    assert check() == (True, ["ok", "ok", "ok"], ())
+    change_status(issuer, str(badge_id), "suspend", "appeal pending")
+    verified, statuses, warnings = check()
+    assert not verified and statuses[position] == "suspended"
+    assert any(str(badge_id) in w and "status suspended" in w for w in warnings)
+    assert listed()[str(badge_id)].startswith("suspended")
+    assert "appeal pending" not in (settings.home / "public" / "status" / "revocations").read_text()
+    change_status(issuer, str(badge_id), "unsuspend", "appeal upheld")
+    assert check() == (True, ["ok", "ok", "ok"], ())
+    assert listed() == {}
+    change_status_bulk(issuer, [str(badge_id)], "revoke", "plagiarism")  # the bulk path, cascading
+    verified, statuses, warnings = check()
+    assert not verified and statuses[position] == "revoked" and statuses[-1] == "revoked"
+    assert any(str(badge_id) in w and "status revoked" in w for w in warnings)
+    assert set(listed().values()) == {"revoked"} and len(listed()) == 2
