@@ -5,9 +5,9 @@ of credential ``nbcred demo`` issues (badges, stacked certificates, CLRs and the
 verifies with ``@digitalbazaar/vc`` and ``@digitalbazaar/vc-bitstring-status-list``, offline,
 and both sides agree on the status after suspend, unsuspend and revoke. The credentials embedded
 in a CLR carry the 1EdTech revocation list status, which Digital Bazaar does not implement: their
-proofs are checked by Digital Bazaar, the list by a few lines of JavaScript (interop.mjs). The npm packages are
-installed from tests/credentials/node/package-lock.json (``npm ci``) on first use; node_modules
-is git-ignored. Without node/npm the test skips, except when CI=true.
+proofs are checked by Digital Bazaar, the list by a few lines of JavaScript (interop.mjs).
+The npm packages are installed from tests/credentials/node/package-lock.json (``npm ci``) on
+first use; node_modules is git-ignored. Without node/npm the test skips, except when CI=true.
 """
 
 from __future__ import annotations
