@@ -8,9 +8,10 @@
   - ``issuanceDate`` is required (on the CLR and on each embedded credential); VC 2.0
     credentials carry ``validFrom`` instead.
   - ``credentialStatus`` may hold only ``id`` and ``type`` (the 1EdTech Revocation List form),
-    so no Bitstring Status List entry can pass; inside embedded credentials that error is set
-    aside. The OB 3.0 schema, which admits those entries, is applied to every embedded
-    credential on its own (see ``credentials.verify``).
+    so no Bitstring Status List entry can pass. nbcred's own CLRs embed copies carrying the
+    revocation list (``credentials.revocationlist``) and meet this rule; for CLRs from elsewhere,
+    that error is set aside inside embedded credentials, and the OB 3.0 schema, which admits
+    those entries, is applied to every embedded credential on its own (``credentials.verify``).
 * Anything else (e.g. a ``BitstringStatusListCredential``): no published schema applies.
 
 :func:`check_schema` returns ``"ok"``, ``"none"`` or ``"failed: <where>: <what>"``.

@@ -63,6 +63,9 @@ def test_credential_page_and_issuer(world: tuple[Service, dict[str, str]]) -> No
     assert client.get("/.well-known/did.json").status_code == 404  # a did:key issuer has none
     achievement = client.get("/achievements/pandas-cleaning/1.0.0", headers={"Accept": "application/json"})
     assert achievement.json()["id"] == f"{BASE_URL}/achievements/pandas-cleaning/1.0.0"
+    revocations = client.get("/status/revocations").json()  # what CLR copies point at
+    assert revocations["id"] == f"{BASE_URL}/status/revocations"
+    assert revocations["issuer"] == issuer["id"] and isinstance(revocations["revokedCredentials"], list)
 
 
 def test_did_web_issuer_publishes_its_document(tmp_path: Path) -> None:
