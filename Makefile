@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo serve test lint chromium bench clean
+.PHONY: demo serve test pytest lint chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,10 @@ demo: $(STAMP)
 serve: $(STAMP)
 	NBCRED_HOME=$${NBCRED_HOME:-.nbcred} $(BIN)/nbcred serve --sample-accounts
 
-test: lint chromium
+# lint and the test suite are independent: `make -j2 test` runs them side by side.
+test: lint pytest
+
+pytest: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive the distribution's Chromium (never a downloaded one).
