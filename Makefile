@@ -22,6 +22,10 @@ serve: $(STAMP)
 # lint and the test suite are independent: `make -j2 test` runs them side by side.
 test: lint pytest
 
+# Test files run in parallel processes (pytest-xdist), a file's tests together in one process
+# (tests/conftest.py groups them); the suite mostly waits on kernels, services and browsers.
+PYTEST_ARGS ?= -n 3 --dist loadgroup
+
 pytest: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

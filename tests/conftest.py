@@ -20,6 +20,35 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+#: Session fixtures cheap enough to build once per test process.
+CHEAP_SESSION_FIXTURES = frozenset({"postgres_url", "course_dir", "manifest"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (``make test``) files that share an expensive session
+    fixture (the ``nbcred demo`` run, nbgrader's reference run, a live service…) run in one
+    process, so it is built once; a file's tests always stay together (module fixtures)."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs if info is not None else {}
+        file = item.nodeid.split("::")[0]
+        for name, fixturedefs in defs.items():
+            if name not in CHEAP_SESSION_FIXTURES and any(
+                    d.scope == "session" and d.baseid.startswith("tests") for d in fixturedefs):
+                parent[find(file)] = find("fixture:" + name)
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(find(item.nodeid.split("::")[0])))
+
+
 def unavailable(reason: str) -> None:
     """Skip on a machine without the service; in CI a missing service is a failure."""
     if IN_CI:
