@@ -75,27 +75,34 @@ def test_kernel_setup_runs_before_the_first_cell(
     assert outcome.notebook.cells[0].execution_count == 1  # the hook took no execution count
 
 
-@pytest.mark.parametrize("kind", ["forked", "sandboxed"])
-def test_integrity_runtime_is_compiled_once_by_the_template(kind: str, tmp_path: Path) -> None:
-    """A forked kernel installs the integrity runtime the template compiled; others compile it.
+@pytest.mark.parametrize("kind", ["forked", "forked, other runtime version", "sandboxed"])
+def test_integrity_runtime_is_compiled_once_by_the_template(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forked kernel installs the integrity runtime the template compiled; others compile it,
+    and so does a forked kernel whose template holds another version of the runtime.
 
     The check is the runtime at work: a learner object that claims equality with everything
-    fails the test cell in both kinds of kernel.
+    fails the test cell in every kind of kernel.
     """
     from factory import code, notebook, test
 
+    from grader.integrity import hook
     from grader.sandbox import SandboxedRunner
+
+    if kind == "forked, other runtime version":
+        monkeypatch.setattr(hook, "runtime_digest", lambda: "0" * 64)
     from grader.spec import ExecutionLimits
 
     probe = ("import sys\nhook = sys.modules.get('grader.integrity.hook')\n"
              "print(hook.precompiled_runtime.cache_info().hits if hook else 'not forked')")
     nb = notebook(code("class Any:\n    def __eq__(self, other):\n        return True\nanswer = Any()"),
                   test("test_answer", "assert answer == 42"), code(probe))
-    runner = ForkedRunner() if kind == "forked" else SandboxedRunner()
+    runner = ForkedRunner() if kind.startswith("forked") else SandboxedRunner()
     try:
         outcome = runner.run(nb, workdir=tmp_path, limits=ExecutionLimits(), kernel_name="python3")
     finally:
         getattr(runner, "close", lambda: None)()
     assert outcome.replies[1] == "error"  # the forged equality was caught by the runtime
     printed = outcome.notebook.cells[2].outputs[0]["text"].strip()
-    assert printed == ("2" if kind == "forked" else "not forked")  # the template's code object, used
+    assert printed == ("2" if kind.startswith("forked") else "not forked")
