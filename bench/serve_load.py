@@ -14,11 +14,16 @@ loopback port in a fresh home, creates one learner account and API token per cli
 * **baseline**: ``nbcred grade`` on the same notebooks (one run per assessment, learner folders
   as in nbgrader's layout), same worker count, wall clock including its start-up.
 
+``--latency N`` measures only one thing instead: on a warm service (pool started, warm-up
+submissions done), submit request → result seen by the client, one submission at a time, N times,
+with p50/p95 and where the time goes (``bench/serve_latency.py``).
+
 Rounds alternate service and baseline so both see the same machine load; medians are reported
 with the load average. Exit status 1 when a target is missed::
 
     .venv/bin/python bench/serve_load.py                       # N=200, C=50, 3 rounds
     .venv/bin/python bench/serve_load.py -n 40 --clients 10 --rounds 1
+    .venv/bin/python bench/serve_load.py --latency 20 --rounds 1 [--wait 30]
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import serve_latency  # noqa: E402
 from nbcred.service import ServiceContext  # noqa: E402
 from nbcred.service.submissions import memory_hash  # noqa: E402
 from nbcred.service.users import add_user, create_token  # noqa: E402
@@ -365,6 +371,34 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def latency_round(args: argparse.Namespace, work: Path) -> serve_latency.LatencyRun:
+    """A fresh warm service; ``args.warmup`` then ``args.latency`` single submissions."""
+    home = work / "service"
+    home.mkdir()
+    settings = settings_for(home, args.workers)
+    tokens = make_accounts(settings, args.warmup + args.latency)
+    server = Server(settings, free_port(), work / "serve.log")
+    try:
+        server.wait_ready()
+        observed = asyncio.run(serve_latency.observe(
+            server.url, tokens, serve_latency.files_of(ROOT), warmup=args.warmup,
+            poll=args.poll, wait=args.wait))
+    finally:
+        server.stop()
+    return serve_latency.split(settings, observed)
+
+
+def latency_main(args: argparse.Namespace) -> int:
+    print(f"single submissions on a warm service: {args.rounds} round(s) of {args.warmup} warm-up + "
+          f"{args.latency}, {os.cpu_count()} cores, load average {loadavg()}", flush=True)
+    runs = []
+    for number in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="nbcred-serve-latency-") as tmp:
+            runs.append(latency_round(args, Path(tmp)))
+        log(f"round {number}: p50 {statistics.median(runs[-1].totals):.3f} s")
+    return 0 if serve_latency.report(runs, wait=args.wait, poll=args.poll, load=loadavg()) else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="submissions per round (default 200)")
@@ -373,7 +407,15 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=7, help="idle single submissions per round")
     parser.add_argument("--workers", type=int, default=None, help="grading workers (default: cores)")
     parser.add_argument("--skip-baseline", action="store_true", help="service only (no ratio)")
+    parser.add_argument("--latency", type=int, default=0, metavar="N",
+                        help="only the single-submission latency mode, N submissions per round")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up submissions (latency mode)")
+    parser.add_argument("--poll", type=float, default=0.01, help="client poll interval, s (latency mode)")
+    parser.add_argument("--wait", type=float, default=0.0,
+                        help="long-poll with ?wait=SECONDS instead of polling (latency mode)")
     args = parser.parse_args()
+    if args.latency:
+        return latency_main(args)
     uploads = plan(args.n, args.clients)
     print(f"{args.n} submissions from {args.clients} clients, {args.rounds} round(s), "
           f"{os.cpu_count()} cores, load average {loadavg()}", flush=True)
