@@ -27,6 +27,7 @@ import hashlib
 import json
 import re
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -452,12 +453,13 @@ def _canonical_oxigraph(template: _Template, values: list[str]) -> str:
     return "".join(sorted(f"{quad} .\n" for quad in graph))
 
 
-_DEFAULT: TemplateCanonicalizer | None = None
+_DEFAULT = threading.local()
 
 
 def default_canonicalizer() -> TemplateCanonicalizer:
-    """This process's shared template canonicaliser."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = TemplateCanonicalizer()
-    return _DEFAULT
+    """This thread's shared template canonicaliser (it is not thread-safe: one per thread, e.g.
+    a web service's result recorder and the request threads that revoke)."""
+    canonicalizer: TemplateCanonicalizer | None = getattr(_DEFAULT, "canonicalizer", None)
+    if canonicalizer is None:
+        canonicalizer = _DEFAULT.canonicalizer = TemplateCanonicalizer()
+    return canonicalizer

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from credentials import proof
 from credentials import statuslist as sl
 from credentials.baking import unbake
 from credentials.did import Resolver
@@ -145,6 +146,21 @@ def test_passing_result_gets_a_verifying_badge(settings: Settings, store: Store,
     folder = settings.home / "credentials" / "alice"
     assert json.loads((folder / "squares-v2.json").read_text())["id"] == credential_id
     assert unbake((folder / "squares-v2.svg").read_bytes())["id"] == credential_id  # type: ignore[index]
+
+
+def test_the_issuer_signs_what_the_full_pyld_path_signs(settings: Settings, store: Store,
+                                                       assessment: Assessment) -> None:
+    issuer = CredentialIssuer(settings, store)
+    first = stored(store, str(issuer(result(assessment), assessment,
+                                     grade(store, assessment, result(assessment)))))
+    bob = result(assessment, "bob")
+    second = stored(store, str(issuer(bob, assessment, grade(store, assessment, bob))))
+    identity = issuer.identity
+    for document in (first, second):  # the second one is canonicalised from the cached template
+        unsigned = {k: v for k, v in document.items() if k != "proof"}
+        again = proof.sign(unsigned, identity.key, verification_method=identity.verification_method,
+                           created=document["proof"][0]["created"], canonicalizer="pyld")
+        assert again == document
 
 
 def test_failing_result_gets_nothing_and_a_second_pass_reuses_the_credential(
