@@ -144,9 +144,12 @@ class Pool(Protocol):
 class Dispatcher:
     """One per app process: claims queued submissions, hands them to a pool, records results."""
 
-    def __init__(self, ctx: ServiceContext, pool: Pool, *, poll_seconds: float = 0.5) -> None:
+    def __init__(self, ctx: ServiceContext, pool: Pool, *, poll_seconds: float = 0.5,
+                 on_change: Callable[[str], None] | None = None) -> None:
         self.ctx = ctx
         self.pool = pool
+        # told a submission's id once its new status is committed (claimed; graded or failed)
+        self.on_change = on_change or (lambda submission_id: None)
         self.worker = worker_name()
         self.poll_seconds = poll_seconds
         self._running: dict[str, Claim] = {}
@@ -191,10 +194,12 @@ class Dispatcher:
             if not Path(claimed.job.submission).is_dir():
                 fail(self.ctx, claimed, "the uploaded files are missing on this server "
                      "(check that every app process shares NBCRED_HOME); submit again")
+                self.on_change(claimed.id)
                 continue
             with self._lock:
                 self._running[claimed.id] = claimed
             self.pool.submit(claimed.job, self._callback(claimed))
+            self.on_change(claimed.id)
 
     def _callback(self, claimed: Claim):  # type: ignore[no-untyped-def]
         def done(job: GradeJob, result: GradeResult) -> None:
@@ -207,6 +212,7 @@ class Dispatcher:
             claimed, result = item
             try:
                 finish(self.ctx, claimed, result)
+                self.on_change(claimed.id)
             except Exception:  # its lease runs out and it is graded again; log why
                 log.exception("recording the result of %s failed", claimed.id)
             finally:

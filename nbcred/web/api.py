@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from nbcred.service import catalogue, submissions, users, verify, wallet
 from nbcred.service.errors import TooLarge
 from nbcred.service.uploads import UploadedFile
 from nbcred.service.users import Account
+from nbcred.service.watch import MAX_WAIT_SECONDS, wait_for_change
 from nbcred.web.auth import ADMIN, ANY, context, require
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -97,9 +99,23 @@ def list_submissions(request: Request, caller: Caller, assessment: str | None = 
 
 
 @router.get("/submissions/{submission_id}", responses=ERRORS)
-def get_submission(request: Request, caller: Caller, submission_id: str) -> dict[str, Any]:
+async def get_submission(
+    request: Request, caller: Caller, submission_id: str,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description=(
+        "Long-poll: answer as soon as the status changes (queued → running → graded or error), "
+        "or after this many seconds with the status unchanged; 0 (default) answers at once."))] = 0,
+) -> dict[str, Any]:
     """``{"id","status","result"}``; ``result`` is the ``nbcred grade --format json`` object once graded."""
-    return submissions.get_submission(context(request), caller, submission_id).as_json()
+    ctx = context(request)
+
+    async def read() -> submissions.SubmissionDetail:
+        return await run_in_threadpool(submissions.get_submission, ctx, caller, submission_id)
+
+    if not wait:
+        return (await read()).as_json()
+    detail = await wait_for_change(request.app.state.watch, submission_id, wait, read,
+                                   request.is_disconnected)
+    return detail.as_json()
 
 
 @router.get("/submissions/{submission_id}/feedback", responses=ERRORS, response_class=HTMLResponse)

@@ -18,6 +18,7 @@ from nbcred import __version__
 from nbcred.errors import NbcredError
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import ServiceError, TooManyAttempts
+from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
 from nbcred.web import api, instructor, pages, public
 from nbcred.web.auth import write_session
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     """The ASGI app over ``settings`` (grading in this process unless ``serve_grading`` is off)."""
     settings = settings or Settings()
     ctx = ctx or ServiceContext.open(settings)
+    watch = StatusWatch()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
             from nbcred.service.pools import make_pool
             from nbcred.service.queue import Dispatcher
 
-            dispatcher = Dispatcher(ctx, make_pool(settings))
+            dispatcher = Dispatcher(ctx, make_pool(settings), on_change=watch.changed)
             dispatcher.start()
         app.state.dispatcher = dispatcher
         try:
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     )
     app.state.ctx = ctx
     app.state.dispatcher = None
+    app.state.watch = watch
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(instructor.router)

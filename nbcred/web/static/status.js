@@ -1,29 +1,30 @@
-// Live status of a submission: poll the API until it is graded (or failed), then show the result.
+// Live status of a submission: wait on the API (a long poll that answers as soon as the status
+// changes) until it is graded (or failed), then show the result.
 (function () {
   var el = document.getElementById("status");
   if (!el) return;
   var id = el.dataset.submission;
   var status = el.dataset.status;
   if (status !== "queued" && status !== "running") return;
-  var delay = 400;
   function poll() {
-    fetch("/api/v1/submissions/" + id, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch("/api/v1/submissions/" + id + "?wait=25",
+          { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
-        if (body && body.status !== status) {
+        if (!body) { setTimeout(poll, 3000); return; }
+        if (body.status !== status) {
           status = body.status;
           el.textContent = status;
           el.dataset.status = status;
           el.className = "status status-" + status;
         }
         if (status === "queued" || status === "running") {
-          delay = Math.min(delay * 1.3, 3000);
-          setTimeout(poll, delay);
+          setTimeout(poll, 50);
         } else {
           window.location.reload();
         }
       })
       .catch(function () { setTimeout(poll, 3000); });
   }
-  setTimeout(poll, delay);
+  poll();
 })();

@@ -1,0 +1,90 @@
+"""``GET /api/v1/submissions/{id}?wait=``: the answer comes when the dispatcher changes the status,
+not at the next poll, and the route's contract and refusals are those of the plain GET."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from grader.results import GradeResult
+from nbcred.executors.work import error_result
+from nbcred.pipeline import GradeJob
+from nbcred.service import watch
+from nbcred.service.queue import Dispatcher
+from tests.web.conftest import Service, sample
+
+Callback = Callable[[GradeJob, GradeResult], None]
+
+
+class HeldPool:
+    """A pool that keeps its jobs until the test finishes them."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[GradeJob, Callback]] = []
+
+    def start(self) -> None: ...
+    def free(self) -> int: return 1 - len(self.jobs)
+    def submit(self, job: GradeJob, callback: Callback) -> None: self.jobs.append((job, callback))
+    def close(self) -> None: ...
+
+
+def later(seconds: float, action: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()))
+    thread.start()
+    return thread
+
+
+def timed_get(service: Service, url: str, who: str = "ada") -> tuple[float, dict[str, object]]:
+    started = time.monotonic()
+    response = service.client.get(url, headers=service.auth(who))
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return time.monotonic() - started, body
+
+
+def test_wait_answers_when_the_dispatcher_claims_and_records(
+    quiet_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 60.0)  # only the dispatcher's signal can wake it
+    response = quiet_service.client.post("/api/v1/submissions", headers=quiet_service.auth("ada"),
+                                         data={"assessment": "pandas-cleaning"},
+                                         files=sample("pandas-cleaning", "alice"))
+    sid = response.json()["id"]
+    url = f"/api/v1/submissions/{sid}?wait=20"
+    pool = HeldPool()
+    dispatcher = Dispatcher(quiet_service.ctx, pool, poll_seconds=60,
+                            on_change=quiet_service.client.app.state.watch.changed)  # type: ignore[attr-defined]
+    try:
+        starting = later(0.3, dispatcher.start)
+        seconds, body = timed_get(quiet_service, url)
+        starting.join()
+        assert body["status"] == "running" and 0.2 < seconds < 10
+
+        job, callback = pool.jobs[0]
+        assessment = quiet_service.ctx.catalogue.assessments["pandas-cleaning"]
+        finishing = later(0.3, lambda: callback(job, error_result(job, "held", assessment)))
+        seconds, body = timed_get(quiet_service, url)
+        finishing.join()
+        assert body["status"] == "error" and body["error"] == "held" and 0.2 < seconds < 10
+        assert timed_get(quiet_service, url)[0] < 2  # final: answered at once
+    finally:
+        dispatcher.close()
+
+
+def test_wait_gives_up_after_its_seconds_and_keeps_the_refusals(quiet_service: Service) -> None:
+    response = quiet_service.client.post("/api/v1/submissions", headers=quiet_service.auth("ada"),
+                                         data={"assessment": "pandas-cleaning"},
+                                         files=sample("pandas-cleaning", "bob"))
+    sid = response.json()["id"]
+    seconds, body = timed_get(quiet_service, f"/api/v1/submissions/{sid}?wait=0.4")
+    assert body["status"] == "queued" and 0.35 < seconds < 5
+    assert body.keys() == quiet_service.client.get(
+        f"/api/v1/submissions/{sid}", headers=quiet_service.auth("ada")).json().keys()
+    client = quiet_service.client
+    assert client.get(f"/api/v1/submissions/{sid}?wait=5", headers=quiet_service.auth("bob")).status_code == 404
+    assert client.get(f"/api/v1/submissions/{sid}?wait=5").status_code == 401
+    assert client.get(f"/api/v1/submissions/{sid}?wait=31", headers=quiet_service.auth("ada")).status_code == 422
+    assert client.get(f"/api/v1/submissions/{sid}?wait=-1", headers=quiet_service.auth("ada")).status_code == 422
