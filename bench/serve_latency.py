@@ -57,6 +57,7 @@ class LatencyRun:
 
     totals: list[float]
     steps: dict[str, list[float]] = field(default_factory=dict)
+    own: list[float] = field(default_factory=list)  # total less the grading: the service's part
     problems: list[str] = field(default_factory=list)
 
 
@@ -118,6 +119,7 @@ def split(settings: Settings, observed: list[Observed]) -> LatencyRun:
                 recorded - claimed - grading.seconds, finished - recorded, o.seen - finished,
             ), strict=True):
                 run.steps[name].append(value)
+            run.own.append(o.seen - o.started - grading.seconds)
     ctx.store.engine.dispose()
     return run
 
@@ -137,6 +139,9 @@ def report(runs: list[LatencyRun], *, wait: float, poll: float, load: str) -> bo
         values = [v for r in runs for v in r.steps.get(name, [])]
         if values:
             print(f"    {name:<22} {statistics.median(values):.3f}")
+    own = [v for r in runs for v in r.own]
+    if own:
+        print(f"  the service's own part (total less grading): p50 {statistics.median(own):.3f} s")
     problems = [p for r in runs for p in r.problems]
     print(f"  every submission graded with its credential: {'yes' if not problems else problems[:5]}")
     print(f"  load average now {load}")

@@ -83,8 +83,8 @@ def test_wait_gives_up_after_its_seconds_and_keeps_the_refusals(quiet_service: S
     assert body["status"] == "queued" and 0.35 < seconds < 5
     assert body.keys() == quiet_service.client.get(
         f"/api/v1/submissions/{sid}", headers=quiet_service.auth("ada")).json().keys()
-    client = quiet_service.client
-    assert client.get(f"/api/v1/submissions/{sid}?wait=5", headers=quiet_service.auth("bob")).status_code == 404
-    assert client.get(f"/api/v1/submissions/{sid}?wait=5").status_code == 401
-    assert client.get(f"/api/v1/submissions/{sid}?wait=31", headers=quiet_service.auth("ada")).status_code == 422
-    assert client.get(f"/api/v1/submissions/{sid}?wait=-1", headers=quiet_service.auth("ada")).status_code == 422
+    client, url = quiet_service.client, f"/api/v1/submissions/{sid}"
+    assert client.get(f"{url}?wait=5", headers=quiet_service.auth("bob")).status_code == 404
+    assert client.get(f"{url}?wait=5").status_code == 401
+    assert client.get(f"{url}?wait=31", headers=quiet_service.auth("ada")).status_code == 422
+    assert client.get(f"{url}?wait=-1", headers=quiet_service.auth("ada")).status_code == 422
