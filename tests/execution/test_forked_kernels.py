@@ -106,3 +106,27 @@ def test_integrity_runtime_is_compiled_once_by_the_template(
     assert outcome.replies[1] == "error"  # the forged equality was caught by the runtime
     printed = outcome.notebook.cells[2].outputs[0]["text"].strip()
     assert printed == ("2" if kind.startswith("forked") else "not forked")
+
+
+def test_template_warm_up_leaves_nothing_a_fresh_kernel_would_not_have(tmp_path: Path) -> None:
+    """The template runs warm-up cells in a throwaway shell (grader.forkserver.WARM_UP_CELLS);
+    a forked kernel's namespace, history and counters are those of a plain fresh kernel."""
+    from factory import code, notebook
+
+    from grader.execute import KernelRunner
+    from grader.forkserver import WARM_UP_CELLS
+    from grader.spec import ExecutionLimits
+
+    probe = ("import sys, threading\n"
+             "print(sorted(k for k in globals() if not k.startswith('_')), len(In), len(Out), "
+             "get_ipython().execution_count, 'values' in dir(), threading.active_count() > 0)")
+    outputs = []
+    for runner in (KernelRunner(), ForkedRunner()):
+        nb = notebook(code("1 + 1"), code("raise ValueError('x')"), code(probe))
+        try:
+            outcome = runner.run(nb, workdir=tmp_path, limits=ExecutionLimits(), kernel_name="python3")
+        finally:
+            getattr(runner, "close", lambda: None)()
+        outputs.append(outcome.notebook.cells[2].outputs[0]["text"])
+    assert "values" in WARM_UP_CELLS[0]  # the probe looks for a name the warm-up defines
+    assert outputs[0] == outputs[1]
