@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from grader.course import CONFIG_FILE, CourseConfig, load_course_config
 from grader.errors import AssessmentError
 from grader.hidden import BEGIN, END, HiddenContent
+from grader.preload import assessment_preload
 from grader.release import prepare_source, reference_version, student_version
 from grader.restore import upgrade_metadata
 from grader.spec import AssessmentSpec, Competency, RubricEntry
@@ -141,6 +142,7 @@ def load_assessment(path: Path | str) -> Assessment:
     if spec is None:
         spec = default_spec(root.name, notebooks)
     spec = _apply_course(spec, course)
+    spec = _with_preload(spec, notebooks)
     warnings = _check_rubric(spec, notebooks, spec_path)
     data = _data_files(source_dir, course, spec, own_spec=source_dir == root and spec_path.exists())
     return Assessment(root, source_dir, spec, notebooks, data, spec_path.exists(), warnings, course)
@@ -175,6 +177,12 @@ def _apply_course(spec: AssessmentSpec, course: CourseConfig) -> AssessmentSpec:
         return spec
     execution = spec.execution.model_copy(update={"cell_timeout": course.cell_timeout})
     return spec.model_copy(update={"execution": execution})
+
+
+def _with_preload(spec: AssessmentSpec, notebooks: tuple[SourceNotebook, ...]) -> AssessmentSpec:
+    """``execution.preload`` extended with what the source notebooks import (see :mod:`grader.preload`)."""
+    preload = assessment_preload(spec.execution.preload, [nb.source for nb in notebooks])
+    return spec.model_copy(update={"execution": spec.execution.model_copy(update={"preload": preload})})
 
 
 def _read_spec(spec_path: Path, folder: str) -> AssessmentSpec:

@@ -2,10 +2,11 @@
 
 Starting a kernel from scratch costs about half a second of CPU, nearly all of it imports. The
 template (:func:`serve`, started by :class:`KernelTemplate` with a scrubbed environment) imports
-ipykernel, IPython and the assessment's common libraries, never starts a thread or a ZMQ context,
-and forks one child per request. The child enters the sandbox (namespaces, rlimits, its own user
-id — :meth:`grader.sandbox.SandboxPlan.enter`), then starts ``IPKernelApp`` on the connection
-file it was given. A kernel is never reused: each notebook gets a fresh fork.
+ipykernel, IPython, common data libraries and what the assessments' source notebooks import
+(:mod:`grader.preload`), never starts a thread or a ZMQ context, and forks one child per request.
+The child enters the sandbox (namespaces, rlimits, its own user id —
+:meth:`grader.sandbox.SandboxPlan.enter`), then starts ``IPKernelApp`` on the connection file it
+was given. A kernel is never reused: each notebook gets a fresh fork.
 
 :class:`ForkedRunner` is the :class:`~grader.execute.NotebookRunner` that uses it; the grader
 manages the forked kernel through a pidfd (it is the template's child, not ours).
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import json
+import logging
 import os
 import select
 import shutil
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -33,6 +35,7 @@ from nbformat import NotebookNode
 
 from grader.execute import RunOutcome, setup_arguments
 from grader.integrity.hook import precompiled_runtime
+from grader.preload import import_modules
 from grader.sandbox import (
     SandboxedRunner,
     SandboxKernelManager,
@@ -43,6 +46,8 @@ from grader.sandbox import (
     release,
 )
 from grader.spec import ExecutionLimits
+
+log = logging.getLogger(__name__)
 
 #: Imported by the template before forking: what every kernel needs, and common data libraries.
 #: ``ipykernel.debugger`` (debugpy/pydevd, ~45 ms) is imported by every ``IPythonKernel.__init__``;
@@ -57,6 +62,7 @@ DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqsh
                    "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
                    "IPython.extensions.storemagic", "IPython.utils.wildcard", "sqlite3", "pdb",
                    "faulthandler", "tornado.platform.asyncio")
+INLINE_BACKEND = "matplotlib_inline.backend_inline"
 KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
 
 
@@ -65,9 +71,13 @@ def serve(preload: tuple[str, ...]) -> None:
     # Forked kernels are reaped here (not auto-reaped with SIG_IGN), so their CPU time is
     # accounted to the template and, through the worker, to whoever runs the batch.
     signal.signal(signal.SIGCHLD, _reap)
-    for name in preload:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # what a module prints is not a reply
+    threaded = import_modules(preload)
+    if threaded is not None:  # forking now could deadlock a kernel: the client restarts us
+        replies.write(json.dumps({"threaded": threaded}) + "\n")
+        replies.flush()
+        os._exit(0)
     precompiled_runtime()  # the integrity runtime, compiled once for every kernel forked from here
     with contextlib.suppress(Exception):  # a warm-up that fails only costs the kernels time
         _warm_up()
@@ -75,7 +85,7 @@ def serve(preload: tuple[str, ...]) -> None:
     # kernel would otherwise walk (and copy-on-write) every object of the template.
     gc.collect()
     gc.freeze()
-    requests, replies = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    requests = sys.stdin.buffer
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
     for line in requests:
@@ -187,30 +197,75 @@ def _start_kernel(connection_file: str, args: list[str]) -> None:
     app.initialize(sys.argv[1:])
     if "matplotlib" in sys.modules:  # imported before the kernel chose its backend
         sys.modules["matplotlib"].rcParams["backend"] = os.environ["MPLBACKEND"]
+    # The inline backend hooks itself into IPython when it is imported with a shell running;
+    # imported by the template (no shell), it would not: the kernel imports it again, when
+    # matplotlib first selects it, as a fresh kernel does.
+    sys.modules.pop(INLINE_BACKEND, None)
     app.start()
 
 
 class KernelTemplate:
-    """Client side of the template process: start it, ask it to fork kernels, stop it."""
+    """Client side of the template process: start it, ask it to fork kernels, stop it.
 
-    def __init__(self, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> None:
+    The template imports ``preload`` (what every kernel needs), then ``extra`` (what the
+    assessments graded with it import, see :mod:`grader.preload`). An extra module after whose
+    import the template runs a thread is dropped, with a warning naming it, and the template
+    restarted without it: forking a multithreaded process can deadlock the child.
+    """
+
+    def __init__(self, preload: tuple[str, ...] = DEFAULT_PRELOAD, *, extra: tuple[str, ...] = (),
+                 dropped: tuple[str, ...] = ()) -> None:
         self.preload = preload
+        self.extra = tuple(name for name in dict.fromkeys(extra) if name not in preload)
+        self.dropped = list(dropped)
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
+    def covers(self, modules: tuple[str, ...]) -> bool:
+        """Whether the template was asked to import every one of ``modules``."""
+        return set(modules) <= {*self.preload, *self.extra}
+
+    def grown(self, modules: tuple[str, ...]) -> KernelTemplate:
+        """A (not yet started) template importing this one's modules and ``modules``."""
+        return KernelTemplate(self.preload, extra=(*self.extra, *modules), dropped=tuple(self.dropped))
+
+    def imports(self) -> tuple[str, ...]:
+        """What the template process imports: the preload, then the extras not dropped."""
+        return (*self.preload, *(name for name in self.extra if name not in self.dropped))
+
     def _start(self) -> subprocess.Popen[bytes]:
-        env = kernel_env("/nonexistent")
-        code = f"from grader.forkserver import serve; serve({self.preload!r})"
-        process = subprocess.Popen(
+        while True:
+            process = self._launch(self.imports())
+            assert process.stdout is not None
+            ready = process.stdout.readline()
+            if not ready:
+                raise OSError("the kernel template exited during start-up")
+            threaded = json.loads(ready).get("threaded")
+            if threaded is None:
+                return process
+            process.wait()
+            self._drop(str(threaded))
+
+    def _drop(self, name: str) -> None:
+        if name not in self.extra:
+            raise OSError(f"importing {name!r} in the kernel template started a thread, and forking a "
+                          "multithreaded process can deadlock its kernels; remove it from "
+                          "grader.forkserver.DEFAULT_PRELOAD")
+        self.dropped.append(name)
+        text = (f"kernel template: importing {name!r} (execution.preload, or imported by a source "
+                "notebook) starts a thread, and forking a multithreaded process can deadlock the "
+                "kernel; kernels are forked without it and import it themselves")
+        warnings.warn(text, RuntimeWarning, stacklevel=2)
+        log.warning(text)
+
+    @staticmethod
+    def _launch(imports: tuple[str, ...]) -> subprocess.Popen[bytes]:
+        code = f"from grader.forkserver import serve; serve({imports!r})"
+        return subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=env, cwd="/", start_new_session=True,
+            env=kernel_env("/nonexistent"), cwd="/", start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        assert process.stdout is not None
-        ready = process.stdout.readline()
-        if not ready:
-            raise OSError("the kernel template exited during start-up")
-        return process
 
     def spawn(self, plan: SandboxPlan, connection_file: str, args: tuple[str, ...] = KERNEL_ARGS) -> int:
         """Fork a fresh sandboxed kernel; return its pid."""
@@ -372,9 +427,11 @@ class ForkedRunner(SandboxedRunner):
 
     manager_class = ForkKernelManager
 
-    def __init__(self, *, preload: tuple[str, ...] = DEFAULT_PRELOAD, **kwargs: Any) -> None:
+    def __init__(self, *, preload: tuple[str, ...] = DEFAULT_PRELOAD, assessment_preload: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.template = KernelTemplate(preload)
+        self.assessment_preload = assessment_preload
         self._spare: _Spare | None = None
         self._keep_spare = False
 
@@ -393,9 +450,21 @@ class ForkedRunner(SandboxedRunner):
             return self._spare.workdir
         return Path(tempfile.mkdtemp(prefix="nbcred-run-"))
 
+    def use_preload(self, modules: tuple[str, ...]) -> None:
+        """Have kernels forked from a template that has imported ``modules`` too.
+
+        One template per runner: when an assessment needs modules the template was not asked for,
+        it is replaced by one importing the union (measured against one template per set in the
+        README: the union costs one restart and less memory).
+        """
+        if self.assessment_preload and not self.template.covers(modules):
+            old, self.template = self.template, self.template.grown(modules)
+            old.close()
+
     def run(
         self, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits, kernel_name: str
     ) -> RunOutcome:
+        self.use_preload(limits.preload)
         spare, self._spare = self._spare, None
         if spare is not None and (spare.workdir != workdir or spare.key != (limits, kernel_name)
                                   or spare.km.forked is None or spare.km.forked.poll() is not None):

@@ -83,8 +83,15 @@ class PassRule(_Strict):
     wait_for_manual_grading: bool = False
 
 
+MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
 class ExecutionLimits(_Strict):
-    """Resource limits for running one learner notebook."""
+    """Resource limits for running one learner notebook, and the modules its kernel preloads.
+
+    ``preload`` (modules the pre-forked kernel template imports, see :mod:`grader.preload`) is a
+    speed hint that changes no grade, so it is left out of the assessment's fingerprint.
+    """
 
     cell_timeout: float = Field(30.0, gt=0)
     notebook_timeout: float = Field(300.0, gt=0)
@@ -93,6 +100,16 @@ class ExecutionLimits(_Strict):
     max_processes: int = Field(64, ge=1)
     max_open_files: int = Field(256, ge=16)
     max_output_bytes: int = Field(5_000_000, ge=1024)
+    preload: tuple[str, ...] = Field((), exclude=True)
+
+    @field_validator("preload")
+    @classmethod
+    def _module_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [name for name in value if not MODULE.match(name)]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not a module name; use dotted "
+                             "Python module names such as 'scipy.stats'")
+        return value
 
 
 class Badge(_Strict):

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         description="Grade queued web submissions in this app process (local pool, or dispatch to "
         "Celery with NBCRED_EXECUTOR=celery); false for a web-only process.",
     )
+    kernel_preload: bool = Field(
+        True,
+        description="Pre-forked kernel templates also import what each assessment's source notebooks "
+        "import and its execution.preload lists (false: only the default preload).",
+    )
     queue_lease_seconds: int = Field(
         120, ge=5,
         description="A running web submission whose app process stopped renewing it for this long "

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 RUNNERS = ("auto", "forked", "sandboxed", "plain")
 
 
-def make_runner(name: str, assessment: Assessment | None = None) -> NotebookRunner:
-    """The notebook runner called ``name`` (see :func:`nbcred.executors.get_executor`)."""
+def make_runner(name: str, assessment: Assessment | None = None, *, preload: bool = True) -> NotebookRunner:
+    """The notebook runner called ``name`` (see :func:`nbcred.executors.get_executor`); with
+    ``preload``, a forked runner's template imports each assessment's modules too."""
     if name == "plain":
         return KernelRunner()
     from grader.sandbox import SandboxedRunner
@@ -30,7 +31,7 @@ def make_runner(name: str, assessment: Assessment | None = None) -> NotebookRunn
     if name == "forked" or (name == "auto" and report.available("pidfd")):
         from grader.forkserver import ForkedRunner
 
-        return ForkedRunner(report=report)
+        return ForkedRunner(report=report, assessment_preload=preload)
     if name in ("auto", "sandboxed"):
         return SandboxedRunner(report=report)
     raise ConfigurationError(f"unknown runner {name!r}; choose one of: {', '.join(RUNNERS)}")
@@ -71,7 +72,7 @@ class JobGrader:
     def runner(self, assessment: Assessment) -> NotebookRunner:
         """The runner, built on first use."""
         if self._runner is None:
-            self._runner = make_runner(self.runner_name, assessment)
+            self._runner = make_runner(self.runner_name, assessment, preload=self.settings.kernel_preload)
         return self._runner
 
     def grade(self, job: GradeJob) -> GradeResult:
