@@ -14,18 +14,21 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from nbcred.cli_lazy import Lazy, LazyGroup
 from nbcred.cmdline import db_option, refuse_password
-from nbcred.settings import Settings
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from grader.results import GradeResult
     from nbcred.pipeline import BatchReport
+    from nbcred.settings import Settings
 
 # Heavy imports (nbgrader, the gradebook, the web service…) happen inside the commands that need
-# them: `nbcred --help` and `nbcred grade` start without importing the rest.
+# them: `nbcred --help` and `nbcred grade` start without importing the rest, and `nbcred --help`
+# without even the settings (pydantic-settings, ~0.1 s). `nbcred grade` starts its workers before
+# it imports the grader (tests/app/test_cli_startup.py).
 
 
 def _credential_app() -> Any:
@@ -124,6 +127,7 @@ def validate(
 ) -> None:
     """Check that the solution scores full marks and the student version scores zero."""
     from nbcred.service.grading import validate_folders
+    from nbcred.settings import Settings
 
     failed = False
     for checked in validate_folders(Settings(), assessments):
@@ -201,6 +205,8 @@ def grade(
 
 
 def _settings(**overrides: object) -> Settings:
+    from nbcred.settings import Settings
+
     settings = Settings()
     changes = {}
     if overrides.get("db"):
@@ -214,6 +220,8 @@ def _settings(**overrides: object) -> Settings:
 
 def results_table(results: list[GradeResult], *, has_badge: bool = True) -> Table:
     """Learner, assessment, score, competencies passed, pass/fail."""
+    from rich.table import Table
+
     table = Table(title="Grading results")
     for column in ("learner", "assessment", "score", "competencies", "result"):
         table.add_column(column, no_wrap=True, min_width=len(column))
@@ -259,6 +267,10 @@ def demo(
 @app.command("settings")
 def show_settings() -> None:
     """Print every setting, its value and what it is for."""
+    from rich.table import Table
+
+    from nbcred.settings import Settings
+
     settings = Settings()
     table = Table(title="nbcred settings (environment variables NBCRED_<NAME>)")
     for column in ("setting", "value", "description"):
@@ -273,7 +285,10 @@ def show_settings() -> None:
 @app.command()
 def doctor() -> None:
     """Check which sandbox mechanisms work here (each tried for real) and why any do not."""
+    from rich.table import Table
+
     from nbcred.doctor import doctor_report
+    from nbcred.settings import Settings
 
     checks = doctor_report(Settings())
     table = Table("check", "ok", "detail")

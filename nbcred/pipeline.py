@@ -12,13 +12,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from grader.assessment import Assessment
-from grader.execute import NotebookRunner
-from grader.grade import GradeOptions, content_hash, learner_id
 from grader.results import GradeResult
-from nbcred.settings import Settings
 
-if TYPE_CHECKING:  # the gradebook (SQLAlchemy, Alembic: ~0.2 s) is not imported by grading workers
+if TYPE_CHECKING:
+    # The gradebook (SQLAlchemy, Alembic: ~0.2 s) is not imported by grading workers, and the
+    # grader (nbgrader, nbclient: ~1 s) not before `nbcred grade` has started its workers.
+    from grader.assessment import Assessment
+    from grader.execute import NotebookRunner
+    from grader.grade import GradeOptions
+    from nbcred.settings import Settings
     from nbcred.store import Store
 
 
@@ -41,6 +43,8 @@ class Executor(Protocol):
 
 def grade_options(settings: Settings, runner: NotebookRunner) -> GradeOptions:
     """The grading options every executor uses, built from settings."""
+    from grader.grade import GradeOptions
+
     return GradeOptions(
         runner=runner,
         seed_secret=settings.seed_secret.get_secret_value().encode(),
@@ -48,7 +52,7 @@ def grade_options(settings: Settings, runner: NotebookRunner) -> GradeOptions:
     )
 
 
-Issuer = Callable[[GradeResult, Assessment, int], str | None]
+Issuer = Callable[[GradeResult, "Assessment", int], str | None]
 
 
 @dataclass
@@ -103,6 +107,8 @@ def grade_batch(
 def _lookup(
     assessment: Assessment, submissions: Sequence[Path], store: Store
 ) -> Iterator[tuple[GradeJob, tuple[int, GradeResult] | None]]:
+    from grader.grade import content_hash, learner_id
+
     for submission in submissions:
         learner = learner_id(submission, assessment)
         job = GradeJob(str(assessment.root), str(submission), learner)

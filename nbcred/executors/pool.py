@@ -27,6 +27,8 @@ Callback = Callable[[GradeJob, GradeResult], None]
 class PersistentPool(LocalExecutor):
     """``workers`` processes kept for the pool's life; :meth:`submit` hands one job over."""
 
+    start_method = "spawn"  # started once per server: start() returns without waiting for imports
+
     def __init__(self, *, settings: Settings, workers: int | None = None, runner: str = "auto") -> None:
         super().__init__(settings=settings, workers=workers, runner=runner)
         self._pending: queue.Queue[tuple[GradeJob, Callback]] = queue.Queue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.assessment import Assessment, load_assessment
 from grader.errors import GraderError
@@ -15,19 +16,26 @@ from nbcred.errors import ConfigurationError
 from nbcred.pipeline import GradeJob, grade_options
 from nbcred.settings import Settings
 
+if TYPE_CHECKING:
+    from grader.sandbox_probe import SandboxReport
+
 log = logging.getLogger(__name__)
 RUNNERS = ("auto", "forked", "sandboxed", "plain")
 
 
-def make_runner(name: str, assessment: Assessment | None = None, *, preload: bool = True) -> NotebookRunner:
+def make_runner(
+    name: str, assessment: Assessment | None = None, *, preload: bool = True,
+    report: SandboxReport | None = None,
+) -> NotebookRunner:
     """The notebook runner called ``name`` (see :func:`nbcred.executors.get_executor`); with
-    ``preload``, a forked runner's template imports each assessment's modules too."""
+    ``preload``, a forked runner's template imports each assessment's modules too. ``report`` is
+    a sandbox probe made on this machine already (by default it probes now)."""
     if name == "plain":
         return KernelRunner()
     from grader.sandbox import SandboxedRunner
     from grader.sandbox_probe import probe
 
-    report = probe()
+    report = report or probe()
     if name == "forked" or (name == "auto" and report.available("pidfd")):
         from grader.forkserver import ForkedRunner
 
@@ -57,9 +65,12 @@ def error_result(job: GradeJob, message: str, assessment: Assessment | None = No
 class JobGrader:
     """Grades jobs in one process: assessments are loaded once, the runner is built once."""
 
-    def __init__(self, settings: Settings, runner: str = "auto") -> None:
+    def __init__(
+        self, settings: Settings, runner: str = "auto", *, report: SandboxReport | None = None
+    ) -> None:
         self.settings = settings
         self.runner_name = runner
+        self.report = report
         self._runner: NotebookRunner | None = None
         self._assessments: dict[str, Assessment] = {}
 
@@ -72,8 +83,23 @@ class JobGrader:
     def runner(self, assessment: Assessment) -> NotebookRunner:
         """The runner, built on first use."""
         if self._runner is None:
-            self._runner = make_runner(self.runner_name, assessment, preload=self.settings.kernel_preload)
+            self._runner = make_runner(self.runner_name, assessment, preload=self.settings.kernel_preload,
+                                       report=self.report)
         return self._runner
+
+    def warm(self, path: str) -> None:
+        """Load the assessment at ``path`` and start its runner (the kernel template) before
+        the first job; a failure is left for that job to report."""
+        from grader.forkserver import ForkedRunner
+
+        try:
+            assessment = self.assessment(path)
+            runner = self.runner(assessment)
+            if isinstance(runner, ForkedRunner):
+                runner.use_preload(assessment.spec.execution.preload)
+                runner.template.start()
+        except Exception:
+            log.debug("warming the worker for %s failed", path, exc_info=True)
 
     def grade(self, job: GradeJob) -> GradeResult:
         """Grade one job; every failure becomes an error in the result."""

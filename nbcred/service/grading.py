@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.assessment import load_assessment
-from grader.errors import GraderError
-from grader.execute import KernelRunner
-from grader.release import write_release
 from grader.results import GradeResult
-from grader.validate import ValidationReport, validate_assessment
-from nbcred.executors.progress import GradingProgress
+from nbcred.executors.local import LocalExecutor, stop_fork_server
 from nbcred.pipeline import BatchReport, grade_batch, grade_options
-from nbcred.runtime import Runtime
+from nbcred.runtime import Runtime, make_executor
 from nbcred.settings import Settings
+
+if TYPE_CHECKING:  # the grader (nbgrader, nbclient…) is imported once grading workers are starting
+    from grader.validate import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,11 @@ class GradedBatch:
 
 def validate_folders(settings: Settings, paths: Sequence[Path]) -> Iterator[Validated]:
     """Check each assessment: the solution scores full marks, the student version zero."""
+    from grader.assessment import load_assessment
+    from grader.errors import GraderError
+    from grader.execute import KernelRunner
+    from grader.validate import validate_assessment
+
     for path in paths:
         try:
             assessment = load_assessment(path)
@@ -58,6 +62,9 @@ def validate_folders(settings: Settings, paths: Sequence[Path]) -> Iterator[Vali
 
 def release_folder(assessment: Path, output: Path) -> list[Path]:
     """Write the student version and data files of ``assessment`` to ``output``."""
+    from grader.assessment import load_assessment
+    from grader.release import write_release
+
     return write_release(load_assessment(assessment), output)
 
 
@@ -70,15 +77,30 @@ def grade_folders(
     on_result: Callable[[GradeResult], None] | None = None,
     quiet: bool = False,
 ) -> GradedBatch:
-    """Grade submission folders, record each result and issue credentials to those who pass."""
-    loaded = load_assessment(assessment)
-    runtime = Runtime.start(settings, issue=issue)
-    with GradingProgress(len(submissions), disable=quiet) as progress:
-        def record(result: GradeResult) -> None:
-            progress.advance(result)
-            if on_result is not None:
-                on_result(result)
+    """Grade submission folders, record each result and issue credentials to those who pass.
 
-        report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
-                             issuer=runtime.issuer, on_result=record)
+    Local workers are started first: they import the grader, load the assessment and start
+    their kernel templates while this process loads it too, opens the gradebook and looks up
+    which submissions are graded already.
+    """
+    executor = make_executor(settings)
+    if isinstance(executor, LocalExecutor):
+        executor.start_workers(len(submissions), assessment=str(assessment))
+    try:
+        from grader.assessment import load_assessment
+
+        loaded = load_assessment(assessment)
+        runtime = Runtime.start(settings, issue=issue, executor=executor)
+        with runtime.progress(len(submissions), quiet=quiet) as progress:
+            def record(result: GradeResult) -> None:
+                progress.advance(result)
+                if on_result is not None:
+                    on_result(result)
+
+            report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
+                                 issuer=runtime.issuer, on_result=record)
+    finally:
+        if isinstance(executor, LocalExecutor):
+            executor.close()
+            stop_fork_server()
     return GradedBatch(report, loaded.id, loaded.spec.badge is not None)

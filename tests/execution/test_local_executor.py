@@ -88,3 +88,19 @@ def test_unknown_executor_names_the_choices(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match="local"):
         get_executor("threads", settings=Settings(home=tmp_path), workers=1)
+
+
+def test_workers_started_ahead_grade_the_batch_and_unused_ones_end(
+    tmp_path: Path, slow_assessment: tuple[Path, list[Path]]
+) -> None:
+    """``start_workers`` before the jobs are known (``nbcred grade`` does); ``grade`` uses them."""
+    root, subs = slow_assessment
+    executor = LocalExecutor(settings=Settings(home=tmp_path / "home"), workers=2)
+    executor.start_workers(3, assessment=str(root))
+    got: list[GradeResult] = []
+    executor.grade([GradeJob(str(root), str(subs[0]))], on_result=lambda job, result: got.append(result))
+    assert len(got) == 1 and got[0].score == 1.0 and not got[0].errors
+    assert len(executor.pids) == 2, "grade started workers of its own"
+    unused = [p for p in executor.pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert not unused, "the worker that got no job still runs"
+    executor.close()  # nothing left to end
