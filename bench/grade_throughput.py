@@ -120,11 +120,15 @@ def main() -> None:
                         "executor, medians of --repeat runs (see bench/course_mode.py)")
     parser.add_argument("--repeat", type=int, default=1, help="course mode: repetitions (default 1)")
     parser.add_argument("--workers", type=int, default=2, help="course mode: nbcred workers (default 2)")
+    parser.add_argument("--steady-n", type=int, default=None,
+                        help="course mode: submissions for the warm executor's steady state "
+                        "(default -n; the issue's figure is 240)")
     args = parser.parse_args()
     if args.course:
         from course_mode import main as course_main
 
-        course_main(args.n, args.repeat, args.workers, args.skip_nbgrader, not args.no_profile)
+        course_main(args.n, args.repeat, args.workers, args.skip_nbgrader, not args.no_profile,
+                    steady_n=args.steady_n)
         return
     with tempfile.TemporaryDirectory(prefix="nbcred-bench-") as tmp_name:
         tmp = Path(tmp_name)
