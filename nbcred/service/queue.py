@@ -26,6 +26,7 @@ from sqlalchemy import or_, select, update
 from grader.results import GradeResult
 from nbcred.pipeline import GradeJob
 from nbcred.service.context import ServiceContext
+from nbcred.service.notify import QUEUED, STATUS, announce
 from nbcred.store.models import WebSubmission
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def claim(ctx: ServiceContext, *, worker: str, limit: int) -> list[Claim]:
             ).rowcount
             if won != 1:
                 continue
+            announce(session, STATUS, submission_id)
             row = session.get(WebSubmission, submission_id)
             assert row is not None
             assessment = ctx.catalogue.assessments.get(row.assessment_id)
@@ -121,6 +123,7 @@ def finish(ctx: ServiceContext, claimed: Claim, result: GradeResult) -> str:
             row.status, row.grading_id, row.credential_id = status, recorded.grading_id, credential
             row.finished_at, row.lease_until = _now(), None
             row.error = "; ".join(result.errors) or None
+            announce(session, STATUS, claimed.id)
     return status
 
 
@@ -130,6 +133,7 @@ def fail(ctx: ServiceContext, claimed: Claim, message: str) -> None:
         row = session.get(WebSubmission, claimed.id)
         if row is not None:
             row.status, row.error, row.finished_at, row.lease_until = "error", message, _now(), None
+            announce(session, STATUS, claimed.id)
 
 
 class Pool(Protocol):
@@ -242,4 +246,6 @@ def release(ctx: ServiceContext, *, worker: str) -> int:
             .values(status="queued", lease_until=None, claimed_by=None)
             .execution_options(synchronize_session=False)
         ).rowcount
+        if count:
+            announce(session, QUEUED)
     return int(count or 0)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from grader.assessment import Assessment
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Conflict, NotFound, Unprocessable
+from nbcred.service.notify import QUEUED, announce
 from nbcred.service.uploads import UploadedFile, check_upload, store_upload
 from nbcred.service.users import Account
 from nbcred.store.models import AssessmentVersion, Grading, Submission, WebSubmission
@@ -124,6 +125,7 @@ def submit(
     with ctx.store.session() as session:
         session.add(row)
         session.flush()
+        announce(session, QUEUED)  # other app processes' dispatchers claim it now
         return _info(row)
 
 

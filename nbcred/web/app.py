@@ -18,6 +18,7 @@ from nbcred import __version__
 from nbcred.errors import NbcredError
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import ServiceError, TooManyAttempts
+from nbcred.service.notify import Listener
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
 from nbcred.web import api, instructor, pages, public
@@ -45,9 +46,15 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
             dispatcher = Dispatcher(ctx, make_pool(settings), on_change=watch.changed)
             dispatcher.start()
         app.state.dispatcher = dispatcher
+        # other processes' uploads and results, on PostgreSQL (elsewhere: polling)
+        listener = Listener(ctx.store.engine, queued=dispatcher.wake if dispatcher else None,
+                            status=watch.changed)
+        listener.start()
+        app.state.listener = listener
         try:
             yield
         finally:
+            listener.close()
             if dispatcher is not None:
                 dispatcher.close()
 

@@ -6,15 +6,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from grader.results import GradeResult
 from nbcred.executors.work import error_result
 from nbcred.pipeline import GradeJob
 from nbcred.service import watch
+from nbcred.service.notify import Listener
 from nbcred.service.queue import Dispatcher
-from tests.web.conftest import Service, sample
+from nbcred.web.app import create_app
+from tests.web.conftest import Service, open_context, people, sample, settings_for
 
 Callback = Callable[[GradeJob, GradeResult], None]
 
@@ -88,3 +93,46 @@ def test_wait_gives_up_after_its_seconds_and_keeps_the_refusals(quiet_service: S
     assert client.get(f"{url}?wait=5").status_code == 401
     assert client.get(f"{url}?wait=31", headers=quiet_service.auth("ada")).status_code == 422
     assert client.get(f"{url}?wait=-1", headers=quiet_service.auth("ada")).status_code == 422
+
+
+def test_other_processes_are_woken_through_postgresql(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web-only process takes the upload; a grading process (its own engine, polling only every
+    60 s) claims it at once, and the web process's waiting request sees each change at once."""
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 60.0)
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    web = settings_for(tmp_path / "home", postgres_url, serve_grading=False)
+    ctx = open_context(web)
+    tokens = people(ctx)
+    grading = open_context(settings_for(tmp_path / "home", postgres_url))
+    pool = HeldPool()
+    dispatcher = Dispatcher(grading, pool, poll_seconds=60)
+    listener = Listener(grading.store.engine, queued=dispatcher.wake, status=lambda _: None)
+    with TestClient(create_app(web, ctx=ctx)) as client:
+        service = Service(ctx, client, tokens)
+        try:
+            dispatcher.start()
+            assert listener.start()
+            for ready in (listener.listening, client.app.state.listener.listening):  # type: ignore[attr-defined]
+                assert ready.wait(30)
+            sid = client.post("/api/v1/submissions", headers=service.auth("ada"),
+                              data={"assessment": "pandas-cleaning"},
+                              files=sample("pandas-cleaning", "alice")).json()["id"]
+            url = f"/api/v1/submissions/{sid}?wait=20"
+            seconds, body = timed_get(service, url)
+            assert body["status"] == "running" and seconds < 10
+            job, callback = pool.jobs[0]
+            assessment = grading.catalogue.assessments["pandas-cleaning"]
+            finishing = later(0.3, lambda: callback(job, error_result(job, "held", assessment)))
+            seconds, body = timed_get(service, url)
+            finishing.join()
+            assert body["status"] == "error" and 0.2 < seconds < 10
+        finally:
+            listener.close()
+            dispatcher.close()
+            grading.store.engine.dispose()
