@@ -282,6 +282,12 @@ class KernelTemplate:
             preexec_fn=_die_with_parent,
         )
 
+    def start(self) -> None:
+        """Start the template now, ahead of the first :meth:`spawn` (which starts it otherwise)."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = self._start()
+
     def spawn(self, plan: SandboxPlan, connection_file: str, args: tuple[str, ...] = KERNEL_ARGS) -> int:
         """Fork a fresh sandboxed kernel; return its pid."""
         with self._lock:
