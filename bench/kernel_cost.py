@@ -6,8 +6,15 @@ and every kernel it has reaped, from ``/proc/<template>/stat``)::
 
     .venv/bin/python bench/kernel_cost.py -n 12
 
-To compare with another revision, run it with ``PYTHONPATH=<a checkout of that revision>``
-(its template must reap its kernels too, or their CPU is not counted).
+``--course`` grades the seven learners of the differential corpus's ``ps1`` (two notebooks,
+full marks, partial credit, errors, a missing notebook…) N times in-process instead, and prints
+per *submission* the wall time, the kernels' core-seconds and the grader's::
+
+    .venv/bin/python bench/kernel_cost.py --course -n 3
+
+To compare with another revision, run this script with the Python of that revision's own
+virtual environment (the template is started from the installed package, so ``PYTHONPATH`` is
+not enough), alternating runs: ``cd <other checkout> && .venv/bin/python <this>/bench/kernel_cost.py``.
 """
 
 from __future__ import annotations
@@ -29,10 +36,45 @@ def _tree_cpu(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+COURSE = Path(__file__).resolve().parents[1] / "tests" / "differential" / "course"
+
+
+def course(repeat: int) -> None:
+    """Grade ps1's learners ``repeat`` times; print per-submission wall, kernel and grader costs."""
+    from grader.assessment import load_assessment
+    from grader.grade import GradeOptions, grade_submission
+
+    assessment = load_assessment(COURSE / "source" / "ps1")
+    subs = [p / "ps1" for p in sorted((COURSE / "submitted").iterdir()) if (p / "ps1").is_dir()]
+    runner = ForkedRunner()
+    runner.new_workdir()  # keep a spare kernel, as the executors do
+    options = GradeOptions(runner=runner)
+    for sub in subs[:2]:
+        grade_submission(assessment, sub, options=options)
+    assert runner.template._process is not None
+    template = runner.template._process.pid
+    kernels, wall, cpu = _tree_cpu(template), time.perf_counter(), time.process_time()
+    for _ in range(repeat):
+        for sub in subs:
+            grade_submission(assessment, sub, options=options)
+    count = repeat * len(subs)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    time.sleep(0.5)  # the last kernel's exit is reaped
+    where = Path(sys.modules["grader"].__file__ or "").parent.parent
+    print(f"{where}: per ps1 submission wall {wall / count * 1000:.0f} ms, kernels "
+          f"{(_tree_cpu(template) - kernels) / count * 1000:.0f} core-ms, grader {cpu / count * 1000:.0f} "
+          f"core-ms ({count} submissions, load {os.getloadavg()[0]:.1f})")
+    runner.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=12, help="notebooks to run (default 12)")
+    parser.add_argument("-n", type=int, default=12, help="notebooks to run (default 12; --course: rounds)")
+    parser.add_argument("--course", action="store_true", help="grade ps1's seven learners -n times")
     args = parser.parse_args()
+    if args.course:
+        course(args.n)
+        return
     runner = ForkedRunner()
 
     def one() -> None:
