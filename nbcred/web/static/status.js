@@ -7,7 +7,7 @@
   var status = el.dataset.status;
   if (status !== "queued" && status !== "running") return;
   function poll() {
-    fetch("/api/v1/submissions/" + id + "?wait=25",
+    fetch("/api/v1/submissions/" + id + "?wait=10",
           { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
