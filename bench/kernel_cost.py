@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -39,43 +40,44 @@ def _tree_cpu(pid: int) -> float:
 COURSE = Path(__file__).resolve().parents[1] / "tests" / "differential" / "course"
 
 
-def course(repeat: int) -> None:
-    """Grade ps1's learners ``repeat`` times; print per-submission wall, kernel and grader costs."""
+def measure(runner: ForkedRunner, one: Callable[[], None], rounds: int, per: int, unit: str) -> None:
+    """Warm up, run ``one`` ``rounds`` times (``per`` units each) and print the costs per unit."""
+    for _ in range(2):
+        one()
+    assert runner.template._process is not None
+    template = runner.template._process.pid
+    kernels, wall, cpu = _tree_cpu(template), time.perf_counter(), time.process_time()
+    for _ in range(rounds):
+        one()
+    count = rounds * per
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    time.sleep(0.5)  # the last kernel's exit is reaped
+    where = Path(sys.modules["grader"].__file__ or "").parent.parent
+    print(f"{where}: per {unit} wall {wall / count * 1000:.0f} ms, kernels "
+          f"{(_tree_cpu(template) - kernels) / count * 1000:.0f} core-ms, grader {cpu / count * 1000:.0f} "
+          f"core-ms ({count} {unit}s, load {os.getloadavg()[0]:.1f})")
+    runner.close()
+
+
+def course_round(runner: ForkedRunner) -> tuple[Callable[[], None], int]:
+    """Grading ps1's learners once, and how many submissions that is."""
     from grader.assessment import load_assessment
     from grader.grade import GradeOptions, grade_submission
 
     assessment = load_assessment(COURSE / "source" / "ps1")
     subs = [p / "ps1" for p in sorted((COURSE / "submitted").iterdir()) if (p / "ps1").is_dir()]
-    runner = ForkedRunner()
     runner.new_workdir()  # keep a spare kernel, as the executors do
     options = GradeOptions(runner=runner)
-    for sub in subs[:2]:
-        grade_submission(assessment, sub, options=options)
-    assert runner.template._process is not None
-    template = runner.template._process.pid
-    kernels, wall, cpu = _tree_cpu(template), time.perf_counter(), time.process_time()
-    for _ in range(repeat):
+
+    def one() -> None:
         for sub in subs:
             grade_submission(assessment, sub, options=options)
-    count = repeat * len(subs)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    time.sleep(0.5)  # the last kernel's exit is reaped
-    where = Path(sys.modules["grader"].__file__ or "").parent.parent
-    print(f"{where}: per ps1 submission wall {wall / count * 1000:.0f} ms, kernels "
-          f"{(_tree_cpu(template) - kernels) / count * 1000:.0f} core-ms, grader {cpu / count * 1000:.0f} "
-          f"core-ms ({count} submissions, load {os.getloadavg()[0]:.1f})")
-    runner.close()
+
+    return one, len(subs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=12, help="notebooks to run (default 12; --course: rounds)")
-    parser.add_argument("--course", action="store_true", help="grade ps1's seven learners -n times")
-    args = parser.parse_args()
-    if args.course:
-        course(args.n)
-        return
-    runner = ForkedRunner()
+def notebook_round(runner: ForkedRunner) -> Callable[[], None]:
+    """Running one trivial two-cell notebook."""
 
     def one() -> None:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
@@ -86,20 +88,20 @@ def main() -> None:
         if outcome.error:
             raise SystemExit(outcome.error)
 
-    for _ in range(2):
-        one()
-    assert runner.template._process is not None
-    template = runner.template._process.pid
-    kernels, wall, cpu = _tree_cpu(template), time.perf_counter(), time.process_time()
-    for _ in range(args.n):
-        one()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    time.sleep(0.5)  # the last kernel's exit is reaped
-    where = Path(sys.modules["grader"].__file__ or "").parent.parent
-    print(f"{where}: per notebook wall {wall / args.n:.3f} s, "
-          f"kernel {(_tree_cpu(template) - kernels) / args.n:.3f} core-s, grader {cpu / args.n:.3f} core-s "
-          f"(load {os.getloadavg()[0]:.1f})")
-    runner.close()
+    return one
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=12, help="notebooks to run (default 12; --course: rounds)")
+    parser.add_argument("--course", action="store_true", help="grade ps1's seven learners -n times")
+    args = parser.parse_args()
+    runner = ForkedRunner()
+    if args.course:
+        one, per = course_round(runner)
+        measure(runner, one, args.n, per, "ps1 submission")
+    else:
+        measure(runner, notebook_round(runner), args.n, 1, "notebook")
 
 
 if __name__ == "__main__":
