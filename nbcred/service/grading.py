@@ -102,5 +102,6 @@ def grade_folders(
     finally:
         if isinstance(executor, LocalExecutor):
             executor.close()
-            stop_fork_server()
+    if isinstance(executor, LocalExecutor):  # every worker has ended (not so after an error)
+        stop_fork_server()
     return GradedBatch(report, loaded.id, loaded.spec.badge is not None)
