@@ -1,7 +1,8 @@
 """Waiting for a submission's status to change, without polling: ``GET …/submissions/{id}?wait=``.
 
 The dispatcher of this process calls :meth:`StatusWatch.changed` when it claims a submission and
-once its result (and credential) is stored; a request waiting on that submission wakes at once.
+once its result (and credential) is stored; a request waiting on that submission for its result
+wakes at once.
 A status changed by another app process (several processes, or web-only ones) is not signalled
 here: :func:`wait_for_change` reads the row again every :data:`RECHECK_SECONDS` as well, so it is
 seen within that time.
@@ -62,14 +63,14 @@ async def wait_for_change(
     read: Callable[[], Awaitable[SubmissionDetail]],
     gone: Callable[[], Awaitable[bool]] | None = None,
 ) -> SubmissionDetail:
-    """The submission as ``read`` gives it, once its status differs from the first read's, it is
-    graded or failed, ``seconds`` (at most :data:`MAX_WAIT_SECONDS`) have passed, or ``gone()``
-    says the client went away — whichever comes first."""
+    """The submission as ``read`` gives it, once it is graded or failed, ``seconds`` (at most
+    :data:`MAX_WAIT_SECONDS`) have passed, or ``gone()`` says the client went away — whichever
+    comes first. (Waiting for the final status, not for any change, so a client never waits a
+    whole period for a change that happened before its request arrived.)"""
     deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_SECONDS)
     with watch.watching(submission_id) as changed:
         detail = await read()
-        first = detail.info.status
-        while detail.info.status == first and first not in FINAL:
+        while detail.info.status not in FINAL:
             left = deadline - time.monotonic()
             if left <= 0 or (gone is not None and await gone()):
                 break

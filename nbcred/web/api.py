@@ -102,8 +102,8 @@ def list_submissions(request: Request, caller: Caller, assessment: str | None = 
 async def get_submission(
     request: Request, caller: Caller, submission_id: str,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description=(
-        "Long-poll: answer as soon as the status changes (queued → running → graded or error), "
-        "or after this many seconds with the status unchanged; 0 (default) answers at once."))] = 0,
+        "Long-poll: answer as soon as the submission is graded or failed, or after this many "
+        "seconds with its current status; 0 (default) answers at once."))] = 0,
 ) -> dict[str, Any]:
     """``{"id","status","result"}``; ``result`` is the ``nbcred grade --format json`` object once graded."""
     ctx = context(request)

@@ -1,5 +1,5 @@
-// Live status of a submission: wait on the API (a long poll that answers as soon as the status
-// changes) until it is graded (or failed), then show the result.
+// Live status of a submission: wait on the API (a long poll that answers as soon as it is graded
+// or failed, else after 10 s with the current status) until it is done, then show the result.
 (function () {
   var el = document.getElementById("status");
   if (!el) return;
