@@ -128,7 +128,7 @@ def _env(course: Path) -> dict[str, str]:
             "JUPYTER_CONFIG_DIR": str(course / ".jupyter")}
 
 
-def run_nbgrader(course: Path, n: int, subs: list[Path] | None = None) -> Run:
+def run_nbgrader(course: Path, n: int, subs: list[Path] | None = None, problem_set: str = PROBLEM_SET) -> Run:
     """``nbgrader autograde`` on the N first submissions of a fresh course (generate_assignment first).
 
     With ``subs`` given, the course's other submissions are moved aside for the run.
@@ -142,7 +142,7 @@ def run_nbgrader(course: Path, n: int, subs: list[Path] | None = None) -> Run:
         path = course / stale
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     env = _env(course)
-    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", PROBLEM_SET, "--force"], cwd=course,
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", problem_set, "--force"], cwd=course,
                    check=True, capture_output=True, env=env)
     keep = {s.parent.name for s in subs} if subs is not None else None
     aside = course / "aside"
@@ -153,7 +153,7 @@ def run_nbgrader(course: Path, n: int, subs: list[Path] | None = None) -> Run:
     try:
         load, cpu = os.getloadavg()[0], _children_cpu()
         start = time.perf_counter()
-        process = subprocess.Popen([str(BIN / "nbgrader"), "autograde", PROBLEM_SET, "--force"],
+        process = subprocess.Popen([str(BIN / "nbgrader"), "autograde", problem_set, "--force"],
                                    cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    text=True)
         with TreeMemory(process.pid) as memory:
@@ -168,11 +168,13 @@ def run_nbgrader(course: Path, n: int, subs: list[Path] | None = None) -> Run:
                (_children_cpu() - cpu) / n)
 
 
-def run_cli(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[Run, list[dict[str, Any]]]:
-    """``nbcred grade`` as a new user runs it: a cold process, SQLite gradebook, JSON lines."""
+def run_cli(course: Path, subs: list[Path], workers: int, home: Path, problem_set: str = PROBLEM_SET,
+            settings: dict[str, str] | None = None, label: str = "") -> tuple[Run, list[dict[str, Any]]]:
+    """``nbcred grade`` as a new user runs it: a cold process, SQLite gradebook, JSON lines
+    (``settings``: extra ``NBCRED_*`` environment variables, named in the row by ``label``)."""
     shutil.rmtree(home, ignore_errors=True)
-    env = {**_env(course), "NBCRED_HOME": str(home)}
-    command = [str(BIN / "nbcred"), "grade", str(course / "source" / PROBLEM_SET), *map(str, subs),
+    env = {**_env(course), "NBCRED_HOME": str(home), **(settings or {})}
+    command = [str(BIN / "nbcred"), "grade", str(course / "source" / problem_set), *map(str, subs),
                "--workers", str(workers), "--format", "json"]
     load, cpu = os.getloadavg()[0], _children_cpu()
     start = time.perf_counter()
@@ -185,7 +187,7 @@ def run_cli(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[R
     results = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     if len(results) != len(subs):
         raise SystemExit(f"nbcred grade printed {len(results)} results for {len(subs)} submissions")
-    run = Run(f"nbcred grade (CLI, cold, workers={workers})", seconds, seconds / len(subs), [],
+    run = Run(f"nbcred grade (CLI, cold, workers={workers}){label}", seconds, seconds / len(subs), [],
               memory.peak_kb / 1024, load, (_children_cpu() - cpu) / len(subs))
     return run, results
 

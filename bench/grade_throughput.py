@@ -8,6 +8,9 @@ submission (grading start → feedback written) and a profile of where nbcred's 
     .venv/bin/python bench/grade_throughput.py            # N = 24
     .venv/bin/python bench/grade_throughput.py -n 48 --assessment assessments/sql-from-python \\
         --learner notebooks/sql-from-python/alice
+
+``--course`` (bench/course_mode.py) and ``--data-science`` (bench/data_science.py) are the
+side-by-side modes of issue 14.
 """
 
 from __future__ import annotations
@@ -118,12 +121,22 @@ def main() -> None:
     parser.add_argument("--course", action="store_true",
                         help="course mode: a plain nbgrader problem set, nbgrader vs nbcred CLI vs warm "
                         "executor, medians of --repeat runs (see bench/course_mode.py)")
-    parser.add_argument("--repeat", type=int, default=1, help="course mode: repetitions (default 1)")
+    parser.add_argument("--data-science", action="store_true",
+                        help="data-science mode: a compute-heavy pandas/numpy/matplotlib problem set, "
+                        "nbgrader vs nbcred with and without the per-assessment preload, against the "
+                        "bound its own cell time allows (see bench/data_science.py)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="course and data-science modes: repetitions (default 1)")
     parser.add_argument("--workers", type=int, default=2, help="course mode: nbcred workers (default 2)")
     parser.add_argument("--steady-n", type=int, default=None,
                         help="course mode: submissions for the warm executor's steady state "
                         "(default -n; the issue's figure is 240)")
     args = parser.parse_args()
+    if args.data_science:
+        from data_science import main as data_science_main
+
+        data_science_main(args.n, args.repeat, args.workers, args.skip_nbgrader)
+        return
     if args.course:
         from course_mode import main as course_main
 
