@@ -30,6 +30,7 @@ import ast
 import builtins
 import contextlib
 import hashlib
+import itertools
 import os
 import sys
 import sysconfig
@@ -210,29 +211,55 @@ class Runtime:
         elif _issubclass(kind, dict):
             items = (x for pair in dict.items(value) for x in pair)
         else:
-            items = self._library_items(kind, value)
-        for item in items:
-            budget[0] -= 1
-            if budget[0] <= 0:
-                break
-            found = self._taint(item, budget, seen)
+            items = self._library_items(kind, value, budget[0])
+        return self._taint_items(items, budget, seen)
+
+    def _taint_items(self, items: Iterable[Any], budget: list[int], seen: set[int]) -> tuple[str, str] | None:
+        """The first taint among a container's elements, within the budget.
+
+        Each kind of element is checked once (a column of a million strings costs one pass of
+        ``type`` over it, not a million checks), and only elements that can hold others are
+        scanned in turn.
+        """
+        chunk = list(itertools.islice(items, max(0, budget[0])))
+        budget[0] -= len(chunk)
+        kinds = [k for k in dict.fromkeys(map(_type, chunk)) if k not in _LEAVES]
+        for kind in kinds:
+            found = self.type_taint(kind)
             if found:
                 return found
+        holders = {_id(k) for k in kinds if self._holds_items(k)}
+        for item in chunk:
+            if budget[0] <= 0:
+                break
+            if _id(_type(item)) in holders:
+                found = self._taint(item, budget, seen)
+                if found:
+                    return found
         return None
 
-    def _library_items(self, kind: Any, value: Any) -> Iterable[Any]:
-        """Elements of numpy / pandas containers that can hold arbitrary objects."""
+    @staticmethod
+    def _holds_items(kind: Any) -> bool:
+        """Whether values of ``kind`` are scanned for elements (see :meth:`_library_items`)."""
+        if _issubclass(kind, _CONTAINERS) or _issubclass(kind, dict):
+            return True
+        module = str(_tdict(kind).get("__module__", "")) if _tflags(kind) & _HEAPTYPE else ""
+        return module.startswith(("numpy", "pandas")) or _tname(kind) == "ndarray"
+
+    def _library_items(self, kind: Any, value: Any, limit: int) -> Iterable[Any]:
+        """Elements (the first ``limit``) of numpy / pandas containers that can hold any object."""
         module = str(_tdict(kind).get("__module__", "")) if _tflags(kind) & _HEAPTYPE else ""
         name = _tname(kind)
         try:
             if name == "ndarray" or (module.startswith("numpy") and hasattr(value, "dtype")):
-                return list(value.ravel().tolist()) if str(value.dtype) == "object" else ()
+                return value.ravel()[:limit].tolist() if str(value.dtype) == "object" else ()
             if module.startswith("pandas"):
                 if name == "DataFrame":
                     return (x for col in range(value.shape[1]) if str(value.dtypes.iloc[col]) == "object"
-                            for x in value.iloc[:, col].tolist())
+                            for x in value.iloc[:limit, col].tolist())
                 if hasattr(value, "dtype") and str(value.dtype) == "object":
-                    return list(value.tolist())
+                    head = value.iloc[:limit] if hasattr(value, "iloc") else value[:limit]
+                    return list(head.tolist())
         except Exception:  # an unusual library object: nothing more to scan
             return ()
         return ()

@@ -269,3 +269,26 @@ def test_classes_defined_by_a_test_cell_are_the_assessments(shell: Shell) -> Non
     source = ("class Probe:\n    def __eq__(self, other):\n        return True\n"
               "assert Probe() == [1, 2]")
     exec(compile(rewrite(ast.parse(source), rt="rt"), "<test cell>", "exec"), shell.user_ns)
+
+
+def test_learner_objects_deep_in_large_object_columns_are_found(shell: Shell) -> None:
+    """Containers are scanned kind by kind: a learner object among a million strings of an
+    object column, or nested in an object array inside a dict, is still found; a clean frame
+    of that size is not mistaken for one."""
+    import numpy as np
+    import pandas as pd
+
+    rt = Runtime(shell=shell, aliases={}, workdir="/nonexistent-workdir")
+
+    class Sneaky:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    values: list[object] = ["tea", "coffee"] * 500_000
+    clean = pd.DataFrame({"product": pd.Series(values, dtype=object), "units": np.arange(1_000_000)})
+    assert rt.taint(clean) is None
+    values[123_457] = Sneaky()
+    found = rt.taint(pd.DataFrame({"product": pd.Series(values, dtype=object)}))
+    assert found is not None and found[0].endswith("Sneaky") and found[1] == "__eq__"
+    nested = np.array([[1, "x"], [Sneaky(), 2]], dtype=object)
+    assert rt.taint([{"key": (nested,)}]) == found
