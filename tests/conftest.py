@@ -78,20 +78,24 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+def empty_public_schema(url: str) -> None:
+    """Drop everything earlier tests created in the PostgreSQL database at ``url``."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each store test runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'gradebook.sqlite'}"
     base: str = request.getfixturevalue("postgres_url")
-    # one schema-clean database per test: drop everything the previous test created
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_public_schema(base)  # one schema-clean database per test
     return base
 
 

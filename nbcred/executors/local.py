@@ -197,12 +197,7 @@ class LocalExecutor:
         """End workers that never had a job (still starting, perhaps): nothing to finish."""
         for worker in workers:
             worker.process.terminate()  # its kernel template dies with it
-        for worker in workers:
-            worker.process.join(timeout=5)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(timeout=5)
-            worker.conn.close()
+        LocalExecutor._join(workers, timeout=5)
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -270,8 +265,13 @@ class LocalExecutor:
         for worker in pool:
             with contextlib.suppress(OSError, ValueError):
                 worker.conn.send(None)
-        for worker in pool:
-            worker.process.join(timeout=10)
+        LocalExecutor._join(pool, timeout=10)
+
+    @staticmethod
+    def _join(workers: list[_Worker], *, timeout: float) -> None:
+        """Wait for workers told to end; kill those still running after ``timeout``."""
+        for worker in workers:
+            worker.process.join(timeout=timeout)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout=5)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from nbcred.service import ServiceContext
 from nbcred.web.app import create_app
+from tests.conftest import empty_public_schema
 from tests.web.conftest import BASE_URL, Service, open_context, people, sample, settings_for
 
 GRADE_KEYS = {"learner", "assessment", "score", "max_score", "passed", "cells", "competencies",
@@ -26,11 +26,7 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     url = None
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_public_schema(url)
     settings = settings_for(home, url)
     ctx = open_context(settings)
     tokens = people(ctx)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from grader.results import GradeResult
 from nbcred.service import ServiceContext
 from nbcred.service.queue import Claim, claim, finish, release
 from nbcred.store.models import Grading, Learner, User, WebSubmission
 from nbcred.web.app import create_app
+from tests.conftest import empty_public_schema
 from tests.web.conftest import Service, off_loop, open_context, people, sample, settings_for
 
 
@@ -90,11 +91,7 @@ def test_concurrent_processes_claim_each_submission_once(
     url = f"sqlite:///{tmp_path / 'queue.sqlite'}"
     if backend == "postgresql":
         url = request.getfixturevalue("postgres_url")
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_public_schema(url)
     settings = settings_for(tmp_path / "home", url, serve_grading=False)
     seed = open_context(settings)
     ids = _queue_rows(seed, 40)

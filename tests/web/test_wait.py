@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from grader.results import GradeResult
 from nbcred.executors.work import error_result
@@ -19,6 +18,7 @@ from nbcred.service import watch
 from nbcred.service.notify import Listener
 from nbcred.service.queue import Dispatcher
 from nbcred.web.app import create_app
+from tests.conftest import empty_public_schema
 from tests.web.conftest import Service, open_context, people, sample, settings_for
 
 Callback = Callable[[GradeJob, GradeResult], None]
@@ -110,11 +110,7 @@ def test_other_processes_are_woken_through_postgresql(
     """A web-only process takes the upload; a grading process (its own engine, polling only every
     60 s) claims it at once, and the web process's waiting request sees the result at once."""
     monkeypatch.setattr(watch, "RECHECK_SECONDS", 60.0)
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_public_schema(postgres_url)
     web = settings_for(tmp_path / "home", postgres_url, serve_grading=False)
     ctx = open_context(web)
     tokens = people(ctx)
