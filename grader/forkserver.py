@@ -147,7 +147,7 @@ def _warm_up_matplotlib() -> None:
     if "matplotlib" in sys.modules:
         from matplotlib.backends.registry import backend_registry
 
-        backend_registry.is_valid_backend("module://matplotlib_inline.backend_inline")
+        backend_registry.is_valid_backend(f"module://{INLINE_BACKEND}")
 
 
 def _reap(_signum: int, _frame: object) -> None:
@@ -285,19 +285,23 @@ class KernelTemplate:
     def start(self) -> None:
         """Start the template now, ahead of the first :meth:`spawn` (which starts it otherwise)."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._process = self._start()
+            self._running()
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        """The template process, started (again) if it is not running; call with the lock held."""
+        if self._process is None or self._process.poll() is not None:
+            self._process = self._start()
+        return self._process
 
     def spawn(self, plan: SandboxPlan, connection_file: str, args: tuple[str, ...] = KERNEL_ARGS) -> int:
         """Fork a fresh sandboxed kernel; return its pid."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._process = self._start()
-            assert self._process.stdin is not None and self._process.stdout is not None
+            process = self._running()
+            assert process.stdin is not None and process.stdout is not None
             request = {"plan": asdict(plan), "connection_file": connection_file, "args": list(args)}
-            self._process.stdin.write((json.dumps(request) + "\n").encode())
-            self._process.stdin.flush()
-            line = self._process.stdout.readline()
+            process.stdin.write((json.dumps(request) + "\n").encode())
+            process.stdin.flush()
+            line = process.stdout.readline()
         if not line:
             self._process = None
             raise OSError("the kernel template died")
