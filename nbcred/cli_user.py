@@ -1,4 +1,4 @@
-"""``nbcred user ...``: add users, set passwords, create and revoke API tokens."""
+"""``nbcred user ...``: add users, set passwords, create and revoke API tokens, end sessions."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 from nbcred.cmdline import db_option
 from nbcred.errors import NbcredError
 from nbcred.service import ServiceContext
+from nbcred.service import sessions as session_service
 from nbcred.service import users as service
 from nbcred.settings import Settings
 
@@ -73,10 +74,10 @@ def password_command(
     if not new:
         raise _fail(ValueError("give --password or --password-stdin"))
     try:
-        service.set_password(_context(db), email=email, password=new)
+        ended = service.set_password(_context(db), email=email, password=new)
     except NbcredError as exc:
         raise _fail(exc) from None
-    _err.print(f"password set for {email}", highlight=False)
+    _err.print(f"password set for {email}; {ended} signed-in session(s) ended", highlight=False)
 
 
 @app.command("token")
@@ -133,3 +134,42 @@ def list_command(db: DbOption = None) -> None:
     for row in rows:
         table.add_row(row.email, escape(row.name), row.role)
     Console(emoji=False).print(table)
+
+
+@app.command("sessions")
+def sessions_command(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    ended: Annotated[bool, typer.Option("--all", help="Also list ended and expired sessions.")] = False,
+    db: DbOption = None,
+) -> None:
+    """List a user's signed-in browser sessions."""
+    try:
+        rows = session_service.list_sessions(_context(db), email=email, include_ended=ended)
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    table = Table("id", "signed in", "last seen", "expires", "address", "ended")
+    for row in rows:
+        table.add_row(str(row.id), row.created_at.isoformat(timespec="seconds"),
+                      row.last_seen_at.isoformat(timespec="seconds"),
+                      row.expires_at.isoformat(timespec="seconds"), escape(row.address or "-"),
+                      escape(row.ended_reason or "-"))
+    Console(emoji=False).print(table)
+
+
+@app.command("end-sessions")
+def end_sessions(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    session_id: Annotated[int | None, typer.Option("--id", help="Session id (default: all).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Sign a user out: end one of their sessions, or all of them."""
+    try:
+        ctx = _context(db)
+        if session_id is not None:
+            session_service.end_session_by_id(ctx, session_id, email=email)
+            count = 1
+        else:
+            count = session_service.end_sessions(ctx, email=email)
+    except NbcredError as exc:
+        raise _fail(exc) from None
+    _err.print(f"ended {count} session(s) of {email}", highlight=False)

@@ -73,7 +73,7 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def _account(user: User) -> Account:
+def account_of(user: User) -> Account:
     return Account(user.id, user.email, user.name, cast(Role, user.role), user.learner_id)
 
 
@@ -100,21 +100,27 @@ def add_user(
                         password_hash=digest, learner_id=address, active=True)
             session.add(user)
             session.flush()
-            return _account(user)
+            return account_of(user)
     except IntegrityError as exc:
         raise Conflict(f"a user with email {address} already exists") from exc
 
 
-def set_password(ctx: ServiceContext, *, email: str, password: str) -> None:
-    """Set (or replace) a user's password."""
+def set_password(ctx: ServiceContext, *, email: str, password: str, keep_session: int | None = None) -> int:
+    """Set (or replace) a user's password and end their sessions (all but ``keep_session``).
+
+    Returns how many sessions were ended: a cookie saved before the change no longer signs in.
+    """
+    from nbcred.service.sessions import PASSWORD_CHANGED, end_user_sessions
+
     if len(password) < 8:
         raise BadRequest("the password is too short: use at least 8 characters")
     with ctx.store.session() as session:
-        user = _user_by_email(session, email)
+        user = user_by_email(session, email)
         user.password_hash = _hasher.hash(password)
+        return end_user_sessions(session, user.id, reason=PASSWORD_CHANGED, keep=keep_session)
 
 
-def _user_by_email(session: Session, email: str) -> User:
+def user_by_email(session: Session, email: str) -> User:
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
     if user is None:
         raise NotFound(f"no user {email.strip().lower()}; add one with `nbcred user add`")
@@ -124,20 +130,20 @@ def _user_by_email(session: Session, email: str) -> User:
 def get_user(ctx: ServiceContext, *, email: str) -> Account:
     """The account with this email."""
     with ctx.store.session() as session:
-        return _account(_user_by_email(session, email))
+        return account_of(user_by_email(session, email))
 
 
 def account_by_id(ctx: ServiceContext, user_id: int) -> Account | None:
     """The active account with this id (sessions carry it)."""
     with ctx.store.session() as session:
         user = session.get(User, user_id)
-        return _account(user) if user is not None and user.active else None
+        return account_of(user) if user is not None and user.active else None
 
 
 def list_users(ctx: ServiceContext) -> list[Account]:
     """Every user, by email."""
     with ctx.store.session() as session:
-        return [_account(u) for u in session.scalars(select(User).order_by(User.email))]
+        return [account_of(u) for u in session.scalars(select(User).order_by(User.email))]
 
 
 def sign_in(ctx: ServiceContext, *, email: str, password: str, now: datetime | None = None) -> Account:
@@ -159,7 +165,7 @@ def sign_in(ctx: ServiceContext, *, email: str, password: str, now: datetime | N
             failure = session.get(SignInFailure, key)
             if failure is not None:
                 session.delete(failure)
-            return _account(user)
+            return account_of(user)
         failure = session.get(SignInFailure, key)
         if failure is None or _aware(failure.last_failed_at) + FAILURE_MEMORY < moment:
             if failure is not None:
@@ -204,7 +210,7 @@ def create_token(ctx: ServiceContext, *, email: str, label: str = "") -> NewToke
     """A new API token for the user; only its SHA-256 is stored, so show it now."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with ctx.store.session() as session:
-        user = _user_by_email(session, email)
+        user = user_by_email(session, email)
         row = ApiToken(user_id=user.id, token_hash=_token_hash(token), label=label)
         session.add(row)
         session.flush()
@@ -214,7 +220,7 @@ def create_token(ctx: ServiceContext, *, email: str, label: str = "") -> NewToke
 def list_tokens(ctx: ServiceContext, *, email: str) -> list[TokenInfo]:
     """The user's tokens (ids and dates, never the secret)."""
     with ctx.store.session() as session:
-        user = _user_by_email(session, email)
+        user = user_by_email(session, email)
         rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
         return [TokenInfo(r.id, r.label, r.created_at, r.last_used_at, r.revoked_at is not None)
                 for r in rows]
@@ -224,7 +230,7 @@ def revoke_tokens(ctx: ServiceContext, *, email: str, token_id: int | None = Non
     """Revoke one token of the user (by id) or all of them; returns how many were revoked."""
     now = datetime.now(UTC)
     with ctx.store.session() as session:
-        user = _user_by_email(session, email)
+        user = user_by_email(session, email)
         query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         if token_id is not None:
             query = query.where(ApiToken.id == token_id)
@@ -251,4 +257,4 @@ def account_for_token(ctx: ServiceContext, token: str) -> Account | None:
         last = row.last_used_at
         if last is None or _aware(last) + timedelta(minutes=1) < now:  # avoid a write per request
             row.last_used_at = now
-        return _account(user)
+        return account_of(user)

@@ -21,7 +21,7 @@ from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.service.notify import Listener
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
-from nbcred.web import api, instructor, pages, public
+from nbcred.web import api, instructor, pages, public, sessions
 from nbcred.web.auth import write_session
 from nbcred.web.render import render
 
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.state.watch = watch
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
+    app.include_router(sessions.router)
     app.include_router(instructor.router)
     app.include_router(public.router)
     app.include_router(pages.router)

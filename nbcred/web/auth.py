@@ -1,9 +1,11 @@
 """Who is asking, and may they: the one dependency every page and API route goes through.
 
 A caller is identified by ``Authorization: Bearer <token>`` (API tokens) or by the signed session
-cookie set at sign-in. Roles are checked here, never inside a handler. Requests that change
-something with a session cookie must carry the session's CSRF token (form field ``csrf_token``
-or header ``X-CSRF-Token``); bearer-token requests need none (browsers never send them on their own).
+cookie set at sign-in, which carries a server-side session's token: the session must still be open
+(sign-out, a password change or an administrator ends it). Roles are checked here, never inside
+a handler. Requests that change something with a session cookie must carry the session's CSRF
+token (form field ``csrf_token`` or header ``X-CSRF-Token``); bearer-token requests need none
+(browsers never send them on their own).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Any
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from nbcred.service import sessions
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Forbidden, NotAuthenticated
-from nbcred.service.users import Account, Role, account_by_id, account_for_token
+from nbcred.service.users import Account, Role, account_for_token
 
 SESSION_COOKIE = "nbcred_session"
-SESSION_SECONDS = 8 * 3600
+SESSION_SECONDS = int(sessions.SESSION_LIFETIME.total_seconds())
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ANY: tuple[Role, ...] = ("learner", "instructor", "admin")
 STAFF: tuple[Role, ...] = ("instructor", "admin")
@@ -59,16 +62,40 @@ def session(request: Request) -> dict[str, Any]:
     return data
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address (behind a proxy: as the ASGI server took it from trusted headers)."""
+    return request.client.host if request.client else None
+
+
 def start_session(request: Request, account: Account) -> None:
-    """Sign ``account`` in: a fresh session (and CSRF token) replaces the anonymous one."""
-    request.state.session = {"uid": account.id, "csrf": secrets.token_urlsafe(24)}
+    """Sign ``account`` in: a new server-side session (and CSRF token) replaces the current one."""
+    previous = session(request).get("sid")
+    ctx = context(request)
+    if isinstance(previous, str):
+        sessions.end_session(ctx, previous)
+    opened = sessions.open_session(ctx, account, address=client_address(request),
+                                   user_agent=request.headers.get("user-agent"))
+    request.state.session = {"sid": opened.token, "csrf": secrets.token_urlsafe(24)}
     request.state.session_changed = True
+    request.state.account, request.state.auth_via = account, "session"
+    request.state.session_id = opened.id
 
 
 def end_session(request: Request) -> None:
-    """Sign out: the session is replaced by an anonymous one."""
+    """Sign out: the server-side session ends and the cookie's session becomes an anonymous one."""
+    sid = session(request).get("sid")
+    if isinstance(sid, str):
+        sessions.end_session(context(request), sid)
     request.state.session = {"csrf": secrets.token_urlsafe(24)}
     request.state.session_changed = True
+    request.state.account, request.state.auth_via = None, None
+    request.state.session_id = None
+
+
+def current_session_id(request: Request) -> int | None:
+    """The id of the caller's open server-side session (None for API tokens and anonymous callers)."""
+    current_account(request)
+    return getattr(request.state, "session_id", None)
 
 
 def csrf_token(request: Request) -> str:
@@ -104,10 +131,15 @@ def current_account(request: Request) -> Account | None:
                                    "with `nbcred user token EMAIL`")
         via = "token"
     else:
-        uid = session(request).get("uid")
-        if isinstance(uid, int):
-            account = account_by_id(ctx, uid)
-            via = "session" if account is not None else None
+        data = session(request)
+        sid = data.get("sid")
+        signed = sessions.session_account(ctx, sid) if isinstance(sid, str) else None
+        if signed is not None:
+            account, via = signed.account, "session"
+            request.state.session_id = signed.session_id
+        elif "sid" in data or "uid" in data:  # ended, expired or from before sessions were kept
+            request.state.session = {"csrf": data["csrf"]}
+            request.state.session_changed = True
     request.state.account = account
     request.state.auth_via = via
     return account

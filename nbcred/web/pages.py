@@ -10,11 +10,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from nbcred.service import catalogue, submissions, users, wallet
+from nbcred.service import catalogue, sessions, submissions, users, wallet
 from nbcred.service.errors import NotAuthenticated, ServiceError, TooManyAttempts
 from nbcred.service.users import Account
 from nbcred.web.api import read_uploads, wake
-from nbcred.web.auth import ANY, context, end_session, optional_account, public_form, require, start_session
+from nbcred.web.auth import (
+    ANY,
+    context,
+    current_session_id,
+    end_session,
+    optional_account,
+    public_form,
+    require,
+    start_session,
+)
 from nbcred.web.render import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -125,18 +134,24 @@ async def wallet_page(request: Request, me: Caller) -> HTMLResponse:
                                            "pathways": wallet.pathway_progress(ctx, me)})
 
 
+def _account(request: Request, me: Account, new_token: str | None = None,
+             status_code: int = 200) -> HTMLResponse:
+    ctx = context(request)
+    return render(request, "account.html", {
+        "tokens": users.list_tokens(ctx, email=me.email), "new_token": new_token,
+        "sessions": sessions.list_sessions(ctx, email=me.email), "current": current_session_id(request),
+    }, status_code=status_code)
+
+
 @router.get("/account", response_class=HTMLResponse)
 async def account_page(request: Request, me: Caller) -> HTMLResponse:
-    tokens = users.list_tokens(context(request), email=me.email)
-    return render(request, "account.html", {"tokens": tokens, "new_token": None})
+    return _account(request, me)
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
 async def new_token(request: Request, me: Caller, label: Annotated[str, Form()] = "") -> HTMLResponse:
-    ctx = context(request)
-    created = users.create_token(ctx, email=me.email, label=label.strip()[:200])
-    return render(request, "account.html", {"tokens": users.list_tokens(ctx, email=me.email),
-                                            "new_token": created.token}, status_code=201)
+    created = users.create_token(context(request), email=me.email, label=label.strip()[:200])
+    return _account(request, me, created.token, status_code=201)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
