@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nbcred.cmdline import db_option
 from nbcred.errors import NbcredError
@@ -41,6 +42,7 @@ def serve(
         os.environ["NBCRED_PUBLIC_BASE_URL"] = url
     settings = Settings()
     try:
+        _check_secret(settings, host)
         ctx = ServiceContext.open(settings)
         assessments = len(ctx.catalogue.assessments)
         if sample_accounts:
@@ -50,7 +52,7 @@ def serve(
                 except NbcredError:
                     add_user(ctx, email=email, name=name, role=role, password=password)
     except Exception as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _err.print(f"nbcred: {assessments} assessment(s) from {settings.catalogue}, "
                f"gradebook {settings.resolved_database_url()}, executor {settings.executor}", highlight=False)
@@ -67,3 +69,14 @@ def serve(
         from nbcred.web.app import create_app
 
         uvicorn.run(create_app(settings, ctx=ctx), host=host, port=port, log_level="info")
+
+
+def _check_secret(settings: Settings, host: str) -> None:
+    """Refuse a non-loopback host without NBCRED_SESSION_SECRET; make or read the kept secret."""
+    from nbcred.web.secret import SHORTEST, check_for_host, is_short, session_secret
+
+    check_for_host(settings, host)
+    session_secret(settings)
+    if is_short(settings):
+        _err.print(f"[yellow]warning:[/yellow] NBCRED_SESSION_SECRET is shorter than {SHORTEST} "
+                   "characters; use a long random value", highlight=False)

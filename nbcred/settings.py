@@ -93,10 +93,11 @@ class Settings(BaseSettings):
         description="Base URL where status lists, achievements and the verify page are served.",
     )
 
-    session_secret: SecretStr = Field(
-        SecretStr("nbcred-development-session-secret"),
-        description="Secret that signs web session cookies and CSRF tokens. Set a long random value "
-        "in production (all app processes share it).",
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Secret that signs web session cookies and CSRF tokens; the same long random value "
+        "in every app process. Unset: `nbcred serve` on a loopback address makes a random one and keeps "
+        "it in <home>/session-secret (mode 0600); on any other address it refuses to start.",
     )
     upload_max_bytes: int = Field(
         20 * 1024 * 1024, ge=1024,

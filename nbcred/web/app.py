@@ -24,6 +24,7 @@ from nbcred.settings import Settings
 from nbcred.web import api, instructor, pages, public, sessions
 from nbcred.web.auth import write_session
 from nbcred.web.render import render
+from nbcred.web.secret import LazySecret
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
     )
     app.state.ctx = ctx
+    app.state.session_secret = LazySecret(settings)
     app.state.dispatcher = None
     app.state.watch = watch
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

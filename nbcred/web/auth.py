@@ -38,7 +38,7 @@ def context(request: Request) -> ServiceContext:
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    secret = context(request).settings.session_secret.get_secret_value()
+    secret: str = request.app.state.session_secret.get()
     return URLSafeTimedSerializer(secret, salt="nbcred-session")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -17,12 +18,32 @@ from tests.web.conftest import CATALOGUE
 NBCRED = str(Path(sys.executable).parent / "nbcred")
 
 
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "NBCRED_HOME": str(tmp_path / "home"), "NBCRED_CATALOGUE": str(CATALOGUE),
+           "NBCRED_SERVE_GRADING": "false"}
+    env.pop("NBCRED_SESSION_SECRET", None)
+    return env
+
+
+def test_serve_on_a_public_address_needs_a_session_secret(tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "::"):
+        started = time.monotonic()
+        try:
+            done = subprocess.run([NBCRED, "serve", "--host", host, "--port", "0"], env=_env(tmp_path),
+                                  capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(f"nbcred serve --host {host} started without a session secret") from exc
+        assert done.returncode == 2, done.stderr
+        assert "NBCRED_SESSION_SECRET" in done.stderr and "export NBCRED_SESSION_SECRET=" in done.stderr
+        assert time.monotonic() - started < 30
+    assert not (tmp_path / "home" / "gradebook.sqlite").exists()  # refused before anything else
+
+
 def test_serve_prints_where_to_sign_in_and_serves(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "NBCRED_HOME": str(tmp_path / "home"), "NBCRED_CATALOGUE": str(CATALOGUE),
-           "NBCRED_SERVE_GRADING": "false"}
+    env = _env(tmp_path)
     server = subprocess.Popen([NBCRED, "serve", "--sample-accounts", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -54,6 +75,8 @@ def test_serve_prints_where_to_sign_in_and_serves(tmp_path: Path) -> None:
         signed = session.post("/signin", data={"email": "learner@example.org", "password": "learner-password",
                                                "csrf_token": token})
         assert signed.status_code == 303 and signed.headers["location"] == "/"
+        kept = tmp_path / "home" / "session-secret"  # no secret set: a random one, kept privately
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and len(kept.read_text().strip()) >= 32
     finally:
         server.send_signal(signal.SIGINT)
         try:
