@@ -1,15 +1,16 @@
-# Three commands: `make demo`, `make serve` and `make test`. Each creates .venv and installs what it needs.
+# Three commands: `make demo`, `make serve` and `make test` (plus `make docs`). Each creates .venv and
+# installs what it needs.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo serve test pytest lint chromium bench clean
+.PHONY: demo serve test pytest lint docs chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -19,8 +20,8 @@ demo: $(STAMP)
 serve: $(STAMP)
 	NBCRED_HOME=$${NBCRED_HOME:-.nbcred} $(BIN)/nbcred serve --sample-accounts
 
-# lint and the test suite are independent: `make -j2 test` runs them side by side.
-test: lint pytest
+# lint, the docs and the test suite are independent: `make -j2 test` runs them side by side.
+test: lint docs pytest
 
 # Test files run in parallel processes (pytest-xdist), a file's tests together in one process
 # (tests/conftest.py groups them); the suite mostly waits on kernels, services and browsers.
@@ -37,11 +38,16 @@ chromium:
 	    echo "chromium could not be installed: browser tests will skip (and fail with CI=true)"; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check grader credentials nbcred tests bench
+	$(BIN)/ruff check grader credentials nbcred tests bench docs
 	$(BIN)/mypy
+
+# The documentation site, warnings as errors (nitpicky); the settings, CLI and HTTP API pages are
+# generated from the code by docs/_ext/nbcred_reference.py. Output: docs/_build/html/index.html.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/python bench/grade_throughput.py
 
 clean:
-	rm -rf $(VENV) .nbcred out
+	rm -rf $(VENV) .nbcred out docs/_build docs/_generated

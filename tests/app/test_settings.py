@@ -1,20 +1,41 @@
-"""Every setting is declared once, documented in the README and read from the environment."""
+"""Every setting is declared once, documented on the settings page and read from the environment."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
+from nbcred.executors.celery_app import CelerySettings
 from nbcred.settings import Settings
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+DOCS = Path(__file__).parents[2] / "docs"
 
 
-@pytest.mark.parametrize("name", sorted(Settings.model_fields))
-def test_every_setting_is_documented(name: str) -> None:
-    assert Settings.model_fields[name].description, f"{name} has no description"
-    assert f"NBCRED_{name.upper()}" in README, f"NBCRED_{name.upper()} is missing from README.md"
+def _reference() -> object:
+    """docs/_ext/nbcred_reference.py, which writes the settings page's list at build time."""
+    spec = importlib.util.spec_from_file_location("nbcred_reference", DOCS / "_ext" / "nbcred_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SETTINGS_PAGE = _reference().settings_markdown()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("cls", "prefix", "name"),
+                         [(Settings, "NBCRED_", n) for n in sorted(Settings.model_fields)]
+                         + [(CelerySettings, "NBCRED_CELERY_", n) for n in sorted(CelerySettings.model_fields)])
+def test_every_setting_is_documented(cls: type, prefix: str, name: str) -> None:
+    info = cls.model_fields[name]  # type: ignore[attr-defined]
+    assert info.description, f"{name} has no description"
+    assert f"### `{prefix}{name.upper()}`" in SETTINGS_PAGE, f"{prefix}{name.upper()} is not on the settings page"
+
+
+def test_the_settings_page_includes_the_generated_list() -> None:
+    assert "```{include} _generated/settings.md" in (DOCS / "settings.md").read_text()
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

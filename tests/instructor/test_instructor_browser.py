@@ -1,6 +1,6 @@
 """The instructor journey in Debian's Chromium: grade the catalogue's manual cell, the learner passes,
 exactly one credential is issued. Screenshots go to ``$NBCRED_TEST_SCREENSHOTS`` when set (the
-README's come from here), else to ``tests/instructor/artifacts/``.
+documentation's come from here), else to ``tests/instructor/artifacts/``.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ def postgresql_service(
 
 @dataclass
 class Learner:
-    """A learner's Jupyter root folder (with the README's nbgrader_config.py) and environment."""
+    """A learner's Jupyter root folder (with the nbgrader_config.py of docs/jupyterlab.md) and environment."""
 
     name: str
     root: Path

@@ -2,7 +2,7 @@
 submits it, sees it graded, fetches the feedback, opens it in JupyterLab and follows its badge link
 to the credential page, which verifies. No terminal involved.
 
-Screenshots go to ``$NBCRED_TEST_SCREENSHOTS`` when set (the README's come from here).
+Screenshots go to ``$NBCRED_TEST_SCREENSHOTS`` when set (the documentation's come from here).
 """
 
 from __future__ import annotations

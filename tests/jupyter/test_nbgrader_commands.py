@@ -1,4 +1,4 @@
-"""The contract: with the README's lines in nbgrader_config.py and NBCRED_URL + NBCRED_TOKEN set,
+"""The contract: with the lines of docs/jupyterlab.md in nbgrader_config.py and NBCRED_URL + NBCRED_TOKEN set,
 nbgrader's own commands list, fetch, submit and fetch feedback against a live service, which
 grades the submission — on SQLite and on PostgreSQL."""
 

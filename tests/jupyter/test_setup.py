@@ -1,4 +1,4 @@
-"""``nbcred jupyter setup`` writes the README's lines, keeps the rest of the file and is idempotent."""
+"""``nbcred jupyter setup`` writes the lines the JupyterLab page shows, keeps the rest of the file and is idempotent."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from nbcred.errors import ConfigurationError
 from nbcred.jupyter import exchange
 from nbcred.jupyter.setup import write_config
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+JUPYTERLAB_PAGE = (Path(__file__).parents[2] / "docs" / "jupyterlab.md").read_text()
 
 
 def test_the_written_config_makes_nbgrader_load_the_nbcred_exchange(tmp_path: Path) -> None:
@@ -31,10 +31,10 @@ def test_the_written_config_makes_nbgrader_load_the_nbcred_exchange(tmp_path: Pa
     assert factory.fetch_feedback is exchange.ExchangeFetchFeedback
 
 
-def test_the_readme_shows_exactly_the_written_lines(tmp_path: Path) -> None:
+def test_the_docs_show_exactly_the_written_lines(tmp_path: Path) -> None:
     lines = write_config(directory=tmp_path).lines
     for line in lines:
-        assert line in README, f"README.md lacks the configuration line {line}"
+        assert line in JUPYTERLAB_PAGE, f"docs/jupyterlab.md lacks the configuration line {line}"
 
 
 def test_existing_config_is_kept_and_the_block_replaced(tmp_path: Path) -> None:

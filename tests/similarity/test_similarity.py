@@ -51,7 +51,7 @@ def test_renamed_recommented_reordered_copy_scores_above_it(scores: dict[tuple[s
 
 
 def test_precision_and_recall_on_the_labelled_corpus(scores: dict[tuple[str, str], float]) -> None:
-    """The figures the README reports (precision 1.0, recall 0.8 at the default threshold)."""
+    """The figures docs/integrity.md reports (precision 1.0, recall 0.8 at the default threshold)."""
     copies = labelled_copies()
     reported = {pair for pair, score in scores.items() if score >= DEFAULT_THRESHOLD}
     true_positives = len(reported & copies)
