@@ -25,13 +25,17 @@ def _reference() -> object:
 SETTINGS_PAGE = _reference().settings_markdown()  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("cls", "prefix", "name"),
-                         [(Settings, "NBCRED_", n) for n in sorted(Settings.model_fields)]
-                         + [(CelerySettings, "NBCRED_CELERY_", n) for n in sorted(CelerySettings.model_fields)])
+DECLARED = [(Settings, "NBCRED_", n) for n in sorted(Settings.model_fields)] + [
+    (CelerySettings, "NBCRED_CELERY_", n) for n in sorted(CelerySettings.model_fields)
+]
+
+
+@pytest.mark.parametrize(("cls", "prefix", "name"), DECLARED)
 def test_every_setting_is_documented(cls: type, prefix: str, name: str) -> None:
     info = cls.model_fields[name]  # type: ignore[attr-defined]
     assert info.description, f"{name} has no description"
-    assert f"### `{prefix}{name.upper()}`" in SETTINGS_PAGE, f"{prefix}{name.upper()} is not on the settings page"
+    env = f"{prefix}{name.upper()}"
+    assert f"### `{env}`" in SETTINGS_PAGE, f"{env} is not on the settings page"
 
 
 def test_the_settings_page_includes_the_generated_list() -> None:

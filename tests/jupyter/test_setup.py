@@ -1,4 +1,5 @@
-"""``nbcred jupyter setup`` writes the lines the JupyterLab page shows, keeps the rest of the file and is idempotent."""
+"""``nbcred jupyter setup`` writes the lines docs/jupyterlab.md shows, keeps the rest of the file
+and is idempotent."""
 
 from __future__ import annotations
 
