@@ -59,9 +59,10 @@ def run_demo(settings: Settings, *, console: Console) -> Path:
                         issuer=runtime.issuer, on_result=on_result)
     console.print(results_table(results))
     if runtime.issuer is not None:
-        from nbcred.issuance import issue_pathways
+        from nbcred.issuance import CredentialIssuer, issue_pathways
 
-        for line in issue_pathways(runtime, catalogue):
+        earned = runtime.issuer.stacked if isinstance(runtime.issuer, CredentialIssuer) else []
+        for line in [*earned, *issue_pathways(runtime, catalogue)]:
             console.print(line)
         console.print(verification_table(runtime))
     from nbcred.similarity import compare_submissions

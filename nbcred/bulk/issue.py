@@ -142,7 +142,7 @@ class BulkIssuer:
         self.settings = settings
         self.executor = executor
         self.store = store
-        self.issuer = CredentialIssuer(settings, store)
+        self.issuer = CredentialIssuer(settings, store, catalogue=lambda: catalogue)
         self.identity = load_identity(settings)
         self.catalogue = catalogue
         self.plans = achievement_plans(self.issuer, catalogue)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,12 +23,17 @@ from nbcred.store import Store
 from nbcred.store.models import Grading, IssuedCredential, PendingIssuance
 from nbcred.store.store import to_result
 
+if TYPE_CHECKING:
+    from nbcred.catalogue import Catalogue
+
 log = logging.getLogger(__name__)
 
 Signer = Callable[[dict[str, Any]], dict[str, Any]]
 Clock = Callable[[], datetime]
 Builder = Callable[[str, dict[str, Any]], dict[str, Any]]
 """Builds the unsigned credential from the learner's email and its one credentialStatus entry."""
+CatalogueSource = Callable[[], "Catalogue | None"]
+"""Where the pathways come from: the service's loaded catalogue, or the settings' folder."""
 
 
 @dataclass(frozen=True)
@@ -62,15 +68,19 @@ class CredentialIssuer:
     """Issues, stores and publishes credentials; called by the pipeline for passing results."""
 
     def __init__(
-        self, settings: Settings, store: Store, *, signer: Signer | None = None, clock: Clock | None = None
+        self, settings: Settings, store: Store, *, signer: Signer | None = None, clock: Clock | None = None,
+        catalogue: CatalogueSource | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self._catalogue = catalogue
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._signer = signer
         self._identity: IssuerIdentity | None = None
         self._assessments: dict[str, Assessment] = {}
         self._retried: set[str] = set()
+        self.stacked: deque[str] = deque(maxlen=1000)
+        """The latest certificates :meth:`stack` issued ("<learner> earned <pathway> …"), for reports."""
 
     @property
     def identity(self) -> IssuerIdentity:
@@ -106,7 +116,30 @@ class CredentialIssuer:
             self._defer(grading_id, exc)
             return None
         self._clear_pending(grading_id)
+        self.stack(result.learner, assessment.id)
         return credential_id
+
+    def stack(self, learner: str, assessment_id: str) -> list[str]:
+        """Issue every pathway certificate (and CLR) this learner's new badge completes.
+
+        Called for every badge, whichever way its result was reached; a failure is logged and
+        the certificate is issued on the learner's next badge or by ``nbcred cohort``/bulk runs.
+        """
+        from nbcred.issuance.pathways import pathway_catalogue, stack_after_badge
+
+        try:
+            catalogue = self._catalogue() if self._catalogue is not None else pathway_catalogue(
+                self.settings.catalogue, assessment_id)
+            if catalogue is None:
+                return []
+            lines = stack_after_badge(self, catalogue, learner, assessment_id)
+        except Exception:  # the badge is issued; never block grading on the certificate
+            log.exception("pathway certificates for %s after %s failed", learner, assessment_id)
+            return []
+        for line in lines:
+            log.info("%s", line)
+        self.stacked.extend(line for line in lines if " earned " in line)
+        return lines
 
     def _issue_badge(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str:
         achievement = badges.achievement_spec(self.settings, assessment)

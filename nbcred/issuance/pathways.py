@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 from credentials import pathways as cp
 from grader.spec import PathwaySpec
-from nbcred.catalogue import PATHWAYS, Catalogue
+from nbcred.catalogue import PATHWAYS, Catalogue, load_catalogue, load_pathway
 from nbcred.issuance import badges
 from nbcred.issuance.identity import write_json
 from nbcred.issuance.issuer import CredentialIssuer, Slot
@@ -78,6 +80,38 @@ def issue_for_learner(
     count = len(progress.components)
     verb = "earned" if new else "holds"
     return f"{learner} {verb} {pathway.name} (stacked from {count} badges)"
+
+
+def stack_after_badge(
+    issuer: CredentialIssuer, catalogue: Catalogue, learner: str, assessment_id: str
+) -> list[str]:
+    """The one place a stacked certificate is issued after a badge: every pathway requiring
+    ``assessment_id`` is evaluated for ``learner`` and issued when complete (idempotent)."""
+    lines = []
+    for spec in catalogue.pathways:
+        if assessment_id in spec.requires:
+            line = issue_for_learner(issuer, catalogue, learner, spec)
+            if line:
+                lines.append(line)
+    return lines
+
+
+def pathway_catalogue(root: Path, assessment_id: str) -> Catalogue | None:
+    """The catalogue at ``root`` when one of its pathways requires ``assessment_id``, else None.
+
+    Only the pathway files are read to decide; the catalogue itself is loaded once per process.
+    """
+    folder = root.resolve() / PATHWAYS
+    if not folder.is_dir():
+        return None
+    if not any(assessment_id in load_pathway(p).requires for p in sorted(folder.glob("*.yaml"))):
+        return None
+    return _loaded_catalogue(root.resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded_catalogue(root: Path) -> Catalogue:
+    return load_catalogue(root)
 
 
 def issue_pathways_with(issuer: CredentialIssuer, catalogue: Catalogue) -> list[str]:

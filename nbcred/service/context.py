@@ -39,7 +39,7 @@ class ServiceContext:
         """The credential issuer (its keys are loaded on first use)."""
         with self._lock:
             if self._issuer is None:
-                self._issuer = CredentialIssuer(self.settings, self.store)
+                self._issuer = CredentialIssuer(self.settings, self.store, catalogue=lambda: self.catalogue)
             return self._issuer
 
     def base_url(self) -> str:

@@ -1,0 +1,132 @@
+"""The stacked certificate is issued the moment the last component passes, whichever way it passed.
+
+Every path that issues a badge (the web and API queue, which the JupyterLab exchange also uses;
+``nbcred grade``; manual grading; bulk issue, see tests/bulk/test_lifecycle.py) ends in the
+issuer's one stacking step. Each test holds three of the four badges of "Data Analyst Foundations"
+and passes the fourth through one path.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+
+from grader.assessment import Assessment
+from grader.results import CellScore, GradeResult
+from grader.score import roll_up
+from nbcred.pipeline import GradeJob, grade_batch
+from nbcred.runtime import make_issuer
+from nbcred.service import ServiceContext
+from nbcred.service.users import account_for_token
+from nbcred.settings import Settings
+from nbcred.store import Store
+from nbcred.store.models import IssuedCredential
+from tests.web.conftest import CATALOGUE, Service, catalogue, grade_queued, sample
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "instructor"))
+
+PATHWAY = "data-analyst-foundations"
+COMPONENTS = ("pandas-cleaning", "exploratory-stats", "data-visualisation", "sql-from-python")
+
+
+def passing(assessment: Assessment, learner: str, content: str = "p") -> GradeResult:
+    """A full-marks result for ``assessment`` (what a passing grading records)."""
+    cells = [CellScore(c.notebook, c.grade_id, c.points, c.points, c.kind, False)
+             for c in assessment.grade_cells()]
+    total = sum(c.max_score for c in cells)
+    return GradeResult(
+        learner=learner, assessment=assessment.id, assessment_version=assessment.spec.version,
+        score=total, max_score=total, passed=True, cells=cells,
+        competencies=roll_up(assessment.spec, cells), tampered_cells=[], errors=[],
+        content_hash=content * 64,
+    )
+
+
+def hold(ctx: ServiceContext, learner: str, assessment_ids: Sequence[str]) -> None:
+    """Issue these badges the ordinary way (recorded grading, then the issuer)."""
+    for assessment_id in assessment_ids:
+        assessment = ctx.catalogue.assessments[assessment_id]
+        result = passing(assessment, learner)
+        recorded = ctx.store.record(result, fingerprint=assessment.fingerprint, title=assessment.spec.title)
+        assert ctx.issuer(result, assessment, recorded.grading_id) is not None
+
+
+def certificates(store: Store, learner: str) -> list[IssuedCredential]:
+    with store.session() as session:
+        return list(session.scalars(select(IssuedCredential).where(
+            IssuedCredential.learner_id == learner, IssuedCredential.kind == "pathway")))
+
+
+def assert_stacked(store: Store, settings: Settings, learner: str) -> None:
+    found = certificates(store, learner)
+    assert [row.achievement_id for row in found] == [f"{settings.public_base_url}/pathways/{PATHWAY}"]
+    document = found[0].document
+    assert "Data Analyst Foundations" in document["name"] and found[0].status == "active"
+    folder = settings.home / "credentials" / learner
+    assert (folder / f"{PATHWAY}-clr.json").is_file()
+
+
+def test_web_and_api_submission_of_the_last_component_issues_the_certificate(
+    quiet_service: Service,
+) -> None:
+    service = quiet_service
+    ada = account_for_token(service.ctx, service.tokens["ada"])
+    assert ada is not None
+    hold(service.ctx, ada.learner, COMPONENTS[1:])
+    assert certificates(service.ctx.store, ada.learner) == []  # 3 of 4: nothing yet
+
+    queued = service.client.post("/api/v1/submissions", headers=service.auth("ada"),
+                                 data={"assessment": COMPONENTS[0]}, files=sample(COMPONENTS[0], "alice"))
+    assert queued.status_code == 202
+    assert grade_queued(service.ctx) == ["graded"]
+    assert_stacked(service.ctx.store, service.ctx.settings, ada.learner)
+    wallet = service.client.get("/api/v1/credentials", headers=service.auth("ada")).json()
+    assert {c["kind"] for c in wallet} == {"badge", "pathway"} and len(wallet) == 5
+
+
+def test_cli_grading_issues_the_certificate_from_the_settings_catalogue(tmp_path: Path) -> None:
+    """``nbcred grade`` has no service context: the issuer reads the pathways from settings."""
+    settings = Settings(home=tmp_path / "home", catalogue=CATALOGUE, public_base_url="https://badges.test")
+    store = Store.open(settings.resolved_database_url())
+    issuer = make_issuer(settings, store)
+    assert issuer is not None
+    for assessment_id in COMPONENTS:
+        assessment = catalogue().assessments[assessment_id]
+
+        class Graded:  # the executor is the edge: it returns this assessment's passing result
+            def grade(self, jobs: Sequence[GradeJob], *,
+                      on_result: Callable[[GradeJob, GradeResult], None],
+                      assessment: Assessment = assessment) -> None:
+                for job in jobs:
+                    on_result(job, passing(assessment, "lin", content=assessment.id[0]))
+
+        if assessment_id == COMPONENTS[-1]:
+            assert certificates(store, "lin") == []
+        report = grade_batch(assessment, [tmp_path / "lin"], store=store, executor=Graded(), issuer=issuer)
+        assert report.passed == 1
+    assert_stacked(store, settings, "lin")
+
+
+def test_manual_grade_that_passes_the_last_component_issues_the_certificate(tmp_path: Path) -> None:
+    from instructor_course import ASSESSMENT, MANUAL_CELL, open_course
+
+    from nbcred.service.manual import grade_cell
+
+    course = open_course(tmp_path / "home")
+    ada = course.account("ada")
+    hold(course.ctx, ada.learner, [a for a in COMPONENTS if a != ASSESSMENT])
+    assert certificates(course.ctx.store, ada.learner) == []
+    detail = grade_cell(course.ctx, course.account("grace"), course.submission,
+                        notebook=MANUAL_CELL[0], grade_id=MANUAL_CELL[1], score=2)
+    assert detail.as_json()["result"]["passed"]
+    assert_stacked(course.ctx.store, course.ctx.settings, ada.learner)
+
+
+def test_certificate_is_issued_once_however_often_the_last_badge_is_reissued(quiet_service: Service) -> None:
+    ctx = quiet_service.ctx
+    hold(ctx, "kim", COMPONENTS)
+    hold(ctx, "kim", COMPONENTS[:1])  # passing again finds the same badge and certificate
+    assert len(certificates(ctx.store, "kim")) == 1
