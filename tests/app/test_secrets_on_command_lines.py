@@ -89,7 +89,7 @@ def test_help_lists_every_command_without_importing_them() -> None:
 
     code = ("import sys; from nbcred.cli import app; sys.argv = ['nbcred', '--help']\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('nbgrader', 'fastapi', 'nbcred.cli_user', 'nbcred.store', "
+            "print(sorted(m for m in ('nbgrader', 'fastapi', 'nbcred.cli.user', 'nbcred.store', "
             "'grader.assessment') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().endswith("[]"), done.stdout[-500:] + done.stderr[-2000:]

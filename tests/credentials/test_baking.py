@@ -202,7 +202,7 @@ def test_cli_bake_and_unbake(tmp_path: Path) -> None:
 
     from typer.testing import CliRunner
 
-    from nbcred.cli_credential import app
+    from nbcred.cli.credential import app
 
     runner = CliRunner()
     cred_file = tmp_path / "cred.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from nbcred.cli_user import app as user_app
+from nbcred.cli.user import app as user_app
 from nbcred.service import ServiceContext
 from nbcred.web.app import create_app
 from tests.web.conftest import settings_for

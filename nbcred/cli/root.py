@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 import typer
 from rich.console import Console
 
-from nbcred.cli_lazy import Lazy, LazyGroup
+from nbcred.cli._lazy import Lazy, LazyGroup
 from nbcred.cmdline import db_option, refuse_password
 
 if TYPE_CHECKING:
@@ -32,51 +32,51 @@ if TYPE_CHECKING:
 
 
 def _credential_app() -> Any:
-    from nbcred.cli_bulk import register as register_bulk
-    from nbcred.cli_credential import app as credential_app
+    from nbcred.cli.bulk import register as register_bulk
+    from nbcred.cli.credential import app as credential_app
 
     register_bulk(credential_app)
     return credential_app
 
 
 def _jupyter_app() -> Any:
-    from nbcred.cli_jupyter import app as jupyter_app
+    from nbcred.cli.jupyter import app as jupyter_app
 
     return jupyter_app
 
 
 def _user_app() -> Any:
-    from nbcred.cli_user import app as user_app
+    from nbcred.cli.user import app as user_app
 
     return user_app
 
 
 def _instructor_init() -> Any:
-    from nbcred.cli_instructor import app as instructor_app
+    from nbcred.cli.instructor import app as instructor_app
 
     return instructor_app
 
 
 def _similarity() -> Any:
-    from nbcred.cli_similarity import similarity
+    from nbcred.cli.similarity import similarity
 
     return similarity
 
 
 def _serve() -> Any:
-    from nbcred.cli_serve import serve
+    from nbcred.cli.serve import serve
 
     return serve
 
 
 def _cohort_app() -> Any:
-    from nbcred.cli_cohort import app as cohort_app
+    from nbcred.cli.cohort import app as cohort_app
 
     return cohort_app
 
 
 def _export() -> Any:
-    from nbcred.cli_export import export
+    from nbcred.cli.export import export
 
     return export
 

@@ -2,7 +2,7 @@
 
 ``nbcred --help`` lists every command from a one-line description, and ``nbcred grade`` imports
 what grading needs, not the web service, the Jupyter integration or bulk issuance: each of
-those costs a second of imports at every start. Register one with a line in ``nbcred/cli.py``::
+those costs a second of imports at every start. Register one with a line in ``nbcred/cli/root.py``::
 
     LAZY["user"] = Lazy(_user_app, "Manage accounts of the web service.")
 """
