@@ -15,15 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nbcred.service.context import ServiceContext
-from nbcred.service.errors import BadRequest, Conflict, NotAuthenticated, NotFound, TooManyAttempts
-from nbcred.store.models import ApiToken, Learner, SignInFailure, User
+from nbcred.service.errors import BadRequest, Conflict, NotAuthenticated, NotFound
+from nbcred.service.signin import Client, buckets, charge, refund
+from nbcred.store.models import ApiToken, Learner, User
 
 Role = Literal["learner", "instructor", "admin"]
 ROLES: tuple[Role, ...] = ("learner", "instructor", "admin")
 TOKEN_PREFIX = "nbc_"
-FREE_FAILURES = 3  # failed sign-ins allowed before each further one must wait
-MAX_DELAY_SECONDS = 300
-FAILURE_MEMORY = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("nbcred-no-such-user")
@@ -146,36 +144,26 @@ def list_users(ctx: ServiceContext) -> list[Account]:
         return [account_of(u) for u in session.scalars(select(User).order_by(User.email))]
 
 
-def sign_in(ctx: ServiceContext, *, email: str, password: str, now: datetime | None = None) -> Account:
-    """Check a password; repeated failures for an email make the next attempt wait, doubling."""
+def sign_in(
+    ctx: ServiceContext, *, email: str, password: str, now: datetime | None = None,
+    client: Client | None = None,
+) -> Account:
+    """Check a password; repeated failures make the next attempts wait (see :mod:`.signin`)."""
     moment = now or datetime.now(UTC)
     key = email.strip().lower()
-    wait = _wait_seconds(ctx, key, moment)
-    if wait > 0:
-        raise TooManyAttempts(
-            f"too many failed sign-ins for {key}: try again in {wait} s", retry_after=wait
-        )
+    charged = buckets(key, client or Client())
+    charge(ctx, charged, moment)  # raises TooManyAttempts
     with ctx.store.session() as session:
         user = session.scalars(select(User).where(User.email == key)).first()
         stored = user.password_hash if user is not None and user.active else None
         ok = _verify(stored or _DUMMY_HASH, password) and stored is not None
-        if ok and user is not None:
-            if _hasher.check_needs_rehash(stored or ""):
-                user.password_hash = _hasher.hash(password)
-            failure = session.get(SignInFailure, key)
-            if failure is not None:
-                session.delete(failure)
-            return account_of(user)
-        failure = session.get(SignInFailure, key)
-        if failure is None or _aware(failure.last_failed_at) + FAILURE_MEMORY < moment:
-            if failure is not None:
-                session.delete(failure)
-                session.flush()
-            session.add(SignInFailure(key=key, failures=1, last_failed_at=moment))
-        else:
-            failure.failures += 1
-            failure.last_failed_at = moment
-    raise NotAuthenticated("wrong email or password")
+        if ok and user is not None and _hasher.check_needs_rehash(stored or ""):
+            user.password_hash = _hasher.hash(password)
+        account = account_of(user) if ok and user is not None else None
+    if account is None:
+        raise NotAuthenticated("wrong email or password")
+    refund(ctx, charged, moment)
+    return account
 
 
 def _verify(digest: str, password: str) -> bool:
@@ -187,19 +175,6 @@ def _verify(digest: str, password: str) -> bool:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _wait_seconds(ctx: ServiceContext, key: str, moment: datetime) -> int:
-    with ctx.store.session() as session:
-        failure = session.get(SignInFailure, key)
-        if failure is None or failure.failures < FREE_FAILURES:
-            return 0
-        last = _aware(failure.last_failed_at)
-        if last + FAILURE_MEMORY < moment:
-            return 0
-        delay = min(2 ** (failure.failures - FREE_FAILURES), MAX_DELAY_SECONDS)
-        remaining = (last + timedelta(seconds=delay) - moment).total_seconds()
-        return max(0, int(remaining + 0.999))
 
 
 def _token_hash(token: str) -> str:

@@ -21,10 +21,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from nbcred.service import sessions
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Forbidden, NotAuthenticated
+from nbcred.service.signin import Client, account_digest
 from nbcred.service.users import Account, Role, account_for_token
 
 SESSION_COOKIE = "nbcred_session"
 SESSION_SECONDS = int(sessions.SESSION_LIFETIME.total_seconds())
+DEVICE_COOKIE = "nbcred_device"  # a browser that signed in before (see nbcred.service.signin)
+DEVICE_SECONDS = 400 * 24 * 3600
+KNOWN_ACCOUNTS = 8
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ANY: tuple[Role, ...] = ("learner", "instructor", "admin")
 STAFF: tuple[Role, ...] = ("instructor", "admin")
@@ -37,9 +41,9 @@ def context(request: Request) -> ServiceContext:
     return ctx
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
+def _serializer(request: Request, salt: str = "nbcred-session") -> URLSafeTimedSerializer:
     secret: str = request.app.state.session_secret.get()
-    return URLSafeTimedSerializer(secret, salt="nbcred-session")
+    return URLSafeTimedSerializer(secret, salt=salt)
 
 
 def session(request: Request) -> dict[str, Any]:
@@ -65,6 +69,33 @@ def session(request: Request) -> dict[str, Any]:
 def client_address(request: Request) -> str | None:
     """The caller's address (behind a proxy: as the ASGI server took it from trusted headers)."""
     return request.client.host if request.client else None
+
+
+def signin_client(request: Request) -> Client:
+    """The sign-in slow-down's view of the caller: address, device id and accounts signed in before."""
+    data: dict[str, Any] = {}
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if raw:
+        try:
+            loaded = _serializer(request, "nbcred-device").loads(raw, max_age=DEVICE_SECONDS)
+            data = loaded if isinstance(loaded, dict) else {}
+        except BadSignature:
+            data = {}
+    device, known = data.get("d"), data.get("k")
+    device = device if isinstance(device, str) else None
+    known = known if isinstance(known, list) else []
+    return Client(client_address(request), device, frozenset(k for k in known if isinstance(k, str)))
+
+
+def remember_device(request: Request, response: Response, email: str) -> None:
+    """Mark this browser as one that signed in to ``email`` (a long-lived signed cookie)."""
+    client = signin_client(request)
+    digest = account_digest(email)
+    known = [*sorted(client.known - {digest})[: KNOWN_ACCOUNTS - 1], digest]
+    value = _serializer(request, "nbcred-device").dumps({"d": client.device or secrets.token_urlsafe(18),
+                                                         "k": known})
+    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_SECONDS, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/signin")
 
 
 def start_session(request: Request, account: Account) -> None:

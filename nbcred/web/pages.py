@@ -21,7 +21,9 @@ from nbcred.web.auth import (
     end_session,
     optional_account,
     public_form,
+    remember_device,
     require,
+    signin_client,
     start_session,
 )
 from nbcred.web.render import render
@@ -49,7 +51,8 @@ async def signin(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
-        account = users.sign_in(context(request), email=email, password=password)
+        account = users.sign_in(context(request), email=email, password=password,
+                                client=signin_client(request))
     except TooManyAttempts as exc:
         response = render(request, "signin.html", {"next": _safe_next(next), "problem": str(exc),
                                                    "email": email}, status_code=429)
@@ -59,7 +62,9 @@ async def signin(
         return render(request, "signin.html", {"next": _safe_next(next), "problem": str(exc),
                                                "email": email}, status_code=401)
     start_session(request, account)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    remember_device(request, redirect, account.email)
+    return redirect
 
 
 @router.post("/signout", dependencies=[Depends(public_form)])

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from nbcred.service.errors import NotAuthenticated, TooManyAttempts
+from nbcred.service.signin import Client, buckets
 from nbcred.service.users import sign_in
 from nbcred.store.models import SignInFailure, User
 from tests.web.conftest import PASSWORD, Service
@@ -109,8 +110,9 @@ def test_the_sign_in_page_says_when_to_try_again(quiet_service: Service) -> None
     form = {"email": "bob@example.org", "password": "x" * 9, "csrf_token": token}
     first = client.post("/signin", data=form)
     assert first.status_code == 401
+    key = buckets("bob@example.org", Client("testclient"))[0].key  # this address, this account
     with quiet_service.ctx.store.session() as session:  # as after ten failures in a row
-        failure = session.get(SignInFailure, "bob@example.org")
+        failure = session.get(SignInFailure, key)
         assert failure is not None and failure.failures == 1
         failure.failures, failure.last_failed_at = 10, datetime.now(UTC)
     last = client.post("/signin", data=form)
