@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 #: Session fixtures cheap enough to build once per test process.
-CHEAP_SESSION_FIXTURES = frozenset({"postgres_url", "course_dir", "manifest"})
+CHEAP_SESSION_FIXTURES = frozenset({"postgres_url", "course_dir", "manifest", "chromium"})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,6 +55,15 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: services must be running)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Debian Chromium per test process (tests/browsing.py: new_page, assert_accessible)."""
+    from tests.browsing import launch
+
+    with launch() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="session")

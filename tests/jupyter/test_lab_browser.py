@@ -15,17 +15,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import unavailable
+from tests.browsing import assert_accessible
 from tests.jupyter.conftest import ASSESSMENT, PASSING, Learner, LiveService, free_port, learner_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LAB_TOKEN = "lab-test-token"
 PLAIN_LAB = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
 
@@ -77,16 +75,14 @@ def lab(sqlite_service: LiveService, tmp_path: Path) -> Iterator[tuple[str, Lear
 
 
 def test_learner_goes_from_jupyterlab_to_a_verified_badge(
-    lab: tuple[str, Learner], sqlite_service: LiveService
+    lab: tuple[str, Learner], sqlite_service: LiveService, chromium: Any
 ) -> None:
-    if not CHROMIUM.exists():
-        unavailable("Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, learner = lab
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 760})
+    browser = chromium.new_context(viewport={"width": 1280, "height": 760})
+    try:
+        page = browser.new_page()
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)
         page.goto(f"{url}/lab?token={LAB_TOKEN}")
@@ -126,8 +122,10 @@ def test_learner_goes_from_jupyterlab_to_a_verified_badge(
 
         badge_url = badge_link.get_attribute("href")
         assert badge_url and badge_url.startswith(f"{sqlite_service.url}/credentials/")
-        credential = browser.new_page(viewport={"width": 1280, "height": 760})
+        credential = browser.new_page()
         credential.goto(badge_url)
         expect(credential.locator("#verdict.pass")).to_be_visible()
+        assert_accessible(credential)
         shot(credential, "jupyterlab-5-badge-verified")
+    finally:
         browser.close()

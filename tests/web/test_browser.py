@@ -8,11 +8,6 @@ a tampered copy of it is reported invalid. Screenshots go to ``tests/web/artifac
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,86 +16,37 @@ from typing import Any
 import pytest
 
 from nbcred.web.app import create_app
+from tests.browsing import assert_accessible, free_port, new_page, serve
 from tests.web.conftest import PASSWORD, SAMPLES, open_context, people, settings_for
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parent / "artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def chromium_path() -> str:
-    """Debian's chromium; skip (or fail in CI) when it is not installed."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and Path("/usr/bin/chromium").exists():
-        found = "/usr/bin/chromium"
-    if found is None:
-        reason = "chromium not found (make test installs it with apt-get install -y chromium)"
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: browser tests must run)")
-        pytest.skip(reason)
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by uvicorn on loopback, grading with its own worker pool."""
-    import uvicorn
-
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = settings_for(tmp_path_factory.mktemp("live") / "home", public_base_url=base)
     ctx = open_context(settings)
     people(ctx)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, ctx=ctx), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with serve(create_app(settings, ctx=ctx), port=port) as url:
+        yield url
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
+def page(chromium: Any) -> Iterator[Any]:
+    opened = new_page(chromium, accept_downloads=True)
     try:
         yield opened
     finally:
-        context.close()
+        opened.context.close()
 
 
 def shot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Every page photographed is also checked with axe-core."""
+    assert_accessible(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 

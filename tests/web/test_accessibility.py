@@ -1,0 +1,205 @@
+"""Every page, every width, every user: axe-core (WCAG 2.2 A/AA, contrast included) finds no serious
+or critical violation on any page a learner, an instructor, an admin or a visitor opens, at desktop
+width and at 390 px; nothing scrolls sideways at 390 px (tables reflow); no word is broken in the
+middle; every page starts with a working skip link.
+
+One live server and one browser for the module; the world (a learner with a credential, another
+waiting for manual grading) is built through the service layer, without kernels.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "instructor"))
+
+from instructor_course import ASSESSMENT, graded_submission, open_course
+
+from nbcred.service import manual
+from nbcred.service.users import account_for_token, add_user, create_token, set_password
+from nbcred.web.app import create_app
+from tests.browsing import (
+    PHONE,
+    axe_violations,
+    describe,
+    new_page,
+    overflowing,
+    serve,
+)
+
+pytestmark = pytest.mark.browser
+PASSWORD = "accessible horse battery"
+WIDTHS = (1100, PHONE)
+
+
+@dataclass
+class Site:
+    base: str
+    submission: str  # Ada's: passed after manual grading, with a credential
+    waiting: str  # Bob's: needs manual grading
+    credential: str  # Ada's credential id (urn:uuid:…)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    from tests.browsing import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    course = open_course(tmp_path_factory.mktemp("a11y") / "home", password=PASSWORD, public_base_url=base)
+    ctx = course.ctx
+    for who in ("ada", "alan"):
+        set_password(ctx, email=f"{who}@example.org", password=PASSWORD)
+    add_user(ctx, email="bob@example.org", name="Bob", role="learner")
+    bob = account_for_token(ctx, create_token(ctx, email="bob@example.org").token)
+    assert bob is not None
+    waiting = graded_submission(ctx, bob, content="two")
+    detail = manual.grade_cell(ctx, course.account("grace"), course.submission, notebook="explore",
+                               grade_id="interpretation", score=2, comment="Careful and complete.")
+    assert detail.credential
+    with serve(create_app(ctx.settings, ctx=ctx), port=port) as url:
+        yield Site(url, course.submission, waiting, detail.credential)
+
+
+SESSIONS: dict[str, Any] = {}  # who -> the cookies of one sign-in (argon2 is slow on purpose)
+
+
+def signed_in(browser: Any, base: str, who: str | None, width: int) -> Any:
+    if who is None or who in SESSIONS:
+        return new_page(browser, width=width, storage_state=SESSIONS.get(who or ""))
+    page = new_page(browser, width=width)
+    page.goto(f"{base}/signin")
+    page.fill("input[name=email]", f"{who}@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/signin" not in url)
+    SESSIONS[who] = page.context.storage_state()
+    return page
+
+
+def pages_of(who: str | None, site: Site) -> list[str]:
+    uid = site.credential.removeprefix("urn:uuid:")
+    if who is None:
+        return ["/signin", "/verify", "/issuer", f"/credentials/{uid}", f"/achievements/{ASSESSMENT}/1.0.0",
+                "/no-such-page"]
+    if who == "ada":
+        return ["/", f"/assessments/{ASSESSMENT}", "/submissions", f"/submissions/{site.submission}",
+                "/wallet", "/account", "/verify"]
+    if who == "grace":
+        return ["/instructor", f"/instructor/gradebook/{ASSESSMENT}",
+                f"/instructor/submissions/{site.waiting}", f"/instructor/submissions/{site.submission}",
+                "/instructor/credentials", "/instructor/credentials?q=ada"]
+    return ["/", "/instructor", "/account"]
+
+
+WORDS_BROKEN = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('pre, code, .token, script, style, [hidden]')) continue;
+    for (const match of node.data.matchAll(/\b[A-Z]?[a-z]{3,}\b/g)) {  // words, not identifiers
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (lines.size > 1) broken.push(match[0]);
+    }
+  }
+  return broken;
+}"""
+
+
+def problems_on(page: Any, path: str) -> list[str]:
+    """axe, sideways scrolling, mid-word breaks and the skip link on the open page, at each width."""
+    found = []
+    skip = page.locator("body > a.skip-link:first-child")
+    if skip.count() != 1 or skip.get_attribute("href") != "#main" or page.locator("#main").count() != 1:
+        found.append(f"{path}: no skip link to #main as the first thing on the page")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        violations = axe_violations(page)
+        if violations:
+            found.append(f"{path} at {width} px:\n{describe(violations)}")
+        if overflowing(page):
+            found.append(f"{path} scrolls sideways by {overflowing(page)} px at {width} px")
+        broken = page.evaluate(WORDS_BROKEN)
+        if broken:
+            found.append(f"{path} at {width} px breaks words in the middle: {broken[:10]}")
+    return found
+
+
+@pytest.mark.parametrize("who", [None, "ada", "grace", "alan"])
+def test_every_page_is_accessible(chromium: Any, site: Site, who: str | None) -> None:
+    """Each page as this person sees it, at desktop width and at 390 px."""
+    page = signed_in(chromium, site.base, who, WIDTHS[0])
+    try:
+        problems = []
+        for path in pages_of(who, site):
+            page.goto(site.base + path)
+            problems += problems_on(page, path)
+        assert not problems, "\n".join(problems)
+    finally:
+        page.context.close()
+
+
+def test_verify_results_are_accessible(chromium: Any, site: Site) -> None:
+    """The verify page with a valid and with a tampered credential, at both widths."""
+    uid = site.credential.removeprefix("urn:uuid:")
+    page = new_page(chromium)
+    try:
+        document = page.request.get(f"{site.base}/credentials/{uid}",
+                                    headers={"Accept": "application/ld+json"}).json()
+        tampered = json.loads(json.dumps(document))
+        tampered["credentialSubject"]["achievement"]["name"] = "Brain Surgery"
+        problems = []
+        for name, sent in (("valid", document), ("tampered", tampered)):
+            page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+            page.goto(f"{site.base}/verify")
+            page.fill("textarea[name=credential_json]", json.dumps(sent))
+            page.click("#verify-button")
+            page.wait_for_selector("#verdict")
+            problems += problems_on(page, f"/verify ({name})")
+        assert not problems, "\n".join(problems)
+    finally:
+        page.context.close()
+
+
+def test_skip_link_moves_focus_to_the_main_content(chromium: Any, site: Site) -> None:
+    page = signed_in(chromium, site.base, "ada", 1100)
+    try:
+        page.goto(f"{site.base}/wallet")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.className")
+        assert "skip-link" in focused
+        assert page.locator("a.skip-link").is_visible()  # shown when focused
+        page.keyboard.press("Enter")
+        assert page.evaluate("() => location.hash") == "#main"
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize(("who", "path", "button"), [
+    ("grace", "/instructor", "button:has-text('validate')"),
+    ("ada", "/account", "button:has-text('revoke')"),
+])
+def test_link_buttons_are_visible(chromium: Any, site: Site, who: str, path: str, button: str) -> None:
+    """"validate" and "revoke" were white text on a white card."""
+    page = signed_in(chromium, site.base, who, 1100)
+    try:
+        page.goto(f"{site.base}{path}")
+        colours = page.locator(button).first.evaluate(
+            "b => [getComputedStyle(b).color, getComputedStyle(b.closest('.card') || document.body)"
+            ".backgroundColor]")
+        assert colours[0] != colours[1], colours
+        assert colours[0] not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), colours
+    finally:
+        page.context.close()
