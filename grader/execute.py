@@ -48,10 +48,15 @@ class RunOutcome:
     """An executed notebook, the reply status of each executed code cell, and what went wrong."""
 
     notebook: NotebookNode
-    replies: dict[int, str] = field(default_factory=dict)  # cell index -> "ok" | "error" | "aborted"
+    #: cell index -> "ok" | "error" | "aborted" | "timeout" (the cell ran past ``cell_timeout``
+    #: and was interrupted; it scores as an error)
+    replies: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
     died: bool = False  # the kernel died (``error`` says so; a sandbox may name the limit it hit)
+    #: the :class:`ExecutionLimits` field the run was stopped by, when one was: "notebook_timeout",
+    #: "memory_mb" or "cpu_seconds" (feedback names it with the cell it stopped in)
+    limit: str | None = None
 
 
 class NotebookRunner(Protocol):
@@ -93,7 +98,11 @@ class KernelRunner:
         """An nbclient client configured as nbgrader's Execute preprocessor, recording replies."""
 
         def on_executed(cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]) -> None:
-            outcome.replies[cell_index] = str(execute_reply.get("content", {}).get("status", "error"))
+            content = execute_reply.get("content", {})
+            status = str(content.get("status", "error"))
+            if status == "error" and content.get("ename") == TIMEOUT_ERROR["ename"]:
+                status = "timeout"  # nbclient's reply for a cell it interrupted (error_on_timeout)
+            outcome.replies[cell_index] = status
 
         client = self.client_class(
             nb,
@@ -118,6 +127,7 @@ def run_client(client: NotebookClient, outcome: RunOutcome, limits: ExecutionLim
     try:
         asyncio.run(asyncio.wait_for(client.async_execute(), timeout=limits.notebook_timeout))
     except TimeoutError:
+        outcome.limit = "notebook_timeout"
         outcome.error = (
             f"the notebook did not finish within {limits.notebook_timeout:g} s; cells that did "
             "not run score 0 (look for an endless loop or very slow code)"

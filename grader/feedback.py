@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader
 from nbformat import NotebookNode
 
+from grader import cause
 from grader.failure import Explanation, explain, explain_stderr
 from grader.integrity.flags import integrity_message
 from grader.restore import by_grade_id
@@ -22,6 +23,7 @@ from grader.results import CellScore, GradeResult, TestFeedback
 
 if TYPE_CHECKING:
     from grader.assessment import Assessment, SourceNotebook
+    from grader.spec import ExecutionLimits
 
 # the templates end in .j2, which select_autoescape() would leave unescaped: learner text
 # (their lines, error messages) goes into these pages, so escape everything
@@ -34,20 +36,27 @@ def test_feedback(
     scored: list[CellScore],
     executed: NotebookNode | None,
     replies: dict[int, str] | None,
+    *,
+    limit: str | None = None,
+    died: bool = False,
 ) -> list[TestFeedback]:
-    """One entry per graded cell of ``source``, safe to show the learner."""
+    """One entry per graded cell of ``source``, safe to show the learner.
+
+    ``limit`` and ``died`` say how the run ended (:class:`~grader.execute.RunOutcome`): a test
+    that did not run, or failed because an earlier cell failed or was stopped, names that cell.
+    """
     released = {gid: cell.source for gid, (_, cell) in by_grade_id(source.release).items()}
-    ran = {
-        gid: (cell, (replies or {}).get(index))
-        for gid, (index, cell) in (by_grade_id(executed) if executed is not None else {}).items()
-    }
+    found = by_grade_id(executed) if executed is not None else {}
+    ran = {gid: (cell, (replies or {}).get(index)) for gid, (index, cell) in found.items()}
     competency = {e.cell: e.competency for e in assessment.spec.rubric}
     hidden = {c.grade_id for c in source.grade_cells if c.has_hidden_tests}
+    causes = _Causes(executed, replies or {}, source, assessment.spec.execution, limit, died)
     entries = []
     for cell in scored:
         status, why = _status(cell, ran.get(cell.cell))
         if why is None and executed is not None and status in {"failed", "partial"}:
             why = _why(ran[cell.cell][0], executed, source, cell.cell in hidden)
+        why, cause = causes.explain(status, found.get(cell.cell), why)
         why = why or Explanation("", "", "", "")
         entries.append(
             TestFeedback(
@@ -55,10 +64,45 @@ def test_feedback(
                 source=released.get(cell.cell, "") if cell.kind == "autograded" else "",
                 status=status, message=why.message, score=cell.score, max_score=cell.max_score,
                 competency=competency.get(f"{cell.notebook}/{cell.cell}"),
-                origin=why.origin, location=why.location, line=why.line,
+                origin=why.origin, location=why.location, line=why.line, cause=cause,
             )
         )
     return entries
+
+
+class _Causes:
+    """The run's first causes, and how each test's feedback points at them."""
+
+    def __init__(self, executed: NotebookNode | None, replies: dict[int, str], source: SourceNotebook,
+                 limits: ExecutionLimits, limit: str | None, died: bool) -> None:
+        self.replies, self.limits = replies, limits
+        self.stop: cause.Cause | None = None
+        self.first: cause.Cause | None = None
+        if executed is not None:
+            self.stop = cause.run_stop(executed, replies, limit=limit, died=died, limits=limits)
+            self.first = cause.first_failure(executed, replies, source.hidden, limits)
+
+    def explain(
+        self, status: str, found: tuple[int, NotebookNode] | None, why: Explanation | None,
+    ) -> tuple[Explanation | None, str]:
+        """The test's explanation, replaced or annotated by what caused it; and the cause line."""
+        if found is None or status not in {"failed", "partial", "not run"}:
+            return why, ""
+        index, cell = found
+        if status == "not run" and self.stop is not None and self.stop.index <= index:
+            return Explanation("", "", "", self.stop.because()), self.stop.sentence()
+        if self.replies.get(index) == "timeout":
+            stopped = cause.timed_out(index, cell, self.limits)
+            return Explanation("", "", "", f"This test {stopped.what} (look for an endless loop or very "
+                               "slow code in what it calls)."), stopped.sentence()
+        first = self.first
+        if first is None or first.index >= index or status == "not run":
+            return why, ""
+        if cause.error_name(cell) in cause.CASCADE or self.replies.get(index) is None:
+            return Explanation("", "", "", first.because()), first.sentence()
+        own = why.message if why is not None else ""
+        message = f"{own.rstrip('.')}. {first.maybe()}" if own else first.maybe()
+        return replace(why or Explanation("", "", "", ""), message=message), first.sentence()
 
 
 def _status(

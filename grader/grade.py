@@ -152,7 +152,8 @@ def _grade_notebook(
                            executed_folder(options.feedback_dir, assessment.id, learner, digest))
     scored = score_notebook(source.grade_cells, executed, outcome.replies)
     return scored, (restored.tampered, test_feedback(assessment, source, scored, executed,
-                                                     outcome.replies))
+                                                     outcome.replies, limit=outcome.limit,
+                                                     died=outcome.died))
 
 
 def read_submission(path: Path) -> NotebookNode:

@@ -45,6 +45,10 @@ class TestFeedback:
     origin: str = ""  # where it failed: "visible" | "learner" | "hidden" | "unknown" | ""
     location: str = ""  # e.g. "test_squares, line 2", "your cell squares, line 3"
     line: str = ""  # the failing line (a visible test line or the learner's own), or ""
+    #: what went wrong first, when it explains this test: a limit the notebook ran into, or an
+    #: earlier cell that failed ("Cell `load` raised KeyError: 'orderid'."), else ""; the
+    #: feedback page lists these first (``message`` already says it for this test)
+    cause: str = ""
 
     def as_json(self) -> dict[str, str]:
         """The learner-facing part, as carried in each ``cells`` entry of the JSON result."""

@@ -338,8 +338,9 @@ def _shortened(msg: dict[str, Any], limit: int = 2000) -> dict[str, Any]:
     return {**msg, "content": content}
 
 
-def why_it_died(plan: SandboxPlan, limits: ExecutionLimits) -> str | None:
-    """Name the limit a dead kernel ran into, when its exit report shows one; else None."""
+def why_it_died(plan: SandboxPlan, limits: ExecutionLimits) -> tuple[str, str] | None:
+    """The limit a dead kernel ran into (its ``ExecutionLimits`` field) and a sentence naming it,
+    when its exit report shows one; else None."""
     if not plan.pid:
         return None
     report = sandbox_os.read_exit_report(Path(plan.rundir) / EXIT_REPORT)
@@ -348,12 +349,12 @@ def why_it_died(plan: SandboxPlan, limits: ExecutionLimits) -> str | None:
     after = "; cells that did not run score 0"
     if report.signal == signal.SIGXCPU or (
             report.signal == signal.SIGKILL and report.cpu_seconds >= limits.cpu_seconds - 0.05):
-        return (f"the kernel exceeded its CPU-time limit of {limits.cpu_seconds} s "
+        return "cpu_seconds", (f"the kernel exceeded its CPU-time limit of {limits.cpu_seconds} s "
                 f"(execution.cpu_seconds; it used {report.cpu_seconds:.1f} s) and was stopped{after} "
                 "(look for an endless loop or very slow code)")
     if report.max_rss_kb * 1024 >= 0.9 * limits.memory_mb * 1024 * 1024:
         name = signal.Signals(report.signal).name
-        return (f"the kernel exceeded its memory limit of {limits.memory_mb} MB "
+        return "memory_mb", (f"the kernel exceeded its memory limit of {limits.memory_mb} MB "
                 f"(execution.memory_mb) and was ended by {name}{after}")
     return None
 
@@ -419,7 +420,9 @@ class SandboxedRunner(KernelRunner):
         client.max_output_bytes = limits.max_output_bytes
         outcome = reject_forged_results(run_client(client, outcome, limits))
         if outcome.died and isinstance(km, SandboxKernelManager) and km.plan is not None:
-            outcome.error = why_it_died(km.plan, limits) or outcome.error
+            found = why_it_died(km.plan, limits)
+            if found is not None:
+                outcome.limit, outcome.error = found
         return outcome
 
     def prepare(self, km: AsyncKernelManager, plan: SandboxPlan) -> None:

@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import reprlib
 import sys
 import sysconfig
 import types
@@ -85,6 +86,9 @@ COMPARE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 SYMBOL = {"Eq": "==", "NotEq": "!=", "Lt": "<", "LtE": "<=", "Gt": ">", "GtE": ">=", "In": "in",
           "NotIn": "not in", "Is": "is", "IsNot": "is not"}
 SCAN_BUDGET = 200_000
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxtuple = 80, 120, 8, 8
+_REPR.maxdict, _REPR.maxset, _REPR.maxlevel = 6, 8, 3
 _HEAPTYPE = 1 << 9
 
 
@@ -127,6 +131,7 @@ class Runtime:
         self.entries: dict[tuple[int, str], tuple[Any, bool]] = {}
         self.types: dict[int, tuple[Any, tuple[str, str] | None]] = {}
         self.reported: set[str] = set()
+        self.last: tuple[str, Any, Any] | None = None  # the operands of the last noted comparison
         self.checked = {_id(self.builtins[n]) for n in CHECKED_BUILTINS if n in self.builtins}
         self.shallow = {_id(self.builtins[n]) for n in SHALLOW_BUILTINS if n in self.builtins}
         self.test_files: set[str] = set()  # code names of the test cells (their own classes)
@@ -292,6 +297,41 @@ class Runtime:
                 raise self.fail(a or b, f"the comparison '{SYMBOL[op]}'")  # type: ignore[arg-type]
         return COMPARE_OPS[op](left, right)
 
+    def cmp_noted(self, op: str, left: Any, right: Any) -> Any:
+        """:meth:`cmp` for a test's ``assert a == b``: the operands are kept for :meth:`noted`."""
+        self.last = None
+        result = self.cmp(op, left, right)
+        self.last = (op, left, right)
+        return result
+
+    def noted(self, expected: str) -> str:
+        """The message of a failed ``assert a == b``: both values, the test's expected one named.
+
+        ``expected`` is the side that holds the expected value ("left" or "right"). A learner
+        object is named by its class, never asked for its repr.
+        """
+        last, self.last = self.last, None
+        if last is None:
+            return ""
+        op, left, right = last
+        got, want = (right, left) if expected == "left" else (left, right)
+        if op == "Eq":
+            return f"expected {self.show(want)}, got {self.show(got)}"
+        if op == "NotEq":
+            return f"expected a value other than {self.show(want)}"
+        return f"{self.show(left)} {SYMBOL[op]} {self.show(right)} is not true"
+
+    def show(self, value: Any) -> str:
+        """A short, one-line repr of a value from a built-in or library class."""
+        if self.taint(value) is not None:
+            return f"an object of class {_tname(_type(value))!r}"
+        try:
+            text = _REPR.repr(value)
+        except Exception:
+            return f"a {_tname(_type(value))} (it could not be shown)"
+        text = " ".join(text.split())
+        return text if len(text) <= 160 else text[:157] + "..."
+
     def chain(self, left: Any, *rest: Any) -> Any:
         """A chained comparison ``a < b < c``: operands are thunks, evaluated once, in order."""
         result: Any = True
@@ -455,7 +495,13 @@ class Rewriter(ast.NodeTransformer):
         return ast.Call(func=func, args=list(args), keywords=[])
 
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        compare = node.test if isinstance(node.test, ast.Compare) and node.msg is None else None
         self.generic_visit(node)
+        test = node.test
+        if (compare is not None and len(compare.ops) == 1 and isinstance(test, ast.Call)
+                and isinstance(test.func, ast.Attribute) and test.func.attr == "cmp"):
+            test.func.attr = "cmp_noted"  # a failure shows both values (Runtime.noted)
+            node.msg = self._call("noted", ast.Constant(_expected_side(compare)))
         node.test = self._call("truth", node.test)
         return node
 
@@ -545,6 +591,20 @@ class Rewriter(ast.NodeTransformer):
             targets=[ast.Name(id=a.asname or a.name, ctx=ast.Store())],
             value=self._call("from_", ast.Constant(node.module), ast.Constant(a.name))), node)
             for a in node.names]
+
+
+def _literal(node: ast.expr) -> bool:
+    """A value written out in the test (``42``, ``-1.5``, ``[1, 4, 9]``, ``{"a": 1}``)."""
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _expected_side(compare: ast.Compare) -> str:
+    """Which side of ``a == b`` a test expects: the literal one, else the right (``got == want``)."""
+    return "left" if _literal(compare.left) and not _literal(compare.comparators[0]) else "right"
 
 
 def _no_args() -> ast.arguments:
