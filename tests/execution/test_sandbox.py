@@ -147,4 +147,5 @@ def test_cpu_limit_is_named_with_its_value(forked_runner: ForkedRunner) -> None:
                                 limits=ExecutionLimits(cpu_seconds=1, cell_timeout=60), kernel_name="python3")
     assert outcome.died
     assert outcome.error is not None and "CPU-time limit of 1 s" in outcome.error, outcome.error
+    assert outcome.limit == "cpu_seconds"  # what the feedback names, with the cell it stopped in
     assert 1 not in outcome.replies
