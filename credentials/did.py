@@ -153,6 +153,17 @@ def key_from_controller_document(document: Mapping[str, Any], verification_metho
     return ResolvedKey(id=wanted, controller=controller, public_key=public, purposes=frozenset(purposes))
 
 
+def assertion_methods(document: Mapping[str, Any]) -> frozenset[str]:
+    """The absolute ids of the verification methods a DID document lists under ``assertionMethod``."""
+    controller = str(document.get("id", ""))
+    found: set[str] = set()
+    for entry in document.get("assertionMethod", []) or []:
+        ref = entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, Mapping) else None
+        if isinstance(ref, str):
+            found.add(_absolute(controller, ref))
+    return frozenset(found)
+
+
 class Resolver:
     """Default :class:`KeyResolver`: did:key offline; did:web and https from documents or fetch."""
 
@@ -170,6 +181,10 @@ class Resolver:
     def add_document(self, document: Mapping[str, Any]) -> None:
         """Make a DID / controller document available for resolution (keyed by its ``id``)."""
         self.documents[str(document.get("id"))] = document
+
+    def controller_document(self, controller: str) -> Mapping[str, Any]:
+        """The DID / controller document of ``controller`` (supplied, or fetched when allowed)."""
+        return self._document(controller)
 
     def _document(self, controller: str) -> Mapping[str, Any]:
         if controller in self.documents:

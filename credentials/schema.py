@@ -14,6 +14,12 @@
     those entries, is applied to every embedded credential on its own (``credentials.verify``).
 * Anything else (e.g. a ``BitstringStatusListCredential``): no published schema applies.
 
+VC 2.0 allows one or several of ``proof`` and ``credentialStatus``; the OB 3.0 schema writes
+``proof`` only as an array and ``credentialStatus`` only as one object. So a single ``proof``
+object is checked as a one-proof set, and a list of status entries is checked entry by entry
+(the document is validated once with each entry in place). Credentials nbcred signed before it
+wrote proof sets carry both older forms.
+
 :func:`check_schema` returns ``"ok"``, ``"none"`` or ``"failed: <where>: <what>"``.
 """
 
@@ -138,14 +144,26 @@ def validate(document: dict[str, Any]) -> SchemaCheck:
         return SchemaCheck(None, ())
     label, name = chosen
     problems: list[str] = []
-    for error in sorted(_validator(name).iter_errors(document), key=lambda e: list(e.absolute_path)):
-        for leaf in _leaves(error):
-            if name == CLR_SCHEMA_FILE and clr_set_aside(leaf):
-                continue
-            text = _describe(leaf)
-            if text not in problems:
-                problems.append(text)
+    for variant in _vc2_forms(document):
+        errors = sorted(_validator(name).iter_errors(variant), key=lambda e: list(e.absolute_path))
+        for error in errors:
+            for leaf in _leaves(error):
+                if name == CLR_SCHEMA_FILE and clr_set_aside(leaf):
+                    continue
+                text = _describe(leaf)
+                if text not in problems:
+                    problems.append(text)
     return SchemaCheck(label, tuple(problems))
+
+
+def _vc2_forms(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document in the forms the schema describes (see the module docstring)."""
+    if isinstance(document.get("proof"), dict):
+        document = {**document, "proof": [document["proof"]]}
+    statuses = document.get("credentialStatus")
+    if isinstance(statuses, list) and statuses:
+        return [{**document, "credentialStatus": entry} for entry in statuses]
+    return [document]
 
 
 def check_schema(document: dict[str, Any]) -> str:

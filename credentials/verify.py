@@ -2,13 +2,15 @@
 
 Each check reports ``"ok"`` or, in plain words, why not:
 
-* ``proof``: ``"ok"`` | ``"failed: <why>"``
+* ``proof``: ``"ok"`` | ``"failed: <why>"`` (a correct signature by a key that is not the
+  issuer's fails too: see ``credentials.binding``)
 * ``dates``: ``"ok"`` | ``"expired"`` | ``"not yet valid"`` | ``"failed: <why>"`` (unreadable date)
 * ``status``: ``"ok"`` | ``"revoked"`` | ``"suspended"`` | ``"unknown: <why>"`` | ``"none"``
 * ``schema``: ``"ok"`` | ``"failed: <why>"`` | ``"none"`` (no published schema applies)
 
-``verified`` is true only when proof, dates and status pass (``"unknown"`` status only fails
-with ``require_status``, a schema failure only with ``require_schema``). A CLR
+``verified`` is true only when proof, dates, status and schema pass (``"unknown"`` status
+only fails with ``require_status``; ``"none"`` schema, no published schema applying, passes).
+A CLR
 (``ClrCredential``) is also checked credential by credential: every
 ``credentialSubject.verifiableCredential`` gets its own result in ``embedded``, and the CLR is
 verified only if each of them is. The status check is injected (see ``credentials.statuslist``).
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credentials.baking import detect_kind, unbake
+from credentials.binding import unbound_reason
 from credentials.did import KeyResolver
 from credentials.errors import CredentialError
 from credentials.proof import verify_proof
@@ -73,9 +76,12 @@ class VerificationResult:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """``{"verified", "checks"}`` and, for a CLR, ``embedded``: the same object for each
-        credential of ``credentialSubject.verifiableCredential``, in order."""
+        """``{"verified", "checks"}``, ``warnings`` when there are any and, for a CLR,
+        ``embedded``: the same object for each credential of
+        ``credentialSubject.verifiableCredential``, in order."""
         out: dict[str, Any] = {"verified": self.verified, "checks": self.checks}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         if self.is_clr:
             out["embedded"] = [e.to_json() for e in self.embedded]
         return out
@@ -146,6 +152,16 @@ def check_schema(document: dict[str, Any]) -> str:
     return _published_schema_check(document)
 
 
+def check_proof(document: dict[str, Any], *, resolver: KeyResolver, canonicalizer: str = "pyld") -> str:
+    """``"ok"`` when every proof verifies *and* was made with a key of the issuer
+    (:mod:`credentials.binding`); otherwise ``"failed: <why>"``."""
+    proof = verify_proof(document, resolver=resolver, canonicalizer=canonicalizer)
+    if not proof.ok:
+        return f"failed: {proof.reason}"
+    unbound = unbound_reason(document, resolver)
+    return "ok" if unbound is None else f"failed: {unbound}"
+
+
 def verify_credential(
     document: Any,
     *,
@@ -161,14 +177,13 @@ def verify_credential(
     if not isinstance(document, dict):
         return failed_result("the credential is not a JSON object")
     moment = now or datetime.now(UTC)
-    proof = verify_proof(document, resolver=resolver, canonicalizer=canonicalizer)
-    proof_text = "ok" if proof.ok else f"failed: {proof.reason}"
+    proof_text = check_proof(document, resolver=resolver, canonicalizer=canonicalizer)
     dates = check_dates(document, now=moment)
     status = check_status(document, status_checker=status_checker)
     schema = check_schema(document)
     status_ok = status in ("ok", "none") or (status.startswith("unknown") and not require_status)
-    schema_ok = not (require_schema and schema.startswith("failed"))
-    warnings = _issuer_warnings(document, proof.verification_method) if proof.ok else []
+    schema_ok = not schema.startswith("failed")
+    warnings: list[str] = []
     is_clr = CLR_TYPE in _types(document.get("type"))
     embedded: list[VerificationResult] = []
     if is_clr:
@@ -187,7 +202,7 @@ def verify_credential(
                      for e in embedded if not e.verified]
     credential_id = document.get("id")
     return VerificationResult(
-        verified=proof.ok and dates == "ok" and status_ok and schema_ok and all_embedded,
+        verified=proof_text == "ok" and dates == "ok" and status_ok and schema_ok and all_embedded,
         proof=proof_text,
         dates=dates,
         status=status,
@@ -218,18 +233,6 @@ def _verify_embedded(item: Any, *, depth: int, **options: Any) -> VerificationRe
     if depth > MAX_EMBEDDED_DEPTH:
         return failed_result("credentials nested more than two levels deep are not checked")
     return verify_credential(item, _depth=depth, **options)
-
-
-def _issuer_warnings(document: dict[str, Any], verification_method: str | None) -> list[str]:
-    """Warn when the signing key's controller is not the credential's issuer."""
-    issuer = document.get("issuer")
-    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-    if not isinstance(issuer_id, str) or not verification_method:
-        return []
-    controller = verification_method.split("#", 1)[0]
-    if controller != issuer_id:
-        return [f"signed by {controller}, which is not the issuer {issuer_id}"]
-    return []
 
 
 def load_credential(data: bytes) -> dict[str, Any]:

@@ -136,7 +136,9 @@ def test_did_web_needs_a_document(tmp_path: Path) -> None:
     pair = load_key_file(KEY)
     did = "did:web:issuer.example.org"
     vm = f"{did}#{pair.public_key_multibase}"
-    signed = _sign(tmp_path, _ob3(), "--verification-method", vm)
+    document = _ob3()
+    document["issuer"]["id"] = did  # a did:web key binds to a did:web issuer
+    signed = _sign(tmp_path, document, "--verification-method", vm)
     code, lines = _verify(str(signed))
     assert code == 1
     assert lines[0]["checks"]["proof"].startswith("failed: cannot resolve did:web")

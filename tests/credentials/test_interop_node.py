@@ -99,6 +99,7 @@ def _documents() -> list[dict[str, Any]]:
     tricky["credentialSubject"]["achievement"]["criteria"] = {"narrative": "line1\nline2\x01"}
     w3c = json.loads((VECTORS / "w3c" / "signedDataInt.json").read_text())
     w3c.pop("proof")
+    w3c["issuer"] = ob3["issuer"]["id"]  # the vector's key is the issuer's (a proof must be the issuer's)
     return [ob3, tricky, w3c]
 
 
