@@ -126,8 +126,46 @@ class Settings(BaseSettings):
         "is queued again (a restarted or crashed process loses nothing).",
     )
 
+    base_url: str | None = Field(
+        None,
+        description="Address of the web pages, used in links sent by e-mail (claim, password reset, "
+        "confirmation); default: NBCRED_PUBLIC_BASE_URL.",
+    )
+    smtp_url: str | None = Field(
+        None,
+        description="Outgoing mail server: smtp://host:25, smtp+starttls://user@host:587 or "
+        "smtps://user@host:465 (password in NBCRED_SMTP_PASSWORD). Unset: mail waits in the outbox.",
+    )
+    smtp_password: SecretStr | None = Field(
+        None, description="Password for the SMTP user named in NBCRED_SMTP_URL (never on a command line)."
+    )
+    mail_from: str = Field(
+        "nbcred <nbcred@localhost>", description="From address of every message nbcred sends."
+    )
+    mail_poll_seconds: float = Field(
+        1.0, gt=0, description="How often a running service or worker looks for mail to send."
+    )
+    mail_max_tries: int = Field(
+        12, ge=1,
+        description="Delivery attempts (with growing waits, up to about a day) before a message is "
+        "marked failed; `nbcred mail retry` queues failed messages again.",
+    )
+    claim_days: int = Field(30, ge=1, description="Days a claim link in an issuance e-mail stays valid.")
+    reset_minutes: int = Field(60, ge=5, description="Minutes a password-reset link stays valid.")
+    signup: str = Field(
+        "off",
+        description="Self-service sign-up: off (default), open, invite, or domains:example.edu,… "
+        "(only addresses of those domains).",
+    )
+    password_min_length: int = Field(8, ge=8, description="Shortest password accepted at sign-up, "
+                                     "claim and reset (common passwords are refused too).")
+
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'gradebook.sqlite').resolve()}"
+
+    def links_base(self) -> str:
+        """Where e-mailed links point: ``NBCRED_BASE_URL`` (else the public base URL), no slash."""
+        return (self.base_url or self.public_base_url).rstrip("/")

@@ -138,8 +138,12 @@ class BulkIssuer:
     """Runs one roster through validation, signing and storage (see the module docstring)."""
 
     def __init__(self, *, settings: Settings, store: Store, catalogue: Catalogue,
-                 workers: int = 1, batch_size: int = 500, executor: str = "local") -> None:
+                 workers: int = 1, batch_size: int = 500, executor: str = "local",
+                 notify: bool = False) -> None:
         self.settings = settings
+        self.notify = notify
+        """Queue an e-mail (claim link) for each newly issued credential, in the same transaction."""
+        self.queued_mail = 0
         self.executor = executor
         self.store = store
         self.issuer = CredentialIssuer(settings, store, catalogue=lambda: catalogue)
@@ -355,4 +359,16 @@ class BulkIssuer:
             inserted = set(session.scalars(statement, values))
             mark_superseded(session, [(v["id"], v["learner_id"], v["achievement_id"])
                                       for v in values if v["id"] in inserted])
+            if self.notify and inserted:
+                self._notify(session, batch, signed, inserted)
             return inserted
+
+    def _notify(self, session: Session, batch: _Batch, signed: dict[int, dict[str, Any]],
+                inserted: set[str]) -> None:
+        from nbcred.service.claims import NewCredential, claim_messages
+
+        fresh = [NewCredential(document["id"], batch.rows[line].learner, batch.rows[line].name,
+                               batch.rows[line].email, document)
+                 for line, document in signed.items() if document["id"] in inserted]
+        report = claim_messages(session, self.settings, fresh)
+        self.queued_mail += report

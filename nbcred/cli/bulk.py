@@ -52,6 +52,8 @@ def issue_bulk(
     batch_size: Annotated[int, typer.Option(help="Rows signed and stored per batch.")] = 500,
     executor: Annotated[str | None, typer.Option(help="local (process pool) or celery (sign on "
                                                       "the grading workers).")] = None,
+    notify: Annotated[bool, typer.Option("--notify", help="E-mail each learner whose credential is new "
+                                                          "a claim link (queued in the outbox).")] = False,
 ) -> None:
     """Issue a credential for every row of ROSTER not issued before; write ROSTER.results.csv."""
     from nbcred.bulk.issue import BulkIssuer, RosterInvalid
@@ -66,7 +68,7 @@ def issue_bulk(
         catalogue = load_catalogue(settings.catalogue)
         bulk = BulkIssuer(settings=settings, store=store, catalogue=catalogue,
                           workers=workers or settings.workers, batch_size=batch_size,
-                          executor=executor or settings.executor)
+                          executor=executor or settings.executor, notify=notify)
         check = bulk.validate(roster)
     except RosterInvalid as exc:
         raise _fail(str(exc)) from exc
@@ -89,6 +91,9 @@ def issue_bulk(
         err.print(line, highlight=False)
     out.print(report.summary, highlight=False)
     out.print(f"results: {report.results_path}", highlight=False)
+    if notify:
+        out.print(f"e-mails queued: {bulk.queued_mail} (sent by `nbcred serve`, the workers or "
+                  "`nbcred mail flush`)", highlight=False)
     raise typer.Exit(1 if report.failed else 0)
 
 

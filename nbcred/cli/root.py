@@ -75,6 +75,12 @@ def _cohort_app() -> Any:
     return cohort_app
 
 
+def _mail_app() -> Any:
+    from nbcred.cli_mail import app as mail_app
+
+    return mail_app
+
+
 def _export() -> Any:
     from nbcred.cli.export import export
 
@@ -92,6 +98,7 @@ class _Commands(LazyGroup):
         "cohort": Lazy(_cohort_app, "Import a cohort's roster and grade everything it submitted."),
         "export": Lazy(_export, "Export grades (Canvas, Moodle), credentials or CLRs of an assessment "
                        "or cohort."),
+        "mail": Lazy(_mail_app, "The outbox of e-mails: list, send now (flush), retry failures."),
         "similarity": Lazy(_similarity, "Pairs of learners whose written code is alike (instructors)."),
     }
 

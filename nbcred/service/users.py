@@ -233,3 +233,24 @@ def account_for_token(ctx: ServiceContext, token: str) -> Account | None:
         if last is None or _aware(last) + timedelta(minutes=1) < now:  # avoid a write per request
             row.last_used_at = now
         return account_of(user)
+
+
+def hash_password(password: str) -> str:
+    """The argon2 hash stored for ``password`` (check it with :mod:`nbcred.service.passwords` first)."""
+    return _hasher.hash(password)
+
+
+def new_account(session: Session, *, email: str, name: str, role: Role, password_hash: str | None,
+                learner: str) -> Account:
+    """Create a user in ``session``'s transaction, linked to ``learner`` (created if missing)."""
+    address = normalise_email(email)
+    record = session.get(Learner, learner)
+    if record is None:
+        session.add(Learner(id=learner, email=address, name=name or None))
+    elif record.email is None:
+        record.email = address
+    user = User(email=address, name=name.strip() or address, role=role, password_hash=password_hash,
+                learner_id=learner, active=True)
+    session.add(user)
+    session.flush()
+    return account_of(user)

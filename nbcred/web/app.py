@@ -21,7 +21,7 @@ from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.service.notify import Listener
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
-from nbcred.web import api, instructor, pages, public, sessions
+from nbcred.web import api, instructor, pages, public, reach, sessions
 from nbcred.web.auth import write_session
 from nbcred.web.render import render
 from nbcred.web.secret import LazySecret
@@ -52,9 +52,18 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
                             status=watch.changed)
         listener.start()
         app.state.listener = listener
+        mailer = None
+        if settings.smtp_url:  # mail queued by any process goes out from here within a poll
+            from nbcred.mail import SenderThread
+
+            mailer = SenderThread(settings, ctx.store)
+            mailer.start()
+        app.state.mailer = mailer
         try:
             yield
         finally:
+            if mailer is not None:
+                mailer.close()
             listener.close()
             if dispatcher is not None:
                 dispatcher.close()
@@ -69,12 +78,14 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.state.ctx = ctx
     app.state.session_secret = LazySecret(settings)
     app.state.dispatcher = None
+    app.state.mailer = None
     app.state.watch = watch
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(sessions.router)
     app.include_router(instructor.router)
     app.include_router(public.router)
+    app.include_router(reach.router)
     app.include_router(pages.router)
     _handlers(app)
 

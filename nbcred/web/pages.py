@@ -39,8 +39,9 @@ def _safe_next(target: str) -> str:
 
 @router.get("/signin", response_class=HTMLResponse)
 async def signin_page(request: Request, me: Annotated[Account | None, Depends(optional_account)],
-                      next: str = "/") -> HTMLResponse:
-    return render(request, "signin.html", {"next": _safe_next(next), "problem": None})
+                      next: str = "/", reset: str = "") -> HTMLResponse:
+    return render(request, "signin.html", {"next": _safe_next(next), "problem": None,
+                                           "reset_done": reset == "done"})
 
 
 @router.post("/signin", response_class=HTMLResponse, response_model=None,

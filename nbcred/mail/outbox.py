@@ -1,0 +1,184 @@
+"""The outbox: messages rendered and written in the caller's transaction, listed, retried.
+
+A message exists only if the event that caused it committed (same transaction), and a
+``dedupe_key`` (e.g. ``claim:<credential id>``) makes queueing it twice a no-op. Notifications
+(``NOTIFICATIONS``) carry ``List-Unsubscribe`` and are not queued for an address that turned them
+off; claim links, password resets and confirmations always are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import make_msgid, parseaddr
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from nbcred.mail.errors import MailError
+from nbcred.settings import Settings
+from nbcred.store.models import MailMessage, MailPreference
+
+TEMPLATES = Path(__file__).parent / "templates"
+NOTIFICATIONS = frozenset({"badge_ready", "feedback", "expiring"})
+"""Kinds a person may turn off; every other kind (claims, resets, confirmations) is always sent."""
+SECRET_KINDS = frozenset({"claim", "reset", "confirm", "email_change", "invite"})
+"""Kinds whose body holds a single-use link: the body is dropped once the message is sent."""
+SENT_BODY = "(sent; this message held a single-use link and its body is no longer kept)"
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to queue: its kind (the template), recipient, values and idempotency key."""
+
+    kind: str
+    to: str
+    values: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A rendered message."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def render(kind: str, values: dict[str, Any]) -> Letter:
+    """``<kind>.txt`` (first line: the subject) and ``<kind>.html`` rendered with ``values``."""
+    text = _env.get_template(f"{kind}.txt").render(**values)
+    subject, _, body = text.partition("\n")
+    html = _env.get_template(f"{kind}.html").render(subject=subject.strip(), **values)
+    return Letter(subject.removeprefix("Subject:").strip(), body.lstrip("\n"), html)
+
+
+def _unsubscriber(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.session_secret.get_secret_value(), salt="nbcred-unsubscribe")
+
+
+def unsubscribe_url(settings: Settings, email: str) -> str:
+    """A link that turns notifications off for ``email`` (signed, so nobody else's can be forged)."""
+    return f"{settings.links_base()}/unsubscribe/{_unsubscriber(settings).dumps(email.lower())}"
+
+
+def unsubscribe_address(settings: Settings, token: str) -> str:
+    """The address an unsubscribe token was made for; :class:`MailError` when it is not genuine."""
+    try:
+        value = _unsubscriber(settings).loads(token)
+    except BadSignature as exc:
+        raise MailError("this unsubscribe link is not valid") from exc
+    if not isinstance(value, str):
+        raise MailError("this unsubscribe link is not valid")
+    return value
+
+
+def set_notifications(session: Session, email: str, wanted: bool) -> None:
+    """Record whether ``email`` wants notification e-mails."""
+    row = session.get(MailPreference, email.lower())
+    if row is None:
+        session.add(MailPreference(email=email.lower(), notifications=wanted))
+    else:
+        row.notifications, row.updated_at = wanted, datetime.now(UTC)
+
+
+def wants_notifications(session: Session, email: str) -> bool:
+    """True unless ``email`` turned notifications off."""
+    row = session.get(MailPreference, email.lower())
+    return row is None or row.notifications
+
+
+def _row(settings: Settings, item: Outgoing, now: datetime) -> dict[str, Any]:
+    values = {"issuer_name": settings.issuer_name, "base_url": settings.links_base(), **item.values}
+    headers: dict[str, str] = {}
+    if item.kind in NOTIFICATIONS:
+        link = unsubscribe_url(settings, item.to)
+        values["unsubscribe_url"] = link
+        headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    letter = render(item.kind, values)
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    return {"kind": item.kind, "dedupe_key": item.dedupe_key, "recipient": item.to,
+            "subject": letter.subject, "text_body": letter.text, "html_body": letter.html,
+            "headers": headers, "message_id": make_msgid("nbcred", domain=domain), "status": "pending",
+            "tries": 0, "next_attempt_at": now, "claimed_by": None, "lease_until": None,
+            "last_error": None, "secret": item.kind in SECRET_KINDS, "created_at": now, "sent_at": None}
+
+
+def enqueue(session: Session, settings: Settings, items: Sequence[Outgoing]) -> int:
+    """Render and queue ``items`` in ``session``'s transaction; returns how many were queued.
+
+    An item whose ``dedupe_key`` is already in the outbox, or a notification to an address that
+    turned them off, is left out.
+    """
+    now = datetime.now(UTC)
+    muted = _muted(session, [i.to for i in items if i.kind in NOTIFICATIONS])
+    rows = [_row(settings, item, now) for item in items if not (item.kind in NOTIFICATIONS
+                                                                and item.to.lower() in muted)]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(MailMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement.returning(MailMessage.id), rows)
+    return len(result.all())
+
+
+def _muted(session: Session, addresses: list[str]) -> set[str]:
+    if not addresses:
+        return set()
+    lowered = list({a.lower() for a in addresses})
+    found = session.scalars(select(MailPreference.email).where(
+        MailPreference.email.in_(lowered), MailPreference.notifications.is_(False)))
+    return set(found)
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """One outbox message as listed (never its body)."""
+
+    id: int
+    kind: str
+    recipient: str
+    subject: str
+    status: str
+    tries: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def list_messages(session: Session, *, status: str | None = None, limit: int = 200) -> list[MessageInfo]:
+    """The newest messages (optionally of one status)."""
+    query = select(MailMessage).order_by(MailMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(MailMessage.status == status)
+    return [MessageInfo(m.id, m.kind, m.recipient, m.subject, m.status, m.tries, m.created_at,
+                        m.next_attempt_at if m.status == "pending" else None, m.sent_at, m.last_error)
+            for m in session.scalars(query)]
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many messages are in each status."""
+    rows = session.execute(select(MailMessage.status, func.count()).group_by(MailMessage.status))
+    return {status: int(n) for status, n in rows.tuples()}
+
+
+def retry_failed(session: Session, ids: Sequence[int] = ()) -> int:
+    """Queue failed messages (all, or those of ``ids``) again with a fresh count of tries."""
+    statement = update(MailMessage).where(MailMessage.status == "failed")
+    if ids:
+        statement = statement.where(MailMessage.id.in_(list(ids)))
+    result = session.execute(statement.values(status="pending", tries=0, next_attempt_at=datetime.now(UTC))
+                             .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,258 @@
+"""Delivering the outbox: claim a batch with a lease, send over SMTP, mark each message sent.
+
+A batch is claimed with one conditional UPDATE (only pending messages that are due, or messages
+whose sender's lease ran out), so any number of senders — each ``nbcred serve`` process, each
+Celery worker, ``nbcred mail flush`` — share the outbox without sending a message twice. A
+message is marked sent in its own transaction right after the server accepted it. A sender that
+dies between the server's acceptance and that commit leaves the message claimed; once the lease
+runs out it is sent again: the only at-least-once window is that one message per sender.
+
+Temporary failures (server down, 4xx replies) wait with growing delays; permanent ones (5xx) and
+messages out of tries are marked failed with the reason (``nbcred mail retry`` queues them again).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from sqlalchemy import or_, select, update
+
+from nbcred.mail.errors import MailError
+from nbcred.mail.outbox import SENT_BODY
+from nbcred.mail.smtp import connect
+from nbcred.settings import Settings
+from nbcred.store import Store
+from nbcred.store.models import MailMessage
+
+log = logging.getLogger(__name__)
+BATCH = 200
+FIRST_WAIT_SECONDS = 5
+LONGEST_WAIT_SECONDS = 3600
+
+
+@dataclass
+class SendReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    error: str | None = None
+    """Why sending stopped early (the server could not be reached), if it did."""
+
+
+def backoff(tries: int) -> timedelta:
+    """The wait after the ``tries``-th failed attempt: 5 s, doubling, at most an hour."""
+    return timedelta(seconds=min(FIRST_WAIT_SECONDS * 2 ** max(0, tries - 1), LONGEST_WAIT_SECONDS))
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sender:
+    """Sends what the outbox holds; ``lease_seconds`` bounds how long a dead sender's claim lasts."""
+
+    def __init__(self, settings: Settings, store: Store, *, worker: str | None = None,
+                 lease_seconds: float = 120.0, batch: int = BATCH) -> None:
+        self.settings = settings
+        self.store = store
+        self.worker = worker or f"mail-{uuid.uuid4().hex[:12]}"
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+        self.stopping = threading.Event()
+        """Set to stop after the message being sent; the rest of the batch is released."""
+
+    def claim(self, *, due_only: bool = True) -> list[MailMessage]:
+        """Claim up to a batch of messages for this sender, oldest first."""
+        now = _now()
+        claimable = or_(MailMessage.status == "pending",
+                        (MailMessage.status == "sending") & (MailMessage.lease_until < now))
+        due = claimable & (MailMessage.next_attempt_at <= now) if due_only else claimable
+        tag = f"{self.worker}:{uuid.uuid4().hex[:8]}"
+        lease = now + timedelta(seconds=self.lease_seconds)
+        with self.store.session() as session:
+            ids = select(MailMessage.id).where(due).order_by(MailMessage.id).limit(self.batch)
+            chosen = list(session.scalars(ids))
+            if not chosen:
+                return []
+            session.execute(
+                update(MailMessage).where(MailMessage.id.in_(chosen), claimable)
+                .values(status="sending", claimed_by=tag, lease_until=lease, tries=MailMessage.tries + 1)
+                .execution_options(synchronize_session=False))
+        with self.store.session() as session:
+            rows = list(session.scalars(select(MailMessage).where(
+                MailMessage.claimed_by == tag, MailMessage.status == "sending").order_by(MailMessage.id)))
+            session.expunge_all()
+            return rows
+
+    def envelope(self, message: MailMessage) -> EmailMessage:
+        """The message as sent: text and HTML alternatives, its stable Message-ID, extra headers."""
+        mail = EmailMessage()
+        mail["From"] = self.settings.mail_from
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail["Message-ID"] = message.message_id
+        mail["Date"] = formatdate(localtime=False, usegmt=True)
+        for name, value in (message.headers or {}).items():
+            mail[name] = value
+        mail.set_content(message.text_body)
+        if message.html_body:
+            mail.add_alternative(message.html_body, subtype="html")
+        return mail
+
+    def send_pending(self, *, due_only: bool = True, until_empty: bool = True) -> SendReport:
+        """Send claimed batches until none is left (or the server fails); never raises for SMTP."""
+        report = SendReport()
+        while True:
+            batch = self.claim(due_only=due_only)
+            if not batch:
+                return report
+            self._send_batch(batch, report)
+            if report.error is not None or not until_empty:
+                return report
+
+    def _send_batch(self, batch: list[MailMessage], report: SendReport) -> None:
+        try:
+            client = connect(self.settings)
+        except MailError as exc:
+            self._defer(batch, str(exc), report)
+            return
+        except (OSError, smtplib.SMTPException) as exc:
+            self._defer(batch, f"cannot reach the mail server: {exc}", report)
+            return
+        try:
+            for position, message in enumerate(batch):
+                if self.stopping.is_set():
+                    self._release(batch[position:])
+                    return
+                outcome = self._send_one(client, message, report)
+                if outcome == "sent":
+                    report.sent += 1
+                elif outcome == "failed":
+                    report.failed += 1
+                elif outcome == "deferred":
+                    continue
+                else:  # the connection is gone: this and the rest of the batch wait
+                    self._defer(batch[position:], outcome, report)
+                    return
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+    def _send_one(self, client: smtplib.SMTP, message: MailMessage, report: SendReport) -> str:
+        """"sent", "failed" (permanent, recorded) or the reason the connection broke."""
+        try:
+            refused = client.send_message(self.envelope(message))
+        except smtplib.SMTPRecipientsRefused as exc:
+            return self._refused(message, exc.recipients, report)
+        except smtplib.SMTPResponseException as exc:
+            reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            if 500 <= exc.smtp_code < 600:
+                self._finish(message, "failed", reason)
+                return "failed"
+            return f"the mail server answered {reason}"
+        except (OSError, smtplib.SMTPException) as exc:
+            return f"sending failed: {exc}"
+        if refused:
+            return self._refused(message, refused, report)
+        self._finish(message, "sent", None)
+        return "sent"
+
+    def _refused(self, message: MailMessage, refused: dict, report: SendReport) -> str:  # type: ignore[type-arg]
+        code, text = next(iter(refused.values()))
+        reason = f"recipient refused: {code} {_text(text)}"
+        if 500 <= int(code) < 600:
+            self._finish(message, "failed", reason)
+            return "failed"
+        self._defer([message], reason, report)
+        return "deferred"
+
+    def _finish(self, message: MailMessage, status: str, reason: str | None) -> None:
+        values: dict[str, object] = {"status": status, "lease_until": None, "last_error": reason}
+        if status == "sent":
+            values["sent_at"] = _now()
+            if message.secret:
+                values.update(text_body=SENT_BODY, html_body=None)
+        with self.store.session() as session:
+            session.execute(update(MailMessage)
+                            .where(MailMessage.id == message.id, MailMessage.claimed_by == message.claimed_by)
+                            .values(**values).execution_options(synchronize_session=False))
+
+    def _release(self, messages: list[MailMessage]) -> None:
+        """Give claimed, unsent messages back untouched (this sender is stopping)."""
+        with self.store.session() as session:
+            for message in messages:
+                session.execute(
+                    update(MailMessage)
+                    .where(MailMessage.id == message.id, MailMessage.claimed_by == message.claimed_by)
+                    .values(status="pending", lease_until=None, claimed_by=None, tries=MailMessage.tries - 1)
+                    .execution_options(synchronize_session=False))
+
+    def _defer(self, messages: list[MailMessage], reason: str, report: SendReport) -> None:
+        """Back to pending after a wait, or failed when out of tries."""
+        report.error = reason
+        now = _now()
+        with self.store.session() as session:
+            for message in messages:
+                give_up = message.tries >= self.settings.mail_max_tries
+                session.execute(
+                    update(MailMessage)
+                    .where(MailMessage.id == message.id, MailMessage.claimed_by == message.claimed_by)
+                    .values(status="failed" if give_up else "pending", lease_until=None, last_error=reason,
+                            next_attempt_at=now + backoff(message.tries))
+                    .execution_options(synchronize_session=False))
+                if give_up:
+                    report.failed += 1
+                else:
+                    report.deferred += 1
+        log.warning("mail delivery deferred for %d message(s): %s", len(messages), reason)
+
+
+class SenderThread:
+    """Sends due mail every ``mail_poll_seconds`` in a background thread (serve, Celery workers)."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.sender = Sender(settings, store)
+        self.poll = settings.mail_poll_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="nbcred-mail", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Mail was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sender.send_pending()
+            except Exception:  # a database hiccup: try again at the next poll
+                log.exception("the mail sender failed; retrying")
+            self._wake.wait(self.poll)
+            self._wake.clear()
+
+    def close(self) -> None:
+        """Stop after the message being sent (a claimed batch's rest waits for its lease)."""
+        self._stop.set()
+        self.sender.stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)

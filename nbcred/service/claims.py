@@ -1,0 +1,148 @@
+"""Claiming issued credentials from an e-mailed link, and the "your badge is ready" notice.
+
+A bulk run with ``--notify`` calls :func:`claim_messages` in the transaction that stores the new
+credentials: a learner without an account gets a single-use claim link (hashed, expiring after
+``NBCRED_CLAIM_DAYS``); one who has an account gets a "sign in to see it" link. Claiming creates
+the account with the roster's name and e-mail, linked to the roster's learner id, so every
+credential issued to that learner id is in its wallet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from nbcred.mail import Outgoing, enqueue
+from nbcred.service import links
+from nbcred.service.context import ServiceContext
+from nbcred.service.errors import Conflict
+from nbcred.service.passwords import check_password
+from nbcred.service.users import Account, hash_password, new_account
+from nbcred.settings import Settings
+from nbcred.store.models import IssuedCredential, User
+
+URN = "urn:uuid:"
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """A credential just stored, with what its e-mail needs."""
+
+    credential_id: str
+    learner: str
+    name: str
+    email: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimPage:
+    """What a claim link's page shows."""
+
+    achievement: str
+    issuer: str
+    name: str
+    email: str
+    image_url: str | None
+    has_account: bool
+
+
+def achievement_name(document: dict[str, Any]) -> str:
+    """The achievement a credential document certifies (its name)."""
+    subject = document.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    if isinstance(achievement, dict) and isinstance(achievement.get("name"), str):
+        return str(achievement["name"])
+    return str(document.get("name") or "a badge")
+
+
+def image_url(settings: Settings, credential_id: str, document: dict[str, Any]) -> str:
+    """A fetchable badge picture: the achievement's web image, else the credential's PNG."""
+    subject = document.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    image = achievement.get("image") if isinstance(achievement, dict) else None
+    url = image.get("id") if isinstance(image, dict) else None
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return url
+    return f"{settings.links_base()}/credentials/{credential_id.removeprefix(URN)}/image.png"
+
+
+def claim_messages(session: Session, settings: Settings, credentials: Sequence[NewCredential]) -> int:
+    """Queue one e-mail per new credential (claim link, or sign-in link for account holders)."""
+    wanted = [c for c in credentials if c.email]
+    if not wanted:
+        return 0
+    emails = list({c.email.lower() for c in wanted})
+    learners = list({c.learner for c in wanted})
+    holders = session.execute(select(User.email, User.learner_id).where(
+        or_(User.email.in_(emails), User.learner_id.in_(learners)))).tuples().all()
+    known = {e for e, _ in holders} | {learner for _, learner in holders}
+    base = settings.links_base()
+    lifetime = timedelta(days=settings.claim_days)
+    items = []
+    for credential in wanted:
+        values = {"name": credential.name or credential.email,
+                  "achievement": achievement_name(credential.document),
+                  "image_url": image_url(settings, credential.credential_id, credential.document)}
+        if credential.email.lower() in known or credential.learner in known:
+            values["link"] = f"{base}/signin?next=/wallet"
+            kind = "signin"
+        else:
+            token, expires = links.new_token(
+                session, purpose="claim", email=credential.email.lower(), lifetime=lifetime,
+                data={"learner": credential.learner, "name": credential.name,
+                      "credential": credential.credential_id})
+            values.update(link=f"{base}/claim/{token}", expires=f"{expires:%Y-%m-%d}")
+            kind = "claim"
+        items.append(Outgoing(kind, credential.email, values, dedupe_key=f"claim:{credential.credential_id}"))
+    session.flush()
+    return enqueue(session, settings, items)
+
+
+def _holder(session: Session, email: str, learner: str) -> User | None:
+    return session.scalars(select(User).where(
+        or_(User.email == email.lower(), User.learner_id == learner))).first()
+
+
+def claim_page(ctx: ServiceContext, token: str) -> ClaimPage:
+    """What the claim link offers; :class:`NotFound` for a used, expired or unknown link."""
+    with ctx.store.session() as session:
+        link = links.peek(session, token, "claim")
+        credential = session.get(IssuedCredential, str(link.data.get("credential", "")))
+        document = dict(credential.document) if credential is not None else {}
+        learner = str(link.data.get("learner", ""))
+        return ClaimPage(
+            achievement=achievement_name(document), issuer=ctx.settings.issuer_name,
+            name=str(link.data.get("name") or ""), email=link.email,
+            image_url=image_url(ctx.settings, credential.id, document) if credential else None,
+            has_account=_holder(session, link.email, learner) is not None)
+
+
+def claim(ctx: ServiceContext, token: str, password: str) -> Account:
+    """Use the claim link: create the learner's account with ``password`` and return it."""
+    with ctx.store.session() as session:
+        link = links.peek(session, token, "claim")
+    check_password(ctx.settings, password, email=link.email)
+    digest = hash_password(password)
+    with ctx.store.session() as session:
+        link = links.use(session, token, "claim")
+        learner = str(link.data.get("learner") or link.email)
+        if _holder(session, link.email, learner) is not None:
+            raise Conflict("an account with this e-mail address already exists: sign in to see your badge")
+        return new_account(session, email=link.email, name=str(link.data.get("name") or ""),
+                           role="learner", password_hash=digest, learner=learner)
+
+
+def badge_ready(session: Session, settings: Settings, *, email: str, name: str, credential_id: str,
+                document: dict[str, Any]) -> int:
+    """Queue the "your badge is ready" notice (with the public link) for a graded learner."""
+    values = {"name": name or email, "achievement": achievement_name(document),
+              "image_url": image_url(settings, credential_id, document),
+              "link": f"{settings.public_base_url.rstrip('/')}/credentials/{credential_id.removeprefix(URN)}"}
+    return enqueue(session, settings, [Outgoing("badge_ready", email, values,
+                                                dedupe_key=f"ready:{credential_id}")])
