@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         description="Delivery attempts (with growing waits, up to about a day) before a message is "
         "marked failed; `nbcred mail retry` queues failed messages again.",
     )
+    mail_lease_seconds: float = Field(
+        120.0, ge=1,
+        description="A batch of mail claimed by a sender that stopped (killed, crashed) is sent by "
+        "another after this many seconds.",
+    )
     claim_days: int = Field(30, ge=1, description="Days a claim link in an issuance e-mail stays valid.")
     reset_minutes: int = Field(60, ge=5, description="Minutes a password-reset link stays valid.")
     signup: str = Field(

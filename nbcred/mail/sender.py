@@ -65,11 +65,11 @@ class Sender:
     """Sends what the outbox holds; ``lease_seconds`` bounds how long a dead sender's claim lasts."""
 
     def __init__(self, settings: Settings, store: Store, *, worker: str | None = None,
-                 lease_seconds: float = 120.0, batch: int = BATCH) -> None:
+                 lease_seconds: float | None = None, batch: int = BATCH) -> None:
         self.settings = settings
         self.store = store
         self.worker = worker or f"mail-{uuid.uuid4().hex[:12]}"
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds or settings.mail_lease_seconds
         self.batch = batch
         self.stopping = threading.Event()
         """Set to stop after the message being sent; the rest of the batch is released."""
