@@ -64,7 +64,9 @@ def render(kind: str, values: dict[str, Any]) -> Letter:
 
 
 def _unsubscriber(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.session_secret.get_secret_value(), salt="nbcred-unsubscribe")
+    from nbcred.web.secret import session_secret  # the service's one secret (env, or kept in home)
+
+    return URLSafeSerializer(session_secret(settings), salt="nbcred-unsubscribe")
 
 
 def unsubscribe_url(settings: Settings, email: str) -> str:

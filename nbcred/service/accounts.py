@@ -79,20 +79,3 @@ def reset_password(ctx: ServiceContext, token: str, password: str) -> Account:
     account = account_by_id(ctx, user_id)
     assert account is not None
     return account
-
-
-def change_password(ctx: ServiceContext, account: Account, *, current: str, new: str,
-                    keep_session: int | None = None) -> None:
-    """A signed-in user's new password (the current one is checked); other sessions end."""
-    from nbcred.service.users import sign_in
-
-    sign_in(ctx, email=account.email, password=current)
-    check_password(ctx.settings, new, email=account.email)
-    digest = hash_password(new)
-    with ctx.store.session() as session:
-        user = session.get(User, account.id)
-        if user is None:
-            raise BadRequest("this account no longer exists")
-        user.password_hash = digest
-        links.end_links(session, user_id=user.id, purposes=(RESET,))
-        end_other_sessions(session, user.id, keep=keep_session)

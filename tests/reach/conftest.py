@@ -36,7 +36,7 @@ class Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
     gate: Callable[[EmailMessage], str | None] | None = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         if self.gate is not None:

@@ -125,7 +125,8 @@ def test_claim_link_signs_in_once_and_the_wallet_lists_the_badge(issued: tuple[s
 def test_an_address_with_an_account_gets_a_sign_in_link(home: Path, tmp_path: Path, db_url: str,
                                                         smtp: SmtpServer) -> None:
     invoke("user", "add", "claimer7@example.org", "--name", "Seven", "--db", db_url)
-    invoke("credential", "issue-bulk", str(roster(tmp_path / "r.csv", 1, start=7)), "--notify", "--db", db_url)
+    path = roster(tmp_path / "r.csv", 1, start=7)
+    invoke("credential", "issue-bulk", str(path), "--notify", "--db", db_url)
     invoke("mail", "flush", "--db", db_url)
     [message] = smtp.mailbox.wait(1)
     assert f"{BASE_URL}/signin?next=/wallet" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

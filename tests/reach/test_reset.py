@@ -53,13 +53,16 @@ def test_reset_mails_a_known_address_only_and_the_link_works_once(home: Path, db
 
         other = TestClient(create_app(settings, ctx=ctx))
         assert sign_in(other, "reset@example.org", OLD) == 303  # a session elsewhere
+        assert other.get("/wallet").status_code == 200
         form = client.get(path)
         assert form.status_code == 200 and re.search(r'<input[^>]*type="password"', form.text)
         weak = client.post(path, data={"csrf_token": csrf(form.text), "password": "short"})
         assert weak.status_code == 400 and "too short" in weak.text
-        done = client.post(path, data={"csrf_token": csrf(form.text), "password": NEW}, follow_redirects=False)
+        done = client.post(path, data={"csrf_token": csrf(form.text), "password": NEW},
+                           follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"].startswith("/signin")
         assert client.get(path).status_code == 404  # once
+        assert other.get("/wallet", follow_redirects=False).status_code in (303, 401)  # that session ended
         again = client.post(path, data={"csrf_token": csrf(form.text), "password": "yet another passphrase"})
         assert again.status_code == 404
 

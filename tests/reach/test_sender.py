@@ -17,7 +17,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from nbcred.cli import app
-
 from nbcred.mail import Outgoing, Sender, enqueue
 from nbcred.service import ServiceContext
 from nbcred.settings import Settings
@@ -64,7 +63,7 @@ def test_permanent_refusal_is_failed_with_its_reason_and_retry_queues_it(
         home: Path, db_url: str, smtp: SmtpServer) -> None:
     ctx = ServiceContext.open(Settings(database_url=db_url))
     queue(ctx, 3)
-    smtp.mailbox.gate = lambda m: "550 5.1.1 mailbox unavailable" if m["To"] == "learner1@example.org" else None
+    smtp.mailbox.gate = lambda m: "550 5.1.1 no such mailbox" if m["To"] == "learner1@example.org" else None
     report = Sender(ctx.settings, ctx.store).send_pending()
     assert (report.sent, report.failed) == (2, 1)
     with ctx.store.session() as session:
@@ -112,7 +111,8 @@ def test_sender_killed_mid_batch_then_restarted_sends_each_message_once(
     smtp.mailbox.gate = None
     again = subprocess.run([NBCRED, "mail", "flush"], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert Counter(m["To"] for m in smtp.mailbox.messages) == {f"learner{n}@example.org": 1 for n in range(40)}
+    arrived = Counter(m["To"] for m in smtp.mailbox.messages)
+    assert arrived == {f"learner{n}@example.org": 1 for n in range(40)}
     assert statuses(ctx) == {"sent": 40}
 
 
