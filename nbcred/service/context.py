@@ -30,9 +30,13 @@ class ServiceContext:
     def catalogue(self) -> Catalogue:
         """The assessments and pathways of ``settings.catalogue``, loaded on first use."""
         with self._lock:
-            if self._catalogue is None:
-                self._catalogue = load_catalogue(self.settings.catalogue)
-            return self._catalogue
+            if self._catalogue is not None:
+                return self._catalogue
+            self._catalogue = loaded = load_catalogue(self.settings.catalogue)
+        from nbcred.service.versions import keep_catalogue
+
+        keep_catalogue(self, loaded)  # past submissions keep the version they were graded with
+        return loaded
 
     @property
     def issuer(self) -> CredentialIssuer:

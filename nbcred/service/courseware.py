@@ -70,6 +70,9 @@ def reload_catalogue(ctx: ServiceContext) -> list[CatalogueEntry]:
         fresh = load_catalogue(ctx.settings.catalogue)
     except (GraderError, OSError) as exc:
         raise Unprocessable(f"the catalogue was not reloaded (the current one stays live): {exc}") from exc
+    from nbcred.service.versions import keep_catalogue
+
+    keep_catalogue(ctx, fresh)
     with ctx._lock:
         ctx._catalogue = fresh
     return catalogue_entries(ctx)

@@ -40,6 +40,7 @@ class Attempt:
     origin: str
     submission: str | None  # the web submission id, when it came through the service
     flags: tuple[str, ...] = ()  # integrity flags (instructors only; they change no score)
+    version: str = ""  # the assessment version it was graded with
 
     @property
     def fraction(self) -> float:
@@ -125,6 +126,7 @@ def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[
                        for c in result.cells},
                 graded_at=grading.graded_at, origin=grading.origin, submission=web.get(grading.id),
                 flags=tuple(f"{f.notebook}/{f.cell}: {f.message}" for f in result.integrity),
+                version=result.assessment_version,
             ))
     return out
 
@@ -135,12 +137,13 @@ def to_csv(book: Gradebook) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["learner", "attempts", "latest_attempt", "latest_score", "max_score", "passed",
                      "needs_manual", "best_attempt", "best_score",
-                     *[f"competency:{cid}" for cid, _ in book.competencies]])
+                     *[f"competency:{cid}" for cid, _ in book.competencies], "latest_version"])
     for row in book.rows:
         writer.writerow([row.learner, row.attempts, row.latest.attempt, f"{row.latest.score:g}",
                          f"{row.latest.max_score:g}", row.latest.passed, row.latest.needs_manual,
                          row.best.attempt, f"{row.best.score:g}",
-                         *[f"{row.latest.competencies.get(cid, 0.0):.3f}" for cid, _ in book.competencies]])
+                         *[f"{row.latest.competencies.get(cid, 0.0):.3f}" for cid, _ in book.competencies],
+                         row.latest.version])
     return buffer.getvalue()
 
 

@@ -29,6 +29,7 @@ from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Conflict, NotFound, Unprocessable
 from nbcred.service.submissions import SubmissionDetail, get_submission
 from nbcred.service.users import Account
+from nbcred.service.versions import assessment_for
 from nbcred.store.models import Grading, ManualGrade, Submission, WebSubmission
 from nbcred.store.store import to_result
 
@@ -67,11 +68,14 @@ def _target(ctx: ServiceContext, submission_id: str) -> _Target:
         if grading is None:
             raise Conflict(f"submission {submission_id} is {row.status}: grade it by hand once the "
                            "automatic grading has finished")
-        assessment = ctx.catalogue.assessments.get(row.assessment_id)
-        if assessment is None or assessment.fingerprint != row.fingerprint:
-            raise Conflict(f"assessment {row.assessment_id} changed since submission {submission_id} "
-                           "was graded; reload the catalogue version it was graded with to grade it")
-        return _Target(row.id, grading.submission_id, assessment, row.upload_path)
+        assessment_id, fingerprint, version = row.assessment_id, row.fingerprint, row.assessment_version
+        submission_pk, upload_path = grading.submission_id, row.upload_path
+    assessment = assessment_for(ctx, assessment_id, fingerprint)
+    if assessment is None:
+        raise Conflict(f"version {version} of {assessment_id}, which submission {submission_id} was "
+                       "graded with, is no longer stored (it was changed before versions were kept); "
+                       "regrade the submission against the current version to grade it")
+    return _Target(submission_id, submission_pk, assessment, upload_path)
 
 
 def _cell_info(assessment: Assessment, notebook: str, grade_id: str) -> GradeCell:

@@ -116,6 +116,9 @@ def submit(
         raise Conflict(f"you have used all {limit} attempt(s) of {assessment.id}; "
                        "ask your instructor if you need another")
     stored = store_upload(ctx.settings, assessment, notebooks)
+    from nbcred.service.versions import keep
+
+    keep(ctx, assessment)  # the version this attempt is graded with stays available
     row = WebSubmission(
         id=uuid.uuid4().hex, user_id=account.id, learner_id=account.learner,
         assessment_id=assessment.id, assessment_version=assessment.spec.version,

@@ -50,6 +50,19 @@ class AssessmentVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class AssessmentArchive(Base):
+    """The files of one assessment version (a gzipped tar of its folder), kept while the
+    catalogue moves on so past submissions stay viewable, gradable by hand and exportable."""
+
+    __tablename__ = "assessment_archives"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assessment_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    archive: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Submission(Base):
     """A learner's submitted content for one assessment version; the content hash is its key."""
 

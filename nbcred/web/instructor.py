@@ -105,7 +105,8 @@ def api_gradebook(request: Request, caller: Staff, assessment: str, cohort: str 
 
 def _attempt_json(a: gradebook.Attempt) -> dict[str, Any]:
     return {"attempt": a.attempt, "score": a.score, "max_score": a.max_score, "passed": a.passed,
-            "needs_manual": a.needs_manual, "competencies": a.competencies, "submission": a.submission}
+            "needs_manual": a.needs_manual, "competencies": a.competencies, "submission": a.submission,
+            "version": a.version}
 
 
 @api.get("/instructor/gradebook/{assessment}/gradebook.csv", responses=ERRORS, response_class=Response)

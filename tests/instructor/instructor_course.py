@@ -43,8 +43,9 @@ class Course:
 
 def open_course(home: Path, database_url: str | None = None, *, password: str | None = None,
                 **changes: object) -> Course:
-    values: dict = {"public_base_url": "https://badges.test", "serve_grading": False, **changes}
-    settings = Settings(home=home, catalogue=CATALOGUE, workers=1, database_url=database_url, **values)
+    values: dict = {"public_base_url": "https://badges.test", "serve_grading": False,
+                    "catalogue": CATALOGUE, **changes}
+    settings = Settings(home=home, workers=1, database_url=database_url, **values)
     ctx = ServiceContext.open(settings)
     ctx._catalogue = catalogue()
     tokens = {}
