@@ -21,7 +21,7 @@ from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.service.notify import Listener
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
-from nbcred.web import api, instructor, pages, public, reach, sessions
+from nbcred.web import api, apidocs, instructor, pages, public, reach, sessions
 from nbcred.web.auth import write_session
 from nbcred.web.render import render
 from nbcred.web.secret import LazySecret
@@ -72,8 +72,8 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         title="nbcred", version=__version__, lifespan=lifespan,
         description="Jupyter assessments, auto-grading and Open Badges 3.0 credentials. "
         "Authenticate with `Authorization: Bearer <token>` (`nbcred user token EMAIL`).",
-        openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None,
-        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+        swagger_ui_oauth2_redirect_url=apidocs.OAUTH2_REDIRECT_URL,
     )
     app.state.ctx = ctx
     app.state.session_secret = LazySecret(settings)
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.state.mailer = None
     app.state.watch = watch
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    apidocs.install(app)
     app.include_router(api.router)
     app.include_router(sessions.router)
     app.include_router(instructor.router)

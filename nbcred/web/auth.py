@@ -13,9 +13,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from nbcred.service import sessions
@@ -33,6 +34,12 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 ANY: tuple[Role, ...] = ("learner", "instructor", "admin")
 STAFF: tuple[Role, ...] = ("instructor", "admin")
 ADMIN: tuple[Role, ...] = ("admin",)
+#: the API's security scheme, declared in the OpenAPI document of every route that needs a caller
+BEARER = HTTPBearer(
+    scheme_name="bearer", bearerFormat="opaque token", auto_error=False,
+    description="An API token: `Authorization: Bearer <token>`. Create one on the account page or "
+    "with `nbcred user token EMAIL`.",
+)
 
 
 def context(request: Request) -> ServiceContext:
@@ -195,8 +202,10 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
     """A dependency: the signed-in caller, refused unless their role is one of ``roles``."""
     allowed = roles or ANY
 
-    async def dependency(request: Request) -> Account:
-        account = current_account(request)
+    async def dependency(
+        request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
+    ) -> Account:
+        account = current_account(request)  # reads the header itself: ``bearer`` declares the scheme
         if account is None:
             raise NotAuthenticated("sign in at /signin, or send Authorization: Bearer <token> "
                                    "(create one with `nbcred user token EMAIL`)")

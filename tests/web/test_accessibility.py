@@ -27,6 +27,7 @@ from nbcred.service.users import account_for_token, add_user, create_token, set_
 from nbcred.web.app import create_app
 from tests.browsing import (
     PHONE,
+    assert_accessible,
     axe_violations,
     describe,
     new_page,
@@ -201,5 +202,37 @@ def test_link_buttons_are_visible(chromium: Any, site: Site, who: str, path: str
             ".backgroundColor]")
         assert colours[0] != colours[1], colours
         assert colours[0] not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), colours
+    finally:
+        page.context.close()
+
+
+def test_api_docs_work_offline_with_the_bearer_scheme(chromium: Any, site: Site) -> None:
+    """/api/docs renders from the service's own assets with every other host unreachable, and
+    offers the bearer scheme (its "Authorize" dialog) declared in the OpenAPI document."""
+    page = new_page(chromium)
+    elsewhere: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        if route.request.url.startswith(site.base):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    try:
+        page.route("**/*", only_loopback)
+        page.goto(f"{site.base}/api/docs")
+        page.wait_for_selector(".swagger-ui .info .title")
+        assert "nbcred" in page.inner_text(".swagger-ui .info .title")
+        assert page.locator(".opblock").count() > 10  # the operations are listed
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            assert_accessible(page)
+        page.click("button.authorize")
+        dialog = page.locator(".dialog-ux .modal-ux")
+        dialog.wait_for()
+        assert "bearer" in dialog.inner_text() and "http, Bearer" in dialog.inner_text()
+        page.keyboard.press("Escape")
+        assert not elsewhere, elsewhere
     finally:
         page.context.close()
