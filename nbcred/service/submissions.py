@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from grader.assessment import Assessment
@@ -19,10 +21,12 @@ from nbcred.service.errors import Conflict, NotFound, Unprocessable
 from nbcred.service.notify import QUEUED, announce
 from nbcred.service.uploads import UploadedFile, check_upload, store_upload
 from nbcred.service.users import Account
-from nbcred.store.models import AssessmentVersion, Grading, Submission, WebSubmission
+from nbcred.store.attempts import AttemptsUsed, take_attempt
+from nbcred.store.models import Grading, WebSubmission
 from nbcred.store.store import to_result
 
 STATUSES = ("queued", "running", "graded", "error")
+RACE_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class SubmissionInfo:
     status: str
     submitted_at: datetime
     attempt: int
+    duplicate: bool = False  # the same content again: this is the earlier submission
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "assessment": self.assessment, "learner": self.learner,
@@ -84,48 +89,75 @@ def memory_hash(assessment: Assessment, notebooks: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _attempt_hashes(session: Session, learner: str, assessment_id: str) -> list[str]:
-    """Distinct contents this learner submitted for the assessment, in order (web and CLI)."""
-    web = session.execute(
-        select(WebSubmission.content_hash, WebSubmission.submitted_at)
-        .where(WebSubmission.learner_id == learner, WebSubmission.assessment_id == assessment_id)
-    ).all()
-    graded = session.execute(
-        select(Submission.content_hash, Submission.submitted_at).join(AssessmentVersion)
-        .where(Submission.learner_id == learner, AssessmentVersion.assessment_id == assessment_id)
-    ).all()
-    seen: dict[str, datetime] = {}
-    for digest, moment in [*graded, *web]:
-        if digest not in seen:
-            seen[digest] = moment
-    return list(seen)
-
-
 def submit(
     ctx: ServiceContext, account: Account, *, assessment_id: str, files: Sequence[UploadedFile]
 ) -> SubmissionInfo:
-    """Check, store and queue an upload; counts against the assessment's attempts."""
+    """Check, store and queue an upload; a new content takes the next of the assessment's attempts.
+
+    The same content again (same learner, assessment version and content hash) is answered with the
+    earlier submission, graded or on its way (``duplicate``): it is not graded again, queues nothing
+    and costs no attempt. The attempt is taken from the ledger in the transaction that queues the
+    submission, so app processes racing each other never exceed the limit or share a number.
+    """
     assessment = find_assessment(ctx, assessment_id)
     notebooks = check_upload(ctx.settings, assessment, files)
     digest = memory_hash(assessment, notebooks)
-    limit = assessment.spec.attempts
     with ctx.store.session() as session:
-        hashes = _attempt_hashes(session, account.learner, assessment.id)
-    attempt = hashes.index(digest) + 1 if digest in hashes else len(hashes) + 1
-    if limit is not None and attempt > limit:
-        raise Conflict(f"you have used all {limit} attempt(s) of {assessment.id}; "
-                       "ask your instructor if you need another")
+        earlier = _same_content(session, account, assessment, digest)
+        if earlier is None:  # refused before anything is stored (confirmed when it is queued)
+            _take(session, account, assessment, digest, record=False)
+    if earlier is not None:
+        return earlier
     stored = store_upload(ctx.settings, assessment, notebooks)
     from nbcred.service.versions import keep
 
     keep(ctx, assessment)  # the version this attempt is graded with stays available
-    row = WebSubmission(
-        id=uuid.uuid4().hex, user_id=account.id, learner_id=account.learner,
-        assessment_id=assessment.id, assessment_version=assessment.spec.version,
-        fingerprint=assessment.fingerprint, content_hash=stored.content_hash,
-        upload_path=str(stored.path), status="queued", attempt=attempt, tries=0,
-    )
+    for tries in range(1, RACE_RETRIES + 1):
+        try:
+            return _queue(ctx, account, assessment, stored.content_hash, str(stored.path))
+        except (IntegrityError, OperationalError):  # another process took the number (or lock) first
+            if tries == RACE_RETRIES:
+                raise
+            time.sleep(0.01 * tries)
+    raise AssertionError("unreachable")
+
+
+def _same_content(
+    session: Session, account: Account, assessment: Assessment, digest: str
+) -> SubmissionInfo | None:
+    row = session.scalars(
+        select(WebSubmission).where(
+            WebSubmission.learner_id == account.learner, WebSubmission.assessment_id == assessment.id,
+            WebSubmission.fingerprint == assessment.fingerprint, WebSubmission.content_hash == digest)
+        .order_by(WebSubmission.submitted_at, WebSubmission.id).limit(1)).first()
+    return None if row is None else replace(_info(row), duplicate=True)
+
+
+def _take(session: Session, account: Account, assessment: Assessment, digest: str, *,
+          record: bool = True) -> int:
+    try:
+        return take_attempt(session, learner=account.learner, assessment_id=assessment.id,
+                            content_hash=digest, limit=assessment.spec.attempts, record=record)
+    except AttemptsUsed as exc:
+        raise Conflict(f"you have used all {exc.limit} attempt(s) of {assessment.id}; "
+                       "ask your instructor if you need another") from None
+
+
+def _queue(
+    ctx: ServiceContext, account: Account, assessment: Assessment, digest: str, path: str
+) -> SubmissionInfo:
     with ctx.store.session() as session:
+        attempt = _take(session, account, assessment, digest)
+        # after the ledger: a content it holds was queued in the same transaction as its number
+        earlier = _same_content(session, account, assessment, digest)
+        if earlier is not None:
+            return earlier
+        row = WebSubmission(
+            id=uuid.uuid4().hex, user_id=account.id, learner_id=account.learner,
+            assessment_id=assessment.id, assessment_version=assessment.spec.version,
+            fingerprint=assessment.fingerprint, content_hash=digest,
+            upload_path=path, status="queued", attempt=attempt, tries=0,
+        )
         session.add(row)
         session.flush()
         announce(session, QUEUED)  # other app processes' dispatchers claim it now

@@ -84,6 +84,27 @@ class Submission(Base):
     assessment: Mapped[AssessmentVersion] = relationship()
 
 
+class Attempt(Base):
+    """The attempt ledger: each distinct content a learner submits for an assessment, numbered.
+
+    Both constraints hold across app processes: one content per attempt number, one attempt number
+    per content. A submission takes its number here in the same transaction that queues it.
+    """
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        UniqueConstraint("learner_id", "assessment_id", "attempt", name="uq_attempts_number"),
+        UniqueConstraint("learner_id", "assessment_id", "content_hash", name="uq_attempts_content"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"))
+    assessment_id: Mapped[str] = mapped_column(String(200))
+    attempt: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Grading(Base):
     """One grading run of a submission. Never updated in place: a re-run adds a row."""
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.results import CellScore, CompetencyScore, GradeResult, IntegrityFlag, TestFeedback
 from nbcred.errors import StoreError
+from nbcred.store.attempts import take_attempt
 from nbcred.store.models import (
     AssessmentVersion,
     CellGrade,
@@ -99,12 +100,15 @@ class Store:
 
     def record(self, result: GradeResult, *, fingerprint: str, title: str) -> Recorded:
         """Store ``result``; the same graded content again returns the existing row."""
-        try:
-            return self._record(result, fingerprint=fingerprint, title=title)
-        except IntegrityError:  # a concurrent writer created the same rows first: retry once
-            return self._record(result, fingerprint=fingerprint, title=title)
-        except OperationalError as exc:
-            raise StoreError(f"could not write to the gradebook: {exc}") from exc
+        for tries in range(1, 6):
+            try:
+                return self._record(result, fingerprint=fingerprint, title=title)
+            except IntegrityError:  # a concurrent writer created the same rows first: try again
+                if tries == 5:
+                    raise
+            except OperationalError as exc:
+                raise StoreError(f"could not write to the gradebook: {exc}") from exc
+        raise AssertionError("unreachable")
 
     def _record(self, result: GradeResult, *, fingerprint: str, title: str) -> Recorded:
         with self.session() as session:
@@ -123,7 +127,8 @@ class Store:
                 submission = Submission(
                     learner_id=result.learner, assessment_pk=version.pk,
                     content_hash=result.content_hash,
-                    attempt=_next_attempt(session, result.learner, result.assessment),
+                    attempt=take_attempt(session, learner=result.learner, assessment_id=result.assessment,
+                                         content_hash=result.content_hash),
                 )
                 session.add(submission)
                 session.flush()
@@ -185,15 +190,6 @@ def _get_or_create_version(
         session.add(version)
         session.flush()
     return version
-
-
-def _next_attempt(session: Session, learner: str, assessment_id: str) -> int:
-    count = session.scalar(
-        select(func.count(Submission.id))
-        .join(AssessmentVersion)
-        .where(Submission.learner_id == learner, AssessmentVersion.assessment_id == assessment_id)
-    )
-    return int(count or 0) + 1
 
 
 def _new_grading(result: GradeResult) -> Grading:

@@ -77,11 +77,15 @@ async def submit(
     assessment: Annotated[str, Form(description="Assessment id from the catalogue.")],
     files: Annotated[list[UploadFile], File(description=".ipynb notebooks or a .zip of the folder.")],
 ) -> dict[str, Any]:
-    """Upload notebooks (or a zip of the folder) for grading: ``{"id","status":"queued"}``."""
+    """Upload notebooks (or a zip of the folder) for grading: ``{"id","status":"queued"}``.
+
+    The same notebooks again answer with the earlier submission (its id and status,
+    ``"duplicate": true``): they are not graded again and cost no attempt.
+    """
     uploads = await read_uploads(request, files)
     info = submissions.submit(context(request), caller, assessment_id=assessment, files=uploads)
     wake(request)
-    return {"id": info.id, "status": info.status, "attempt": info.attempt}
+    return {"id": info.id, "status": info.status, "attempt": info.attempt, "duplicate": info.duplicate}
 
 
 def wake(request: Request) -> None:
