@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from grader.assessment import SPEC_FILE, Assessment, load_assessment
 from grader.errors import AssessmentError
 from grader.spec import PathwaySpec
+from nbcred.errors import ConfigurationError
 
 PATHWAYS = "pathways"
 
@@ -34,6 +35,11 @@ def assessment_folders(root: Path) -> list[Path]:
 
 def load_catalogue(root: Path) -> Catalogue:
     """Load every assessment and pathway; pathways must name assessments that exist."""
+    if not root.is_dir():
+        raise ConfigurationError(
+            f"the catalogue folder {str(root.resolve())!r} does not exist (setting NBCRED_CATALOGUE, "
+            f"now {str(root)!r}): set NBCRED_CATALOGUE to the folder holding the assessments, one "
+            "sub-folder each with its assessment.yaml")
     assessments = {a.id: a for a in (load_assessment(p) for p in assessment_folders(root))}
     pathways = []
     for path in sorted((root / PATHWAYS).glob("*.yaml")) if (root / PATHWAYS).is_dir() else []:

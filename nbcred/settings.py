@@ -28,6 +28,25 @@ def default_home() -> Path:
     return Path(data) / "nbcred"
 
 
+#: The sample catalogue and submissions shipped with nbcred's source (next to the package).
+SAMPLE_CATALOGUE = Path(__file__).resolve().parents[1] / "assessments"
+SAMPLE_SUBMISSIONS = Path(__file__).resolve().parents[1] / "notebooks"
+#: The issuer and base URL until they are set: a credential signed with them points nowhere.
+PLACEHOLDER_URL = "https://nbcred.example.org"
+
+
+def default_catalogue() -> Path:
+    """``./assessments`` if it exists here, else the sample catalogue, wherever nbcred is started."""
+    here = Path("assessments")
+    return here if here.is_dir() or not SAMPLE_CATALOGUE.is_dir() else SAMPLE_CATALOGUE
+
+
+def default_submissions() -> Path:
+    """``./notebooks`` if it exists here, else the sample submissions shipped with the catalogue."""
+    here = Path("notebooks")
+    return here if here.is_dir() or not SAMPLE_SUBMISSIONS.is_dir() else SAMPLE_SUBMISSIONS
+
+
 class Settings(BaseSettings):
     """nbcred's configuration. Each field is documented; ``nbcred settings`` prints them all."""
 
@@ -43,8 +62,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the gradebook; default: SQLite at <home>/gradebook.sqlite. "
         "PostgreSQL: postgresql+psycopg://user@host/db",
     )
-    catalogue: Path = Field(Path("assessments"), description="Folder of assessments and pathways.")
-    submissions: Path = Field(Path("notebooks"), description="Folder of sample learner submissions.")
+    catalogue: Path = Field(
+        default_factory=default_catalogue,
+        description="Folder of assessments and pathways (default: ./assessments if it exists, else "
+        "the sample catalogue shipped with nbcred).",
+    )
+    submissions: Path = Field(
+        default_factory=default_submissions,
+        description="Folder of sample learner submissions (default: ./notebooks if it exists, else "
+        "the samples shipped with nbcred).",
+    )
     url: str | None = Field(
         None,
         description="Address of the nbcred web service that clients (the Jupyter exchange) talk to, "
@@ -79,7 +106,8 @@ class Settings(BaseSettings):
         "be linked by their identityHash.",
     )
     issuer_name: str = Field("nbcred Data Skills Academy", description="Issuer profile name.")
-    issuer_url: str = Field("https://nbcred.example.org", description="Issuer profile URL.")
+    issuer_url: str = Field(PLACEHOLDER_URL, description="Issuer profile URL (signed into every "
+                            "credential; the placeholder default points nowhere: set it).")
     issuer_did_web: str | None = Field(
         None, description="Domain for a did:web issuer (e.g. badges.example.org); default did:key."
     )
@@ -89,7 +117,7 @@ class Settings(BaseSettings):
         "<learner id>@<domain> (hashed with NBCRED_IDENTITY_SALT).",
     )
     public_base_url: str = Field(
-        "https://nbcred.example.org",
+        PLACEHOLDER_URL,
         description="Base URL where status lists, achievements and the verify page are served.",
     )
 
@@ -164,6 +192,11 @@ class Settings(BaseSettings):
     )
     password_min_length: int = Field(8, ge=8, description="Shortest password accepted at sign-up, "
                                      "claim and reset (common passwords are refused too).")
+
+    def placeholders(self) -> list[str]:
+        """The settings still at the placeholder URL (credentials signed now would carry it)."""
+        values = {"NBCRED_PUBLIC_BASE_URL": self.public_base_url, "NBCRED_ISSUER_URL": self.issuer_url}
+        return [name for name, value in values.items() if value.rstrip("/") == PLACEHOLDER_URL]
 
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""

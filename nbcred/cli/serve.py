@@ -62,6 +62,7 @@ def serve(
             _err.print(f"  {role:<10} {email:<24} password: {password}", highlight=False)
     _err.print(f"API docs at {url}/api/docs; verify page at {url}/verify; "
                f"credentials link to {settings.public_base_url}", highlight=False)
+    _warn_placeholders(settings)
     if processes > 1:
         uvicorn.run("nbcred.web.factory:app", host=host, port=port, workers=processes,
                     factory=False, log_level="info")
@@ -69,6 +70,17 @@ def serve(
         from nbcred.web.app import create_app
 
         uvicorn.run(create_app(settings, ctx=ctx), host=host, port=port, log_level="info")
+
+
+def _warn_placeholders(settings: Settings) -> None:
+    """Say loudly that credentials issued now carry the placeholder address."""
+    from nbcred.settings import PLACEHOLDER_URL
+
+    for name in settings.placeholders():
+        _err.print(f"[bold red]WARNING:[/bold red] {name} is the placeholder {PLACEHOLDER_URL}: every "
+                   "credential issued now is signed with it and points nowhere. Set "
+                   f"{name}=https://<your site> before issuing real credentials.",
+                   highlight=False, soft_wrap=True)
 
 
 def _check_secret(settings: Settings, host: str) -> None:

@@ -17,7 +17,7 @@ from grader.errors import GraderError
 from grader.execute import KernelRunner
 from grader.validate import ValidationReport, validate_assessment
 from nbcred.catalogue import load_catalogue
-from nbcred.errors import NbcredError
+from nbcred.errors import ConfigurationError, NbcredError
 from nbcred.issuance.manage import CredentialInfo, change_status
 from nbcred.pipeline import grade_options
 from nbcred.service.context import ServiceContext
@@ -68,7 +68,7 @@ def reload_catalogue(ctx: ServiceContext) -> list[CatalogueEntry]:
     """Load the catalogue folder again; on an error keep the current one and say what is wrong."""
     try:
         fresh = load_catalogue(ctx.settings.catalogue)
-    except (GraderError, OSError) as exc:
+    except (GraderError, ConfigurationError, OSError) as exc:
         raise Unprocessable(f"the catalogue was not reloaded (the current one stays live): {exc}") from exc
     from nbcred.service.versions import keep_catalogue
 

@@ -39,13 +39,26 @@ def test_serve_on_a_public_address_needs_a_session_secret(tmp_path: Path) -> Non
     assert not (tmp_path / "home" / "gradebook.sqlite").exists()  # refused before anything else
 
 
+def test_serve_outside_the_checkout_without_a_catalogue_names_the_setting(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "NBCRED_CATALOGUE": "no-such-folder"}
+    done = subprocess.run([NBCRED, "serve", "--port", "0"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "NBCRED_CATALOGUE" in done.stderr and str(tmp_path / "no-such-folder") in done.stderr
+    assert "No such file or directory" not in done.stderr
+
+
 def test_serve_prints_where_to_sign_in_and_serves(tmp_path: Path) -> None:
+    """Started outside the checkout, with no catalogue setting: the sample catalogue is found, and
+    the placeholder issuer URL is announced loudly."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = _env(tmp_path)
+    for name in ("NBCRED_CATALOGUE", "NBCRED_ISSUER_URL"):
+        env.pop(name, None)
     server = subprocess.Popen([NBCRED, "serve", "--sample-accounts", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
         assert server.stdout is not None
@@ -55,9 +68,10 @@ def test_serve_prints_where_to_sign_in_and_serves(tmp_path: Path) -> None:
             if not line:
                 break
             lines.append(line)
-            if "API docs at" in line:
+            if "Started server process" in line:
                 break
         text = "".join(lines)
+        assert "WARNING: NBCRED_ISSUER_URL is the placeholder https://nbcred.example.org" in text, text
         assert f"sign in at http://127.0.0.1:{port}/signin" in text, text
         assert "learner@example.org" in text and "password: learner-password" in text
         assert "4 assessment(s)" in text
