@@ -138,6 +138,27 @@ class Settings(BaseSettings):
         50 * 1024 * 1024, ge=1024,
         description="Largest total size a zip upload may expand to (zip bombs are refused).",
     )
+    upload_max_cells: int = Field(
+        2_000, ge=10,
+        description="Most cells in one uploaded notebook (a larger one is refused before it is stored).",
+    )
+    upload_max_output_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024,
+        description="Largest total size of the outputs saved in one uploaded notebook (bytes).",
+    )
+    request_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024,
+        description="Largest body of any other request (JSON, forms, the verify page's badge), bytes; "
+        "notebook uploads may be NBCRED_UPLOAD_MAX_BYTES plus 64 KiB of form overhead.",
+    )
+    json_max_depth: int = Field(
+        64, ge=8, description="Deepest nesting of arrays and objects accepted in a JSON request body.",
+    )
+    frame_ancestors: str = Field(
+        "",
+        description="Origins (space-separated, e.g. https://lms.example.edu) allowed to show this "
+        "service's pages in a frame; empty: none may (frame-ancestors 'none').",
+    )
     serve_grading: bool = Field(
         True,
         description="Grade queued web submissions in this app process (local pool, or dispatch to "
@@ -197,6 +218,10 @@ class Settings(BaseSettings):
         """The settings still at the placeholder URL (credentials signed now would carry it)."""
         values = {"NBCRED_PUBLIC_BASE_URL": self.public_base_url, "NBCRED_ISSUER_URL": self.issuer_url}
         return [name for name, value in values.items() if value.rstrip("/") == PLACEHOLDER_URL]
+
+    def frame_ancestor_origins(self) -> list[str]:
+        """``frame_ancestors`` as a list of origins."""
+        return [o for o in self.frame_ancestors.replace(",", " ").split() if o]
 
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""

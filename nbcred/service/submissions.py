@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import uuid
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 from grader.assessment import Assessment
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Conflict, NotFound, Unprocessable
+from nbcred.service.notebook_view import ViewCache
 from nbcred.service.notify import QUEUED, announce
+from nbcred.service.paths import scrub
 from nbcred.service.uploads import UploadedFile, check_upload, store_upload
 from nbcred.service.users import Account
 from nbcred.store.attempts import AttemptsUsed, take_attempt
@@ -200,9 +203,23 @@ def get_submission(ctx: ServiceContext, account: Account, submission_id: str) ->
             if grading is not None:
                 graded = to_result(grading)
                 graded.credential = row.credential_id
-                result = graded.as_json()
+                result = _learner_facing(ctx, graded.as_json(), row.id)
                 feedback = grading.feedback_path
-        return SubmissionDetail(_info(row), result, row.error, feedback, row.credential_id)
+        error = scrub(row.error, ctx.settings) if row.error else row.error
+        return SubmissionDetail(_info(row), result, error, feedback, row.credential_id)
+
+
+def _learner_facing(ctx: ServiceContext, result: dict[str, Any], submission_id: str) -> dict[str, Any]:
+    """The grading record without server paths: ``feedback`` is the feedback page's URL."""
+    if result.get("feedback"):
+        result["feedback"] = f"/api/v1/submissions/{submission_id}/feedback"
+    result["errors"] = [scrub(str(e), ctx.settings) for e in result.get("errors") or []]
+    for cell in result.get("cells") or []:
+        told = cell.get("feedback")
+        if isinstance(told, dict):
+            cell["feedback"] = {k: scrub(v, ctx.settings) if isinstance(v, str) else v
+                                for k, v in told.items()}
+    return result
 
 
 def feedback_html(ctx: ServiceContext, account: Account, submission_id: str) -> str:
@@ -232,13 +249,46 @@ def executed_notebooks(ctx: ServiceContext, account: Account, submission_id: str
 
 
 def executed_notebook_html(ctx: ServiceContext, account: Account, submission_id: str, notebook: str) -> str:
-    """One executed notebook rendered to HTML (serve it sandboxed: its outputs are the learner's)."""
+    """One executed notebook as a script-free page (serve it sandboxed: its outputs are the learner's)."""
+    return executed_notebook_page(ctx, account, submission_id, notebook)[0]
+
+
+def executed_notebook_page(
+    ctx: ServiceContext, account: Account, submission_id: str, notebook: str
+) -> tuple[str, str]:
+    """The executed notebook's page and its cache key (rendered once per content)."""
     found = executed_notebooks(ctx, account, submission_id).get(notebook)
     if found is None:
         raise NotFound(f"submission {submission_id} has no executed notebook {notebook!r} "
                        "(it appears once the submission is graded)")
-    import nbformat
-    from nbconvert import HTMLExporter
+    return view_cache(ctx).page(found, f"{notebook}.ipynb as graded")
 
-    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(found, as_version=4))
-    return str(html)
+
+def uploaded_notebooks(ctx: ServiceContext, account: Account, submission_id: str) -> dict[str, Path]:
+    """The notebooks as the learner uploaded them, by notebook name (owner and staff)."""
+    with ctx.store.session() as session:
+        row = _visible(session, account, submission_id)
+        folder = Path(row.upload_path)
+    if not folder.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
+
+
+def uploaded_notebook_page(
+    ctx: ServiceContext, account: Account, submission_id: str, notebook: str
+) -> tuple[str, str]:
+    """An uploaded notebook's page and its cache key (rendered once per content)."""
+    found = uploaded_notebooks(ctx, account, submission_id).get(notebook)
+    if found is None:
+        raise NotFound(f"submission {submission_id} has no uploaded notebook {notebook!r}")
+    return view_cache(ctx).page(found, f"{notebook}.ipynb as submitted")
+
+
+def view_cache(ctx: ServiceContext) -> ViewCache:
+    """The process's cache of rendered notebook pages (under ``<home>/cache/views``)."""
+    return _view_cache((ctx.settings.home / "cache" / "views").resolve())
+
+
+@functools.cache
+def _view_cache(folder: Path) -> ViewCache:
+    return ViewCache(folder)

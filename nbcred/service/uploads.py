@@ -64,7 +64,7 @@ def check_upload(
             entries += _unzip(settings, name, upload.content)
         else:
             entries.append((name, upload.content))
-    return _notebooks(assessment, entries)
+    return _notebooks(settings, assessment, entries)
 
 
 def _mib(size: int) -> str:
@@ -141,7 +141,8 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, budg
     return data
 
 
-def _notebooks(assessment: Assessment, entries: list[tuple[str, bytes]]) -> dict[str, bytes]:
+def _notebooks(settings: Settings, assessment: Assessment,
+               entries: list[tuple[str, bytes]]) -> dict[str, bytes]:
     expected = {nb.filename for nb in assessment.notebooks}
     data_files = {str(PurePosixPath(p)) for p in assessment.data_files}
     notebooks: dict[str, bytes] = {}
@@ -157,7 +158,7 @@ def _notebooks(assessment: Assessment, entries: list[tuple[str, bytes]]) -> dict
                                 f"expected {', '.join(sorted(expected))}")
         if base in notebooks:
             raise Unprocessable(f"{base} was uploaded twice: keep one copy")
-        _check_notebook(path, data)
+        _check_notebook(settings, path, data)
         notebooks[base] = data
     if not notebooks:
         raise Unprocessable(f"the upload holds none of the assessment's notebooks: "
@@ -165,16 +166,40 @@ def _notebooks(assessment: Assessment, entries: list[tuple[str, bytes]]) -> dict
     return notebooks
 
 
-def _check_notebook(path: str, data: bytes) -> None:
+def _check_notebook(settings: Settings, path: str, data: bytes) -> None:
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Unprocessable(f"{path} is not a Jupyter notebook (not valid JSON: {exc}); "
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else f"not valid JSON: {exc}"
+        raise Unprocessable(f"{path} is not a Jupyter notebook ({why}); "
                             "save it in Jupyter and upload it again") from exc
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list) \
             or not isinstance(document.get("nbformat"), int):
         raise Unprocessable(f"{path} is not a Jupyter notebook (no cells or nbformat); "
                             "upload the .ipynb file you worked in")
+    cells = document["cells"]
+    if len(cells) > settings.upload_max_cells:
+        raise TooLarge(f"{path} has {len(cells):,} cells, more than the {settings.upload_max_cells:,} "
+                       "allowed: upload the assessment's notebook with only your answers added")
+    outputs = sum(_size(c.get("outputs")) for c in cells if isinstance(c, dict))
+    if outputs > settings.upload_max_output_bytes:
+        raise TooLarge(f"{path} holds {_mib(outputs)} of saved outputs, more than the "
+                       f"{_mib(settings.upload_max_output_bytes)} allowed: clear the outputs "
+                       "(Edit > Clear Outputs of All Cells), save and upload again")
+
+
+def _size(value: object) -> int:
+    """The characters of the strings inside ``value`` (walked without recursion)."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
 
 
 def store_upload(settings: Settings, assessment: Assessment, notebooks: dict[str, bytes]) -> StoredUpload:

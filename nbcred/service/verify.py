@@ -22,9 +22,11 @@ from credentials.verify import VerificationResult, failed_result, list_status_ch
 from nbcred.issuance.verification import published_status_lists
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import BadRequest, TooLarge
+from nbcred.service.jsonlimits import check_depth
 from nbcred.service.wallet import public_credential
 
 MAX_FETCH_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 64  # a credential nests about 8 levels; Python's parser recurses per level
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ def _status_check(status: str) -> Check:
 
 def parse_credential_text(text: str) -> Any:
     """Pasted JSON as a document (a 400 saying what is wrong otherwise)."""
+    check_depth(text, MAX_JSON_DEPTH)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -15,6 +15,8 @@ from nbcred.service.uploads import UploadedFile
 from nbcred.service.users import Account
 from nbcred.service.watch import MAX_WAIT_SECONDS, wait_for_change
 from nbcred.web.auth import ADMIN, ANY, context, require
+from nbcred.web.security import sandbox_policy
+from nbcred.web.views import sandboxed
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Caller = Annotated[Account, Depends(require(*ANY))]
@@ -24,11 +26,6 @@ Admin = Annotated[Account, Depends(require(*ADMIN))]
 class Detail(BaseModel):
     detail: str
 
-
-SANDBOXED = {"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
-                                        "img-src data:; font-src data:",
-             "X-Content-Type-Options": "nosniff"}
-"""Headers for HTML that holds learner output: no scripts, no requests, its own origin."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Detail} for code in (400, 401, 403, 404, 409, 413, 422)
@@ -126,15 +123,17 @@ async def get_submission(
 def feedback(request: Request, caller: Caller, submission_id: str) -> HTMLResponse:
     """The learner feedback page (HTML)."""
     html = submissions.feedback_html(context(request), caller, submission_id)
-    return HTMLResponse(html, headers=SANDBOXED)
+    policy = sandbox_policy(context(request).settings.frame_ancestor_origins())
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
 @router.get("/submissions/{submission_id}/notebooks/{notebook}", responses=ERRORS,
             response_class=HTMLResponse)
-def executed_notebook(request: Request, caller: Caller, submission_id: str, notebook: str) -> HTMLResponse:
-    """A graded notebook with its outputs (hidden tests removed), as HTML in a sandbox."""
-    html = submissions.executed_notebook_html(context(request), caller, submission_id, notebook)
-    return HTMLResponse(html, headers=SANDBOXED)
+def executed_notebook(request: Request, caller: Caller, submission_id: str, notebook: str) -> Response:
+    """A graded notebook with its outputs (hidden tests removed), as script-free HTML in a sandbox
+    (the page ``/render/submissions/{id}/notebooks/{notebook}`` shows)."""
+    page, key = submissions.executed_notebook_page(context(request), caller, submission_id, notebook)
+    return sandboxed(request, page, key)
 
 
 @router.get("/credentials", responses=ERRORS)

@@ -28,7 +28,8 @@ async def api_docs(request: Request) -> HTMLResponse:
     root = request.scope.get("root_path", "")
     return templates.TemplateResponse(request, "apidocs.html", {
         "openapi_url": root + str(request.app.openapi_url), "assets": root + ASSETS_URL,
-        "static": root + "/static", "title": request.app.title})
+        "static": root + "/static", "title": request.app.title,
+        "csp_nonce": getattr(request.state, "csp_nonce", "")})
 
 
 @router.get(OAUTH2_REDIRECT_URL, response_class=HTMLResponse)

@@ -21,10 +21,12 @@ from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.service.notify import Listener
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
-from nbcred.web import api, apidocs, instructor, pages, public, reach, sessions
+from nbcred.web import api, apidocs, instructor, pages, public, reach, sessions, views
 from nbcred.web.auth import write_session
+from nbcred.web.door import Door
 from nbcred.web.render import render
 from nbcred.web.secret import LazySecret
+from nbcred.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.include_router(public.router)
     app.include_router(reach.router)
     app.include_router(pages.router)
+    app.include_router(views.router)
     _handlers(app)
 
     @app.middleware("http")
@@ -98,6 +101,9 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         write_session(request, response)
         return response
 
+    app.add_middleware(Door, settings=settings)  # body limits, sign-in before an upload is read
+    # outermost: every answer, errors and refusals at the door included, carries the headers
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestor_origins)
     return app
 
 

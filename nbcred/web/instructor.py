@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import nbformat
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -186,32 +185,8 @@ def page_submission(request: Request, caller: Staff, submission_id: str, saved: 
     detail = submissions.get_submission(ctx, caller, submission_id)
     cells = manual.manual_cells(ctx, submission_id) if detail.result is not None else []
     return render(request, "instructor/submission.html", {
-        "d": detail, "cells": cells, "saved": saved, "notebooks": _rendered(ctx, detail)})
-
-
-def _rendered(ctx: Any, detail: submissions.SubmissionDetail) -> list[tuple[str, str]]:
-    """The submitted notebooks as HTML (nbconvert's basic template; learner output is escaped)."""
-    from pathlib import Path
-
-    from nbconvert import HTMLExporter
-
-    from nbcred.store.models import WebSubmission
-
-    with ctx.store.session() as session:
-        row = session.get(WebSubmission, detail.info.id)
-        folder = Path(row.upload_path) if row is not None else None
-    if folder is None or not folder.is_dir():
-        return []
-    exporter = HTMLExporter(template_name="basic")
-    exporter.sanitize_html = True
-    out = []
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
-        except Exception as exc:  # a broken upload is shown as such, not as a server error
-            body = f"<p class='problem'>cannot show {path.name}: {type(exc).__name__}</p>"
-        out.append((path.name, body))
-    return out
+        "d": detail, "cells": cells, "saved": saved,
+        "notebooks": list(submissions.uploaded_notebooks(ctx, caller, submission_id))})
 
 
 @pages.post("/instructor/submissions/{submission_id}/cells/{notebook}/{grade_id}",

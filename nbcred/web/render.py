@@ -22,6 +22,7 @@ def render(request: Request, name: str, values: dict[str, Any] | None = None, *,
         "me": getattr(request.state, "account", None),
         "csrf": csrf_token(request),
         "issuer_name": ctx.settings.issuer_name,
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),  # <script nonce="{{ csp_nonce }}">
         **(values or {}),
     }
     response: HTMLResponse = templates.TemplateResponse(request, name, page, status_code=status_code)

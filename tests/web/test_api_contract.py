@@ -150,9 +150,11 @@ def test_healthz_is_503_without_a_database(tmp_path: Path) -> None:
 def test_executed_notebook_is_shown_without_hidden_tests(service: Service, graded: dict[str, object]) -> None:
     sid = graded["id"]
     page = service.client.get(f"/submissions/{sid}", headers=service.auth("ada"))
-    assert f"/api/v1/submissions/{sid}/notebooks/cleaning" in page.text
+    assert f'sandbox\n            src="/render/submissions/{sid}/notebooks/cleaning"' in page.text
     url = f"/api/v1/submissions/{sid}/notebooks/cleaning"
     response = service.client.get(url, headers=service.auth("ada"))
+    framed = service.client.get(f"/render/submissions/{sid}/notebooks/cleaning", headers=service.auth("ada"))
+    assert framed.text == response.text and framed.headers["etag"] == response.headers["etag"]
     assert response.status_code == 200
     assert response.headers["content-security-policy"].startswith("sandbox")
     html = response.text
