@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from nbcred.web.app import create_app
+from tests.browsing import serve
 from tests.execution.hostile_corpus import hostile_view_notebook
 from tests.web.conftest import SAMPLES, open_context, people, settings_for
-from tests.web.test_browser import LAUNCH_ARGS, chromium_path, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -65,26 +65,15 @@ def beacon() -> Iterator[Beacon]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """The app on loopback (grading in its own pool) and everyone's API token."""
-    import uvicorn
+    from tests.browsing import free_port
 
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = settings_for(tmp_path_factory.mktemp("xss") / "home", public_base_url=base)
+    settings = settings_for(tmp_path_factory.mktemp("xss") / "home",
+                            public_base_url=f"http://127.0.0.1:{port}")
     ctx = open_context(settings)
     tokens = people(ctx)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, ctx=ctx), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the live server did not start"
-        time.sleep(0.05)
-    try:
+    with serve(create_app(settings, ctx=ctx), port=port) as base:
         yield base, tokens
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -108,16 +97,8 @@ def submitted(site: tuple[str, dict[str, str]], beacon: Beacon) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 def open_and_watch(browser: Any, base: str, token: str, path: str) -> dict[str, Any]:
