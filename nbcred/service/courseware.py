@@ -22,7 +22,7 @@ from nbcred.issuance.manage import CredentialInfo, change_status
 from nbcred.pipeline import grade_options
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Conflict, NotFound, Unprocessable
-from nbcred.store.models import AssessmentVersion, IssuedCredential
+from nbcred.store.models import AssessmentVersion, IssuedCredential, User
 
 
 @dataclass(frozen=True)
@@ -87,18 +87,45 @@ def validate(ctx: ServiceContext, assessment_id: str) -> ValidationReport:
 
 
 def search_credentials(ctx: ServiceContext, query: str = "", *, limit: int = 200) -> list[CredentialInfo]:
-    """Issued credentials whose id, learner or achievement contains ``query``, newest first."""
+    """Issued credentials matching ``query``, newest first: in the id, the learner (id, name or
+    e-mail) or the achievement (its id, the badge's name or the assessment's or pathway's title)."""
     from nbcred.issuance.manage import _info
 
     statement = select(IssuedCredential).order_by(IssuedCredential.issued_at.desc()).limit(limit)
     text = query.strip()
     if text:
         like = f"%{text}%"
-        statement = statement.where(or_(IssuedCredential.id.ilike(like),
-                                        IssuedCredential.learner_id.ilike(like),
-                                        IssuedCredential.achievement_id.ilike(like)))
+        people = select(User.learner_id).where(or_(User.name.ilike(like), User.email.ilike(like)))
+        conditions = [IssuedCredential.id.ilike(like), IssuedCredential.learner_id.ilike(like),
+                      IssuedCredential.achievement_id.ilike(like), IssuedCredential.learner_id.in_(people)]
+        conditions += [IssuedCredential.achievement_id.like(f"%/{path}") for path in _named(ctx, text)]
+        conditions += [IssuedCredential.achievement_id.like(f"%/{path}/%") for path in _named(ctx, text)]
+        statement = statement.where(or_(*conditions))
     with ctx.store.session() as session:
         return [_info(row) for row in session.scalars(statement)]
+
+
+def _named(ctx: ServiceContext, text: str) -> list[str]:
+    """Achievement paths (``achievements/<id>``, ``pathways/<id>``) whose badge or title has ``text``."""
+    needle = text.casefold()
+    found = []
+    for assessment in ctx.catalogue.assessments.values():
+        spec = assessment.spec
+        names = [spec.title, spec.badge.name if spec.badge else ""]
+        if any(needle in name.casefold() for name in names):
+            found.append(f"achievements/{spec.id}")
+    found += [f"pathways/{p.id}" for p in ctx.catalogue.pathways if needle in p.name.casefold()]
+    return found
+
+
+def learner_names(ctx: ServiceContext, learners: list[str]) -> dict[str, str]:
+    """``learner id -> "Name <email>"`` for the learners that have an account."""
+    if not learners:
+        return {}
+    with ctx.store.session() as session:
+        rows = session.execute(select(User.learner_id, User.name, User.email)
+                               .where(User.learner_id.in_(set(learners))))
+        return {learner: f"{name} <{email}>" for learner, name, email in rows}
 
 
 def set_status(ctx: ServiceContext, credential_id: str, *, action: str, reason: str) -> CredentialInfo:

@@ -41,6 +41,7 @@ class Attempt:
     submission: str | None  # the web submission id, when it came through the service
     flags: tuple[str, ...] = ()  # integrity flags (instructors only; they change no score)
     version: str = ""  # the assessment version it was graded with
+    tampered: tuple[str, ...] = ()  # locked cells the learner changed (restored before grading)
 
     @property
     def fraction(self) -> float:
@@ -126,7 +127,7 @@ def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[
                        for c in result.cells},
                 graded_at=grading.graded_at, origin=grading.origin, submission=web.get(grading.id),
                 flags=tuple(f"{f.notebook}/{f.cell}: {f.message}" for f in result.integrity),
-                version=result.assessment_version,
+                version=result.assessment_version, tampered=tuple(result.tampered_cells),
             ))
     return out
 

@@ -12,6 +12,7 @@ through the idempotent issuer: one per learner and achievement version, however 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -140,10 +141,20 @@ def _answers(folder: Path, assessment: Assessment) -> dict[tuple[str, str], str]
     return answers
 
 
+#: nbgrader's marker lines (any comment prefix), which are not part of the model answer
+MARKER = re.compile(r"^\s*(?:#+|//|%+|--|;+)?\s*(?:BEGIN|END) (?:SOLUTION|HIDDEN TESTS)\s*$"
+                    r"|^\s*=== (?:BEGIN|END) MARK SCHEME ===\s*$")
+
+
+def model_answer(source: str) -> str:
+    """A solution cell's source without nbgrader's BEGIN/END markers."""
+    return "\n".join(line for line in source.splitlines() if not MARKER.match(line)).strip("\n")
+
+
 def _rubric(assessment: Assessment, info: GradeCell) -> str:
     source = assessment.notebook(info.notebook).source
     found = by_grade_id(source).get(info.grade_id)
-    return "" if found is None else str(found[1].source)
+    return "" if found is None else model_answer(str(found[1].source))
 
 
 def grade_cell(

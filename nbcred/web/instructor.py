@@ -7,13 +7,14 @@ handlers parse, call one service function and render or return JSON.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from nbcred.service import courseware, gradebook, manual, submissions
-from nbcred.service.errors import ServiceError
+from nbcred.service.errors import NotFound, ServiceError
 from nbcred.service.users import Account
 from nbcred.web.api import ERRORS
 from nbcred.web.auth import STAFF, context, require
@@ -201,17 +202,34 @@ def page_grade_cell(request: Request, caller: Staff, submission_id: str, noteboo
 
 @pages.get("/instructor/credentials", response_class=HTMLResponse)
 def page_credentials(request: Request, caller: Staff, q: str = "", message: str = "") -> HTMLResponse:
+    ctx = context(request)
+    found = courseware.search_credentials(ctx, q)
     return render(request, "instructor/credentials.html", {
-        "q": q, "found": courseware.search_credentials(context(request), q), "message": message})
+        "q": q, "found": found, "message": message,
+        "names": courseware.learner_names(ctx, [c.learner for c in found])})
+
+
+#: actions that cannot be undone: the page asks again before doing them
+IRREVERSIBLE = {"revoke": "Revoking cannot be undone: the credential stays invalid for good.",
+                "reissue": "Reissuing revokes this credential for good and issues a new one."}
 
 
 @pages.post("/instructor/credentials/{credential_id}/{action}", response_class=HTMLResponse,
             response_model=None)
 def page_credential_status(request: Request, caller: Staff, credential_id: str, action: str,
-                           reason: Annotated[str, Form()] = "", q: Annotated[str, Form()] = "") -> Response:
-    info = courseware.set_status(context(request), credential_id, action=action, reason=reason)
-    return RedirectResponse(f"/instructor/credentials?q={q}&message={info.id}+is+now+{info.status}",
-                            status_code=303)
+                           reason: Annotated[str, Form()] = "", q: Annotated[str, Form()] = "",
+                           confirmed: Annotated[str, Form()] = "") -> Response:
+    ctx = context(request)
+    if action in IRREVERSIBLE and confirmed != "yes":
+        found = [c for c in courseware.search_credentials(ctx, credential_id) if c.id == credential_id]
+        if not found:
+            raise NotFound(f"no credential {credential_id!r}")
+        return render(request, "instructor/confirm.html", {
+            "c": found[0], "action": action, "warning": IRREVERSIBLE[action], "reason": reason, "q": q,
+            "names": courseware.learner_names(ctx, [found[0].learner])})
+    info = courseware.set_status(ctx, credential_id, action=action, reason=reason)
+    message = quote(f"{info.id} is now {info.status}")
+    return RedirectResponse(f"/instructor/credentials?q={quote(q)}&message={message}", status_code=303)
 
 
 router = APIRouter()

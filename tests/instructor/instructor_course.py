@@ -58,7 +58,8 @@ def open_course(home: Path, database_url: str | None = None, *, password: str | 
     return Course(ctx, tokens, graded_submission(ctx, learner))
 
 
-def graded_submission(ctx: ServiceContext, learner: Account, *, content: str = "one") -> str:
+def graded_submission(ctx: ServiceContext, learner: Account, *, content: str = "one",
+                      tampered: tuple[str, ...] = ()) -> str:
     """A web submission with an automatic grading that passes only with the manual cell's points."""
     assessment = ctx.catalogue.assessments[ASSESSMENT]
     cells = []
@@ -72,7 +73,7 @@ def graded_submission(ctx: ServiceContext, learner: Account, *, content: str = "
     result = GradeResult(
         learner=learner.learner, assessment=ASSESSMENT, assessment_version=assessment.spec.version,
         score=score, max_score=maximum, passed=decide(assessment, score, maximum, competencies, []),
-        cells=cells, competencies=competencies, tampered_cells=[], errors=[],
+        cells=cells, competencies=competencies, tampered_cells=list(tampered), errors=[],
         content_hash=content * 8, needs_manual=True,
     )
     assert not result.passed

@@ -23,7 +23,8 @@ def test_grading_the_manual_cell_passes_and_issues_once(course: Course) -> None:
     grace = course.account("grace")
     form = manual_cells(course.ctx, course.submission)
     assert [(c.notebook, c.cell, c.needs_manual) for c in form] == [(*MANUAL_CELL, True)]
-    assert form[0].points == 2 and "BEGIN SOLUTION" in form[0].rubric and form[0].answer
+    assert form[0].points == 2 and form[0].answer
+    assert form[0].rubric.startswith("Study time and score") and "SOLUTION" not in form[0].rubric
 
     detail = grade_cell(course.ctx, grace, course.submission, notebook=MANUAL_CELL[0],
                         grade_id=MANUAL_CELL[1], score=2, comment="Clear and careful.")
