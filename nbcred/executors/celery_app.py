@@ -67,7 +67,34 @@ def make_app(settings: Settings, extra: CelerySettings | None = None) -> Celery:
     from nbcred.bulk.celery_signing import TASK, bulk_sign_task
 
     app.task(name=TASK, bind=True)(bulk_sign_task)
+    _mail_on_workers(settings)
     return app
+
+
+_mailers: list[Any] = []
+
+
+def _mail_on_workers(settings: Settings) -> None:
+    """With ``NBCRED_SMTP_URL`` set, each worker process also delivers the outbox (it then needs
+    ``NBCRED_DATABASE_URL``, the only time a worker opens the gradebook)."""
+    if not settings.smtp_url:
+        return
+    from celery import signals
+
+    def started(**_: Any) -> None:
+        from nbcred.mail import SenderThread
+        from nbcred.store import Store
+
+        mailer = SenderThread(settings, Store.open(settings.resolved_database_url()))
+        mailer.start()
+        _mailers.append(mailer)
+
+    def stopping(**_: Any) -> None:
+        while _mailers:
+            _mailers.pop().close()
+
+    signals.worker_ready.connect(started, weak=False)
+    signals.worker_shutdown.connect(stopping, weak=False)
 
 
 _graders: dict[int, JobGrader] = {}

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from grader.results import GradeResult
 from nbcred.pipeline import GradeJob
 from nbcred.service.context import ServiceContext
 from nbcred.service.notify import QUEUED, STATUS, announce
-from nbcred.store.models import WebSubmission
+from nbcred.store.models import IssuedCredential, User, WebSubmission
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,20 @@ def finish(ctx: ServiceContext, claimed: Claim, result: GradeResult) -> str:
             row.finished_at, row.lease_until = _now(), None
             row.error = "; ".join(result.errors) or None
             announce(session, STATUS, claimed.id)
+            if credential is not None:
+                _badge_ready(ctx, session, row.user_id, credential)
     return status
+
+
+def _badge_ready(ctx: ServiceContext, session: Session, user_id: int, credential_id: str) -> None:
+    """Queue "your badge is ready" (public link) with the submission's status, same transaction."""
+    from nbcred.service.claims import badge_ready
+
+    user = session.get(User, user_id)
+    issued = session.get(IssuedCredential, credential_id)
+    if user is not None and issued is not None:
+        badge_ready(session, ctx.settings, email=user.email, name=user.name, credential_id=issued.id,
+                    document=dict(issued.document))
 
 
 def fail(ctx: ServiceContext, claimed: Claim, message: str) -> None:

@@ -1,0 +1,48 @@
+"""A learner who passes through the service gets "your badge is ready"; notifications can be stopped."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from nbcred.mail import Outgoing, Sender, enqueue
+from nbcred.store.models import MailMessage
+from nbcred.web.app import create_app
+from tests.web.conftest import grade_queued, open_context, people, sample, settings_for
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import BASE_URL, SmtpServer, body_html, body_text
+
+
+def test_passing_submission_mails_badge_ready_and_one_click_unsubscribe_stops_it(
+        home: Path, db_url: str, smtp: SmtpServer) -> None:
+    settings = settings_for(home, db_url, serve_grading=False, base_url=BASE_URL)
+    ctx = open_context(settings)
+    tokens = people(ctx)
+    with TestClient(create_app(settings, ctx=ctx)) as client:
+        queued = client.post("/api/v1/submissions", headers={"Authorization": f"Bearer {tokens['ada']}"},
+                             data={"assessment": "pandas-cleaning"}, files=sample("pandas-cleaning", "alice"))
+        assert queued.status_code == 202, queued.text
+        assert grade_queued(ctx) == ["graded"]
+        sender = Sender(settings.model_copy(update={"smtp_url": smtp.url}), ctx.store)
+        assert sender.send_pending().sent == 1
+        [message] = smtp.mailbox.messages
+        assert message["To"] == "ada@example.org" and "Data Cleaning with pandas" in message["Subject"]
+        assert f"{BASE_URL}/credentials/" in body_text(message)
+        assert "nbcred Data Skills Academy" in body_html(message)
+        unsubscribe = message["List-Unsubscribe"].strip("<>")
+        assert unsubscribe.startswith(f"{BASE_URL}/unsubscribe/")
+        # RFC 8058 one-click: the mail client posts, without a session
+        done = client.post(unsubscribe.removeprefix(BASE_URL), data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200 and "no more notifications" in done.text
+        forged = client.post("/unsubscribe/not-a-signed-token")
+        assert forged.status_code == 404
+    with ctx.store.session() as session:
+        values = {"name": "Ada", "achievement": "X", "image_url": None, "link": "https://x"}
+        assert enqueue(session, settings, [Outgoing("badge_ready", "ada@example.org", values)]) == 0
+        assert enqueue(session, settings, [Outgoing("badge_ready", "bob@example.org", values)]) == 1
+        kinds = list(session.scalars(select(MailMessage.kind)))
+    assert sorted(kinds) == ["badge_ready", "badge_ready"]
