@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 
 from nbcred.mail.errors import MailError
 from nbcred.mail.outbox import SENT_BODY
@@ -188,6 +188,10 @@ class Sender:
             if message.secret:
                 values.update(text_body=SENT_BODY, html_body=None)
         with self.store.session() as session:
+            if status == "sent" and session.get_bind().dialect.name == "postgresql":
+                # no wait for the WAL flush: a database crash in the next ~0.2 s could forget this
+                # mark and the message would go out again (at least once), never be lost
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             session.execute(update(MailMessage)
                             .where(MailMessage.id == message.id, MailMessage.claimed_by == message.claimed_by)
                             .values(**values).execution_options(synchronize_session=False))
