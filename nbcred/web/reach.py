@@ -29,6 +29,10 @@ def wake_mailer(request: Request) -> None:
         mailer.wake()
 
 
+def _min_length(request: Request) -> int:
+    return context(request).settings.password_min_length
+
+
 def _invalid(request: Request, exc: ServiceError, title: str) -> HTMLResponse:
     return render(request, "link_invalid.html", {"title": title, "message": str(exc)},
                   status_code=exc.status)
@@ -41,7 +45,8 @@ async def claim_page(request: Request, token: str,
         page = claims.claim_page(context(request), token)
     except NotFound as exc:
         return _invalid(request, exc, "This claim link cannot be used")
-    return render(request, "claim.html", {"c": page, "token": token, "problem": None})
+    return render(request, "claim.html", {"c": page, "token": token, "problem": None,
+                                          "min_length": _min_length(request)})
 
 
 @router.post("/claim/{token}", response_class=HTMLResponse, response_model=None,
@@ -57,8 +62,8 @@ async def claim(request: Request, token: str, password: Annotated[str, Form()]) 
             page = claims.claim_page(ctx, token)
         except NotFound as gone:
             return _invalid(request, gone, "This claim link cannot be used")
-        return render(request, "claim.html", {"c": page, "token": token, "problem": str(exc)},
-                      status_code=exc.status)
+        return render(request, "claim.html", {"c": page, "token": token, "problem": str(exc),
+                                              "min_length": _min_length(request)}, status_code=exc.status)
     start_session(request, account)
     return RedirectResponse("/wallet", status_code=303)
 
@@ -83,7 +88,8 @@ async def reset_page(request: Request, token: str,
         email = accounts.reset_email(context(request), token)
     except NotFound as exc:
         return _invalid(request, exc, "This reset link cannot be used")
-    return render(request, "reset_form.html", {"email": email, "token": token, "problem": None})
+    return render(request, "reset_form.html", {"email": email, "token": token, "problem": None,
+                                               "min_length": _min_length(request)})
 
 
 @router.post("/password-reset/{token}", response_class=HTMLResponse, response_model=None,
@@ -99,7 +105,8 @@ async def reset(request: Request, token: str, password: Annotated[str, Form()]) 
             email = accounts.reset_email(ctx, token)
         except NotFound as gone:
             return _invalid(request, gone, "This reset link cannot be used")
-        return render(request, "reset_form.html", {"email": email, "token": token, "problem": str(exc)},
+        return render(request, "reset_form.html", {"email": email, "token": token, "problem": str(exc),
+                                                   "min_length": _min_length(request)},
                       status_code=exc.status)
     return RedirectResponse("/signin?reset=done", status_code=303)
 
