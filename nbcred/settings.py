@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The folder ``make demo`` and a checkout use; picked when it already exists in the current folder.
@@ -222,6 +222,16 @@ class Settings(BaseSettings):
     def frame_ancestor_origins(self) -> list[str]:
         """``frame_ancestors`` as a list of origins."""
         return [o for o in self.frame_ancestors.replace(",", " ").split() if o]
+
+    @field_validator("signup")
+    @classmethod
+    def _signup_mode(cls, value: str) -> str:
+        cleaned = value.strip().lower()
+        if cleaned in ("off", "open", "invite"):
+            return cleaned
+        if cleaned.startswith("domains:") and cleaned.removeprefix("domains:").strip(" ,"):
+            return cleaned
+        raise ValueError("NBCRED_SIGNUP is off, open, invite or domains:example.edu,example.org")
 
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""

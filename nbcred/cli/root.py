@@ -76,7 +76,7 @@ def _cohort_app() -> Any:
 
 
 def _mail_app() -> Any:
-    from nbcred.cli_mail import app as mail_app
+    from nbcred.cli.mail import app as mail_app
 
     return mail_app
 

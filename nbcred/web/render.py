@@ -23,6 +23,7 @@ def render(request: Request, name: str, values: dict[str, Any] | None = None, *,
         "csrf": csrf_token(request),
         "issuer_name": ctx.settings.issuer_name,
         "csp_nonce": getattr(request.state, "csp_nonce", ""),  # <script nonce="{{ csp_nonce }}">
+        "signup_open": ctx.settings.signup.strip().lower() not in ("off", "invite", ""),
         **(values or {}),
     }
     response: HTMLResponse = templates.TemplateResponse(request, name, page, status_code=status_code)
