@@ -332,6 +332,36 @@ def credential_identifies(credential: Mapping[str, Any], email: str) -> bool:
     return any(isinstance(i, Mapping) and identity_matches(i, email) for i in identifiers)
 
 
+def subject_name(credential: Mapping[str, Any]) -> str | None:
+    """The earner's name the credential states (an ``identifier`` of ``identityType`` "name")."""
+    subject = credential.get("credentialSubject")
+    identifiers = subject.get("identifier") if isinstance(subject, Mapping) else None
+    for entry in identifiers if isinstance(identifiers, list) else []:
+        if (isinstance(entry, Mapping) and entry.get("identityType") == "name"
+                and entry.get("hashed") is False and isinstance(entry.get("identityHash"), str)):
+            return str(entry["identityHash"])
+    return None
+
+
+def with_subject_name(credential: Mapping[str, Any], name: str | None) -> dict[str, Any]:
+    """An unsigned copy of ``credential`` stating the earner's ``name`` (None: stating none).
+
+    OB 3.0 puts a plain name in an ``IdentityObject`` with ``identityType`` "name" and
+    ``hashed`` false; the proof is dropped, the caller signs the copy again.
+    """
+    copy = {k: v for k, v in credential.items() if k != "proof"}
+    subject = dict(copy.get("credentialSubject") or {})
+    kept = [dict(i) for i in subject.get("identifier") or []
+            if not (isinstance(i, Mapping) and i.get("identityType") == "name")]
+    if name is not None:
+        _text(name, "earner name")
+        kept.append({"type": "IdentityObject", "identityHash": name, "identityType": "name",
+                     "hashed": False})
+    subject["identifier"] = kept
+    copy["credentialSubject"] = subject
+    return copy
+
+
 def sha256_multibase(hex_digest: str) -> str:
     """Return a VC 2.0 ``digestMultibase`` (base64url multihash) for a hex SHA-256 digest."""
     if not re.fullmatch(r"[0-9a-fA-F]{64}", hex_digest or ""):

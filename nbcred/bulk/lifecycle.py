@@ -215,6 +215,7 @@ def change_status_bulk(issuer: CredentialIssuer, ids: list[str], action: Action,
             action, reason.strip())
         for row in everything:
             row.status, row.status_reason = new_status, reason.strip()
+            row.status_changed_at = issuer.clock()
         report.changed = [r.id for r in targets]
         report.cascaded = [r.id for r in cascade]
         report.lists = sorted({c.list_url for c in changes})

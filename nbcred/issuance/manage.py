@@ -97,6 +97,7 @@ def change_status(
         changed = statuslists.change(session, issuer.settings, row.status_list, row.status_index,
                                      action, reason)
         row.status, row.status_reason = new_status, reason.strip()
+        row.status_changed_at = issuer.clock()
         info = _info(row)
     statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=[changed.list_url])
     revocations.publish(issuer.settings, issuer.store, issuer.identity)  # what CLR copies point at

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from credentials import pathways as cp
 from credentials.baking import bake
+from credentials.ob3 import subject_name
 from nbcred.issuance import badges
 from nbcred.issuance.issuer import parse_time
 from nbcred.issuance.manage import active_documents
@@ -42,6 +43,7 @@ class CredentialSummary:
     linkedin_url: str
     image: str | None
     learner: str
+    shows_name: bool = False  # the learner put their name in it (public page, OB 3.0 identifier)
 
     def as_json(self) -> dict[str, Any]:
         """``{"id","achievement","issued","url"}`` plus name, kind, status, valid_until."""
@@ -104,6 +106,7 @@ def _summary(ctx: ServiceContext, row: IssuedCredential) -> CredentialSummary:
         linkedin_url=linkedin_url(ctx, name=name, issued=issued, valid_until=until, url=url,
                                   credential_id=row.id),
         image=_image(row.document), learner=row.learner_id,
+        shows_name=subject_name(row.document) is not None,
     )
 
 

@@ -192,6 +192,8 @@ class IssuedCredential(Base):
     valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     issue_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     superseded_by: Mapped[str | None] = mapped_column(String(100))
+    #: when the status last changed (revoked, suspended, reinstated): the public page's date
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PendingIssuance(Base):

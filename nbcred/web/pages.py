@@ -154,6 +154,24 @@ async def account_page(request: Request, me: Caller) -> HTMLResponse:
     return _account(request, me)
 
 
+@router.post("/wallet/credentials/{credential_id}/name")
+async def wallet_show_name(request: Request, me: Caller, credential_id: str,
+                           show: Annotated[str, Form()] = "") -> Response:
+    """Show (or hide) the learner's name on one credential's public page (it is signed again)."""
+    from nbcred.service.credential_page import show_name
+
+    try:
+        show_name(context(request), me, credential_id, show == "yes")
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        ctx = context(request)
+        return render(request, "wallet.html", {"credentials": wallet.list_credentials(ctx, me),
+                                               "pathways": wallet.pathway_progress(ctx, me),
+                                               "problem": str(exc)}, status_code=exc.status)
+    return RedirectResponse("/wallet", status_code=303)
+
+
 @router.post("/account/tokens", response_class=HTMLResponse)
 async def new_token(request: Request, me: Caller, label: Annotated[str, Form()] = "") -> HTMLResponse:
     created = users.create_token(context(request), email=me.email, label=label.strip()[:200])

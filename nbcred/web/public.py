@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
-from nbcred.service import public, verify, wallet
+from nbcred.service import credential_page, public, verify, wallet
 from nbcred.service.errors import ServiceError
 from nbcred.web.auth import context, optional_account, public_form
 from nbcred.web.render import render
@@ -45,18 +45,54 @@ def healthz(request: Request) -> JSONResponse:
 
 @router.get("/credentials/{credential_id}", response_model=None)
 async def credential(request: Request, credential_id: str,
-                     me: Annotated[Any, Depends(optional_account)]) -> Response:
-    """The credential: a page for browsers, the signed OB 3.0 JSON for ``Accept: application/(ld+)json``."""
+                     me: Annotated[Any, Depends(optional_account)], download: str = "") -> Response:
+    """The credential: a page for browsers, the signed OB 3.0 JSON for ``Accept: application/(ld+)json``
+    (``?download=json``: the same JSON as a file to save)."""
     summary, document = wallet.public_credential(context(request), credential_id)
+    if download == "json":
+        name = summary.id.removeprefix(wallet.URN)
+        response = _json(request, document)
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
+        return response
     if wants_json(request):
         return _json(request, document)
-    report = verify.verify_document(context(request), document)
+    return _credential_page(request, credential_id)
+
+
+def _credential_page(request: Request, credential_id: str, checked: tuple[str, bool] | None = None,
+                     status_code: int = 200) -> Response:
+    ctx = context(request)
+    _summary, document = wallet.public_credential(ctx, credential_id)
+    report = verify.verify_document(ctx, document)
+    view = credential_page.page(ctx, credential_id, report)
     return render(request, "credential.html", {
-        "c": summary, "doc": document, "report": report,
-        "subject": document.get("credentialSubject", {}),
-        "achievement": document.get("credentialSubject", {}).get("achievement", {}),
-        "pretty": json.dumps(document, indent=2, ensure_ascii=False),
-    })
+        "p": view, "c": view.summary, "report": report, "checked": checked,
+        "pretty": json.dumps(view.document, indent=2, ensure_ascii=False),
+    }, status_code=status_code)
+
+
+@router.post("/credentials/{credential_id}/recipient", response_model=None,
+             dependencies=[Depends(public_form)])
+async def check_recipient(request: Request, credential_id: str,
+                          email: Annotated[str, Form(max_length=320)] = "") -> Response:
+    """Whether an e-mail address is the one the credential was issued to (its hashed identifier)."""
+    try:
+        matches = credential_page.recipient_matches(context(request), credential_id, email)
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        return _credential_page(request, credential_id, (str(exc), False), status_code=exc.status)
+    return _credential_page(request, credential_id, (email.strip(), matches))
+
+
+@router.get("/credentials/{credential_id}/image.png")
+def credential_image(request: Request, credential_id: str) -> Response:
+    """The badge as a PNG with the credential baked in (Open Graph and Twitter card image)."""
+    from credentials.baking import bake
+
+    summary, document = wallet.public_credential(context(request), credential_id)
+    return Response(bake(document, wallet.badge_png(summary.name)), media_type="image/png",
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/issuer", response_model=None)
@@ -66,6 +102,21 @@ async def issuer(request: Request, me: Annotated[Any, Depends(optional_account)]
     if wants_json(request):
         return _json(request, view.profile)
     return render(request, "issuer.html", {"view": view})
+
+
+@router.get("/issuer/logo.svg")
+def issuer_logo(request: Request) -> Response:
+    """The issuer's mark: its initials in a seal (shown beside its name on credential pages)."""
+    from html import escape
+
+    name = context(request).settings.issuer_name
+    initials = escape("".join(w[0] for w in name.split() if w[:1].isalnum())[:3].upper() or "?")
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" role="img">'
+           f'<title>{escape(name)}</title><circle cx="32" cy="32" r="30" fill="#1f4e79"/>'
+           '<circle cx="32" cy="32" r="25" fill="none" stroke="#f2a900" stroke-width="3"/>'
+           f'<text x="32" y="39" font-family="sans-serif" font-size="18" font-weight="700" '
+           f'text-anchor="middle" fill="#fff">{initials}</text></svg>')
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/.well-known/did.json")

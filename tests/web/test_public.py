@@ -54,7 +54,7 @@ def test_credential_page_and_issuer(world: tuple[Service, dict[str, str]]) -> No
     service, values = world
     client = TestClient(service.client.app)
     page = client.get(f"/credentials/{values['credential_id']}", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "Data Cleaning with pandas" in page.text and "Valid:" in page.text
+    assert page.status_code == 200 and "Data Cleaning with pandas" in page.text and ">VALID<" in page.text
     assert "ada@example.org" not in page.text  # the public page does not reveal the email
     assert client.get("/credentials/urn:uuid:00000000-0000-0000-0000-000000000000").status_code == 404
     issuer = client.get("/issuer", headers={"Accept": "application/json"}).json()

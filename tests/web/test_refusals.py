@@ -27,6 +27,8 @@ PUBLIC = {  # (method, path): deliberately open to anyone
     ("GET", "/achievements/{assessment_id}/{version}"),
     ("GET", "/achievements/{assessment_id}/{version}/{filename}"), ("GET", "/pathways/{pathway_id}"),
     ("GET", "/pathways/{pathway_id}/{filename}"),
+    ("GET", "/credentials/{credential_id}/image.png"), ("POST", "/credentials/{credential_id}/recipient"),
+    ("GET", "/issuer/logo.svg"),
     ("GET", "/api/v1/openapi.json"), ("GET", "/api/docs"), ("HEAD", "/api/docs"),
     ("HEAD", "/api/v1/openapi.json"), ("GET", "/api/docs/oauth2-redirect"),
     ("HEAD", "/api/docs/oauth2-redirect"),
