@@ -3,6 +3,7 @@ skills, criteria, evidence, dates, the recipient check, card tags and a real JSO
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -130,3 +131,20 @@ def test_an_expired_credential_says_when(shared_quiet_service: Service) -> None:
     credential = issue(ctx, "eli-page", issuer=old_issuer)
     page = shared_quiet_service.client.get(f"/credentials/{credential}").text
     assert banner(page) == "EXPIRED" and "This credential expired on " in page
+
+
+def test_a_tampered_document_is_announced_and_nothing_in_it_shown(shared_quiet_service: Service) -> None:
+    service = shared_quiet_service
+    credential = issue(service.ctx, "tia-page", assessment_id="exploratory-stats")
+    document = service.client.get(f"/credentials/{credential}?download=json").json()
+    forged = {**document, "name": "Doctor of Everything", "validUntil": "2099-01-01T00:00:00Z"}
+    page = service.client.get("/verify").text
+    shown = service.client.post("/verify", data={"credential_json": json.dumps(forged),
+                                                 "csrf_token": csrf(page)}).text
+    verdict = re.search(r'<h2 id="verdict"[^>]*>([^<]+)<', shown)
+    assert verdict and "altered" in verdict.group(1) and "Nothing in it can be trusted" in verdict.group(1)
+    assert "Doctor of Everything" not in shown and "2099" not in shown
+    rows = dict((name, state) for state, name in
+                re.findall(r'<tr class="(ok|bad|unknown)" data-check="(\w+)">', shown))
+    assert rows == {"signature": "bad", "issuer": "unknown", "dates": "unknown", "status": "unknown",
+                    "schema": "unknown"}  # no tick computed from forged data
