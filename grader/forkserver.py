@@ -22,6 +22,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from typing import IO, Any, cast
 
 from nbformat import NotebookNode
 
+from grader import inprocess  # imported here: the sandbox hides the grader's folders
 from grader.execute import RunOutcome, setup_arguments
 from grader.integrity.hook import precompiled_runtime
 from grader.preload import import_modules
@@ -165,7 +167,8 @@ def _fork_kernel(request: dict[str, Any], requests: IO[bytes], replies: IO[str])
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the kernel process
         os.close(status_r)
-        _child(plan, request["connection_file"], request["args"], status_w, (requests, replies))
+        _child(plan, request["connection_file"], request["args"], status_w, (requests, replies),
+               request.get("shell"))
     os.close(status_w)
     with os.fdopen(status_r, "rb") as status:
         text = status.read().decode(errors="replace")
@@ -175,10 +178,15 @@ def _fork_kernel(request: dict[str, Any], requests: IO[bytes], replies: IO[str])
 
 
 def _child(plan: SandboxPlan, connection_file: str, args: list[str], status_w: int,
-           protocol: tuple[IO[bytes], IO[str]]) -> None:
-    """In the forked child: detach, sandbox, report, then become the kernel. Never returns."""
+           protocol: tuple[IO[bytes], IO[str]], shell: dict[str, Any] | None = None) -> None:
+    """In the forked child: detach, sandbox, report, then become the kernel. Never returns.
+
+    With ``shell`` (see :mod:`grader.inprocess`) the child connects to the grader's socket
+    ``shell["socket"]`` before it enters the sandbox and runs the notebook's cells itself.
+    """
     code = 0
     try:
+        connection = _connect(shell["socket"]) if shell else None
         os.setsid()
         for stream in protocol:
             stream.close()
@@ -191,12 +199,21 @@ def _child(plan: SandboxPlan, connection_file: str, args: list[str], status_w: i
         pid = plan.enter()
         os.write(status_w, f"ok {pid}".encode())
         os.close(status_w)
-        _start_kernel(connection_file, args)
+        if connection is not None and shell is not None:
+            inprocess.serve(connection, list(shell["setup"]), ["ipykernel_launcher", "-f", connection_file, *args])
+        else:
+            _start_kernel(connection_file, args)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.write(status_w, f"could not start the sandboxed kernel: {type(exc).__name__}: {exc}".encode())
         code = 70
     os._exit(code)
+
+
+def _connect(path: str) -> socket.socket:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.connect(path)
+    return connection
 
 
 def _start_kernel(connection_file: str, args: list[str]) -> None:
@@ -293,12 +310,14 @@ class KernelTemplate:
             self._process = self._start()
         return self._process
 
-    def spawn(self, plan: SandboxPlan, connection_file: str, args: tuple[str, ...] = KERNEL_ARGS) -> int:
-        """Fork a fresh sandboxed kernel; return its pid."""
+    def spawn(self, plan: SandboxPlan, connection_file: str, args: tuple[str, ...] = KERNEL_ARGS,
+              shell: dict[str, Any] | None = None) -> int:
+        """Fork a fresh sandboxed kernel (with ``shell``, an in-process runner); return its pid."""
         with self._lock:
             process = self._running()
             assert process.stdin is not None and process.stdout is not None
-            request = {"plan": asdict(plan), "connection_file": connection_file, "args": list(args)}
+            request = {"plan": asdict(plan), "connection_file": connection_file, "args": list(args),
+                       "shell": shell}
             process.stdin.write((json.dumps(request) + "\n").encode())
             process.stdin.flush()
             line = process.stdout.readline()

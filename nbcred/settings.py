@@ -169,6 +169,13 @@ class Settings(BaseSettings):
         description="Pre-forked kernel templates also import what each assessment's source notebooks "
         "import and its execution.preload lists (false: only the default preload).",
     )
+    notebook_engine: Literal["shell", "kernel"] = Field(
+        "shell",
+        description="How the default (auto) runner executes Python notebooks in the sandbox: "
+        "'shell' forks one process per notebook that holds IPython's shell and runs the cells "
+        "itself (no kernel server); 'kernel' forks an ipykernel per notebook and drives it over "
+        "ZeroMQ. Notebooks in other languages always get a kernel.",
+    )
     queue_lease_seconds: int = Field(
         120, ge=5,
         description="A running web submission whose app process stopped renewing it for this long "

@@ -57,8 +57,10 @@ EXECUTORS: dict[str, Callable[[Settings, int, str], Executor]] = {
 def get_executor(name: str, *, settings: Settings, workers: int, runner: str = "auto") -> Executor:
     """The executor called ``name`` with ``workers`` processes; ``runner`` picks how kernels start.
 
-    ``runner`` is ``auto`` (pre-forked sandboxed kernels when the machine allows, else sandboxed
-    kernels started from scratch), ``forked``, ``sandboxed`` or ``plain`` (no sandbox).
+    ``runner`` is ``auto`` (when the machine allows forking from a template: Python notebooks
+    run in-process in one forked, sandboxed shell per notebook, or in pre-forked kernels with
+    ``notebook_engine = "kernel"``; else sandboxed kernels started from scratch), ``inprocess``,
+    ``forked`` (pre-forked kernels), ``sandboxed`` or ``plain`` (no sandbox).
     """
     try:
         factory = EXECUTORS[name]

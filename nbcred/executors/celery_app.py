@@ -46,7 +46,7 @@ class CelerySettings(BaseSettings):
     visibility_timeout: int = Field(3600, description="Seconds before an unacknowledged task is redelivered "
                                     "(Redis broker); longer than the slowest submission.")
     result_ttl: int = Field(7 * 24 * 3600, description="Seconds results are kept under their key.")
-    runner: str = Field("auto", description="auto, forked, sandboxed or plain (see get_executor).")
+    runner: str = Field("auto", description="auto, inprocess, forked, sandboxed or plain (see get_executor).")
 
 
 def make_app(settings: Settings, extra: CelerySettings | None = None) -> Celery:

@@ -20,23 +20,30 @@ if TYPE_CHECKING:
     from grader.sandbox_probe import SandboxReport
 
 log = logging.getLogger(__name__)
-RUNNERS = ("auto", "forked", "sandboxed", "plain")
+RUNNERS = ("auto", "inprocess", "forked", "sandboxed", "plain")
 
 
 def make_runner(
     name: str, assessment: Assessment | None = None, *, preload: bool = True,
-    report: SandboxReport | None = None,
+    report: SandboxReport | None = None, engine: str = "shell",
 ) -> NotebookRunner:
     """The notebook runner called ``name`` (see :func:`nbcred.executors.get_executor`); with
     ``preload``, a forked runner's template imports each assessment's modules too. ``report`` is
-    a sandbox probe made on this machine already (by default it probes now)."""
+    a sandbox probe made on this machine already (by default it probes now). ``auto`` picks the
+    in-process runner with ``engine="shell"`` (``Settings.notebook_engine``), else pre-forked
+    kernels, when the machine allows forking from a template; sandboxed kernels otherwise."""
     if name == "plain":
         return KernelRunner()
     from grader.sandbox import SandboxedRunner
     from grader.sandbox_probe import probe
 
     report = report or probe()
-    if name == "forked" or (name == "auto" and report.available("pidfd")):
+    forkable = report.available("pidfd")
+    if name == "inprocess" or (name == "auto" and forkable and engine == "shell"):
+        from grader.inprocess_runner import InProcessRunner
+
+        return InProcessRunner(report=report, assessment_preload=preload)
+    if name == "forked" or (name == "auto" and forkable):
         from grader.forkserver import ForkedRunner
 
         return ForkedRunner(report=report, assessment_preload=preload)
@@ -84,7 +91,7 @@ class JobGrader:
         """The runner, built on first use."""
         if self._runner is None:
             self._runner = make_runner(self.runner_name, assessment, preload=self.settings.kernel_preload,
-                                       report=self.report)
+                                       report=self.report, engine=self.settings.notebook_engine)
         return self._runner
 
     def warm(self, path: str) -> None:

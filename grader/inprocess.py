@@ -1,0 +1,351 @@
+"""A notebook's cells run in this process: IPython's kernel shell, without a kernel server.
+
+Runs in a child forked from the kernel template (:mod:`grader.forkserver`) once it is inside
+the sandbox. The child holds the same shell a kernel holds — ipykernel's
+``ZMQInteractiveShell`` with its display publisher, display hook, IPython tracebacks and
+``XCachingCompiler`` cell names — but its "session" hands every message it would publish
+straight to the grader over one Unix socket (JSON lines) instead of over ZeroMQ: no kernel
+application, no event-loop threads, no connection file, no sockets to bind.
+
+What the grader sees is the message stream a kernel sends for an ``execute_request``
+(``status`` busy, ``execute_input``, outputs, ``status`` idle, then the ``execute_reply``), so
+the grader side drives it with nbclient exactly as it drives a kernel
+(:mod:`grader.inprocess_runner`). What ipykernel does around a cell is done here the same way:
+``input()``/``getpass`` raise ``StdinNotImplementedError`` (a notebook run has no stdin),
+SIGINT interrupts only a running cell, streams are buffered and flushed at most 0.2 s apart
+and before every display, output written to file descriptors 1 and 2 (C extensions,
+subprocesses) is captured, and a cell with
+top-level ``await`` runs in the shell's running asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import fcntl
+import getpass
+import io
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import termios
+import threading
+import time
+from typing import Any
+
+#: How long a stream keeps text before sending it, as ipykernel's ``OutStream.flush_interval``.
+FLUSH_INTERVAL = 0.2
+INLINE_BACKEND = "matplotlib_inline.backend_inline"
+
+
+class Channel:
+    """The child's end of the socket: one JSON document per line, from any thread."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._lock = threading.Lock()
+        self._pending = b""
+
+    def send(self, kind: str, msg: dict[str, Any]) -> None:
+        line = json.dumps({"channel": kind, "msg": msg}, default=str).encode() + b"\n"
+        with self._lock:
+            self.sock.sendall(line)
+
+    def receive(self) -> dict[str, Any] | None:
+        """The next request from the grader, or None when it has gone."""
+        while b"\n" not in self._pending:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                return None
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        request: dict[str, Any] = json.loads(line)
+        return request
+
+
+def _session(channel: Channel) -> Any:
+    """A jupyter_client ``Session`` whose ``send`` hands the message to ``channel``."""
+    from jupyter_client.session import Session
+
+    class ChannelSession(Session):  # type: ignore[misc]
+        def send(self, stream: Any, msg_or_type: Any, content: Any = None, parent: Any = None,
+                 ident: Any = None, buffers: Any = None, track: bool = False, header: Any = None,
+                 metadata: Any = None) -> dict[str, Any]:
+            msg = msg_or_type if isinstance(msg_or_type, dict) else self.msg(
+                msg_or_type, content=content, parent=parent, header=header, metadata=metadata)
+            channel.send("iopub", _wire(msg))
+            return dict(msg)
+
+    return ChannelSession(key=b"", username="nbcred")
+
+
+def _wire(msg: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a message nbclient reads (no dates, no signatures)."""
+    header = msg.get("header", {})
+    return {"msg_type": msg["msg_type"], "content": msg.get("content", {}),
+            "header": {"msg_id": header.get("msg_id", ""), "msg_type": msg["msg_type"]},
+            "parent_header": {"msg_id": msg.get("parent_header", {}).get("msg_id", "")},
+            "metadata": msg.get("metadata", {})}
+
+
+class CellStream(io.TextIOBase):
+    """``sys.stdout`` / ``sys.stderr``: text buffered and published as ``stream`` messages.
+
+    Like ipykernel's ``OutStream``: text is sent when flushed (before a display, a result or a
+    traceback, at the end of the cell) or once it has waited :data:`FLUSH_INTERVAL`, to the cell
+    running at that moment; ``fileno()`` is the original descriptor (``/dev/null``), which is
+    where ipykernel sends a subprocess given ``sys.stdout``.
+    """
+
+    def __init__(self, name: str, session: Any, original_fd: int) -> None:
+        super().__init__()
+        self.name_ = name
+        self.session = session
+        self.parent_header: dict[str, Any] = {}
+        self._original = original_fd
+        self._lock = threading.RLock()
+        self._parts: list[str] = []
+        self._since = 0.0
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.name_
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "UTF-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._original
+
+    def set_parent(self, parent: dict[str, Any]) -> None:
+        self.flush()
+        self.parent_header = parent
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text)}")
+        with self._lock:
+            if not self._parts:
+                self._since = time.monotonic()
+            self._parts.append(text)
+            if time.monotonic() - self._since >= FLUSH_INTERVAL:
+                self.flush()
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:  # type: ignore[override]
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        with self._lock:
+            text, self._parts = "".join(self._parts), []
+            if text:
+                self.session.send(None, "stream", {"name": self.name_, "text": text},
+                                  parent=self.parent_header)
+
+
+class DescriptorCapture:
+    """Output written to a file descriptor (C code, ``os.system``) goes to a stream, as in ipykernel."""
+
+    def __init__(self, fd: int, stream: CellStream) -> None:
+        self.read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, fd)
+        os.close(write_fd)
+        self.stream = stream
+        self._thread = threading.Thread(target=self._pump, name=f"fd{fd}-capture", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(self.read_fd, 1 << 16):
+                self.stream.write(chunk.decode(errors="replace"))
+
+    def settle(self, wait: float = 0.1) -> None:
+        """Give the pump a moment to take what is already in the pipe (end of a cell)."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            waiting = struct.unpack("i", fcntl.ioctl(self.read_fd, termios.FIONREAD, b"\0" * 4))[0]
+            if not waiting:
+                return
+            time.sleep(0.002)
+
+
+class _Kernel:
+    """What the shell and common libraries ask of ``get_ipython().kernel``.
+
+    ``raw_input`` and ``getpass`` are ipykernel's own (a notebook run has no stdin, so they
+    raise ``StdinNotImplementedError`` with ipykernel's words and traceback frame).
+    """
+
+    eventloop = None
+    _allow_stdin = False
+
+    def __init__(self, shell: Any, session: Any) -> None:
+        self.shell = shell
+        self.session = session
+
+    @property
+    def execution_count(self) -> int:
+        return int(self.shell.execution_count)
+
+    from ipykernel.kernelbase import Kernel as _Base
+
+    raw_input = _Base.raw_input
+    getpass = _Base.getpass
+    del _Base
+
+
+class ShellRunner:
+    """The shell of one notebook and the request loop that runs its cells."""
+
+    def __init__(self, channel: Channel, setup: list[str], argv: list[str]) -> None:
+        from ipykernel.compiler import XCachingCompiler
+        from ipykernel.kernelapp import IPKernelApp
+        from ipykernel.zmqshell import ZMQInteractiveShell
+
+        self.channel = channel
+        self.session = _session(channel)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a kernel between requests
+        if sys.path and sys.path[0] in ("", os.getcwd()):
+            del sys.path[0]
+        sys.argv = argv
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        self.streams = {name: CellStream(name, self.session, os.dup(devnull)) for name in ("stdout", "stderr")}
+        sys.stdout, sys.stderr = self.streams["stdout"], self.streams["stderr"]
+        self.captures = [DescriptorCapture(1, self.streams["stdout"]), DescriptorCapture(2, self.streams["stderr"])]
+        os.close(devnull)
+        os.environ.setdefault("MPLBACKEND", f"module://{INLINE_BACKEND}")
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()  # the template's state is shared by every fork
+        # The kernel application is configured from the same command line, never started: it
+        # holds the configuration the shell sees (``get_ipython().config``) and the kernel that
+        # ``%matplotlib`` / ``%gui`` look up through ``Application.instance()``.
+        app = IPKernelApp.instance()
+        app.parse_command_line(argv[1:])
+        self.shell = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
+        self.kernel = _Kernel(self.shell, self.session)
+        self.shell.kernel = app.kernel = self.kernel
+        for hook in (self.shell.displayhook, self.shell.display_pub):
+            hook.session = self.session
+            hook.pub_socket = None
+        self.shell.displayhook.topic = b"execute_result"
+        self.shell.displayhook.get_execution_count = lambda: self.shell.execution_count
+        self.shell.extension_manager.load_extension("storemagic")  # IPython's default extension
+        for line in setup:  # IPKernelApp's exec_lines
+            self.shell.run_cell(line, store_history=False)
+        for stream in self.streams.values():
+            stream.flush()
+        self.shell.user_ns_hidden.update(self.shell.user_ns)
+        if "matplotlib" in sys.modules:  # imported before the backend was chosen
+            sys.modules["matplotlib"].rcParams["backend"] = os.environ["MPLBACKEND"]
+        # Imported by the template without a shell, the inline backend did not hook itself into
+        # IPython: it is imported again when matplotlib first selects it, as in a fresh kernel.
+        sys.modules.pop(INLINE_BACKEND, None)
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+
+    def serve(self) -> None:
+        """Answer requests until the grader closes the socket (``exit()`` in a cell ends nothing, as in ipykernel)."""
+        while (request := self.channel.receive()) is not None:
+            if request.get("msg_type") != "execute_request":
+                continue
+            self.loop.run_until_complete(self.execute(request))
+
+    def _publish(self, msg_type: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
+        self.session.send(None, msg_type, content, parent=parent)
+
+    async def execute(self, request: dict[str, Any]) -> None:
+        """One ``execute_request``: the messages and the reply an IPython kernel sends."""
+        content = request["content"]
+        parent = request["header"]
+        wrapped = {"header": parent}
+        silent = bool(content.get("silent"))
+        store_history = bool(content.get("store_history", not silent))
+        self.shell.set_parent(wrapped)
+        for stream in self.streams.values():
+            stream.set_parent(wrapped)
+        self._publish("status", {"execution_state": "busy"}, wrapped)
+        if not silent:
+            self._publish("execute_input", {"code": content["code"],
+                                            "execution_count": self.shell.execution_count}, wrapped)
+        reply = await self._run(content["code"], silent=silent, store_history=store_history)
+        for capture in self.captures:
+            capture.settle()
+        for stream in self.streams.values():
+            stream.flush()
+        self.channel.send("shell", {"msg_type": "execute_reply", "content": reply,
+                                    "header": {"msg_id": f"reply-{parent['msg_id']}", "msg_type": "execute_reply"},
+                                    "parent_header": {"msg_id": parent["msg_id"]}, "metadata": {}})
+        self._publish("status", {"execution_state": "idle"}, wrapped)
+
+    async def _run(self, code: str, *, silent: bool, store_history: bool) -> dict[str, Any]:
+        shell = self.shell
+        saved_input, saved_getpass = builtins.input, getpass.getpass
+        builtins.input = self.kernel.raw_input
+        getpass.getpass = self.kernel.getpass
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            result = await self._run_cell(code, silent=silent, store_history=store_history)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            builtins.input, getpass.getpass = saved_input, saved_getpass
+        reply: dict[str, Any] = {"status": "ok"}
+        failed = result.error_before_exec if result.error_before_exec is not None else result.error_in_exec
+        if not result.success or getattr(shell, "_last_traceback_during_displayhook", False):
+            reply = {"status": "error", "traceback": shell._last_traceback or [],
+                     "ename": type(failed).__name__, "evalue": str(failed)}
+        reply["execution_count"] = shell.execution_count - 1
+        reply["user_expressions"] = {}
+        reply["payload"] = shell.payload_manager.read_payload()
+        shell.payload_manager.clear_payload()
+        return reply
+
+    async def _run_cell(self, code: str, *, silent: bool, store_history: bool) -> Any:
+        """As ipykernel's ``do_execute``: a cell with top-level ``await`` runs in this loop."""
+        shell = self.shell
+        failure = None
+        try:
+            transformed = shell.transform_cell(code)
+        except Exception:
+            transformed, failure = code, sys.exc_info()
+        if shell.should_run_async(code, transformed_cell=transformed, preprocessing_exc_tuple=failure):
+            result = None
+            try:
+                result = await shell.run_cell_async(
+                    code, store_history=store_history, silent=silent, transformed_cell=transformed,
+                    preprocessing_exc_tuple=failure)
+            finally:
+                shell.events.trigger("post_execute")
+                if not silent:
+                    shell.events.trigger("post_run_cell", result)
+            return result
+        return shell.run_cell(code, store_history=store_history, silent=silent)
+
+
+def serve(sock: socket.socket, setup: list[str], argv: list[str]) -> None:
+    """In the sandboxed child: build the shell, then run what the grader sends. Returns at the end."""
+    channel = Channel(sock)
+    try:
+        runner = ShellRunner(channel, setup, argv)
+    except BaseException as exc:  # the grader reports why no cell ran
+        import traceback
+
+        text = "".join(traceback.format_exception(exc))
+        channel.send("control", {"msg_type": "failed", "content": {"traceback": text}})
+        raise
+    channel.send("control", {"msg_type": "ready", "content": {}})
+    runner.serve()
+    for stream in runner.streams.values():
+        with contextlib.suppress(Exception):
+            stream.flush()
