@@ -110,6 +110,7 @@ class CellStream(io.TextIOBase):
         self._lock = threading.RLock()
         self._parts: list[str] = []
         self._since = 0.0
+        self.capture: DescriptorCapture | None = None
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -148,6 +149,8 @@ class CellStream(io.TextIOBase):
             self.write(line)
 
     def flush(self) -> None:
+        if self.capture is not None:
+            self.capture.settle()
         with self._lock:
             text, self._parts = "".join(self._parts), []
             if text:
@@ -163,22 +166,34 @@ class DescriptorCapture:
         os.dup2(write_fd, fd)
         os.close(write_fd)
         self.stream = stream
+        stream.capture = self
+        self._carrying = False
         self._thread = threading.Thread(target=self._pump, name=f"fd{fd}-capture", daemon=True)
         self._thread.start()
 
     def _pump(self) -> None:
         with contextlib.suppress(OSError):
             while chunk := os.read(self.read_fd, 1 << 16):
-                self.stream.write(chunk.decode(errors="replace"))
+                self._carrying = True
+                try:
+                    self.stream.write(chunk.decode(errors="replace"))
+                finally:
+                    self._carrying = False
 
-    def settle(self, wait: float = 0.1) -> None:
-        """Give the pump a moment to take what is already in the pipe (end of a cell)."""
+    def settle(self, wait: float = 0.05) -> None:
+        """Before the stream is flushed: let the pump take what is already in the pipe.
+
+        ipykernel's flush waits for its I/O thread the same way, so what a subprocess printed
+        before a result is shown before it.
+        """
+        if threading.current_thread() is self._thread:
+            return
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            waiting = struct.unpack("i", fcntl.ioctl(self.read_fd, termios.FIONREAD, b"\0" * 4))[0]
-            if not waiting:
+        while self._carrying or struct.unpack(
+                "i", fcntl.ioctl(self.read_fd, termios.FIONREAD, b"\0" * 4))[0]:
+            if time.monotonic() > deadline:
                 return
-            time.sleep(0.002)
+            time.sleep(0.0005)
 
 
 class _Kernel:
@@ -194,6 +209,11 @@ class _Kernel:
     def __init__(self, shell: Any, session: Any) -> None:
         self.shell = shell
         self.session = session
+        self._parent: dict[str, Any] = {}
+
+    def get_parent(self, channel: str | None = None) -> dict[str, Any]:
+        """The request being answered (its ``content.code`` is the running cell's source)."""
+        return self._parent
 
     @property
     def execution_count(self) -> int:
@@ -270,6 +290,7 @@ class ShellRunner:
         content = request["content"]
         parent = request["header"]
         wrapped = {"header": parent}
+        self.kernel._parent = request
         silent = bool(content.get("silent"))
         store_history = bool(content.get("store_history", not silent))
         self.shell.set_parent(wrapped)
@@ -280,8 +301,6 @@ class ShellRunner:
             self._publish("execute_input", {"code": content["code"],
                                             "execution_count": self.shell.execution_count}, wrapped)
         reply = await self._run(content["code"], silent=silent, store_history=store_history)
-        for capture in self.captures:
-            capture.settle()
         for stream in self.streams.values():
             stream.flush()
         self.channel.send("shell", {"msg_type": "execute_reply", "content": reply,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.forkserver import ForkedRunner
+from grader.inprocess_runner import InProcessRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -18,6 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def forked_runner() -> Iterator[ForkedRunner]:
     """One pre-forked sandboxed runner for the session (its template is stopped afterwards)."""
     runner = ForkedRunner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="session")
+def inprocess_runner() -> Iterator[InProcessRunner]:
+    """One in-process runner (forked sandboxed shells) for the session."""
+    runner = InProcessRunner()
     yield runner
     runner.close()
 

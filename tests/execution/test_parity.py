@@ -11,6 +11,7 @@ import pytest
 from grader.assessment import load_assessment
 from grader.execute import KernelRunner, NotebookRunner
 from grader.forkserver import ForkedRunner
+from grader.inprocess_runner import InProcessRunner
 from grader.grade import GradeOptions, grade_submission
 from grader.sandbox import SandboxedRunner
 
@@ -38,10 +39,13 @@ def _grade_all(runner: NotebookRunner, corpus: list[tuple[Path, Path]] = CORPUS)
     return records
 
 
-def test_forked_and_sandboxed_grades_equal_plain_kernel_grades(forked_runner: ForkedRunner) -> None:
+def test_forked_inprocess_and_sandboxed_grades_equal_plain_kernel_grades(
+    forked_runner: ForkedRunner, inprocess_runner: InProcessRunner
+) -> None:
     plain = json.dumps(_grade_all(KernelRunner()), sort_keys=True, indent=1)
     forked = json.dumps(_grade_all(forked_runner), sort_keys=True, indent=1)
     assert forked == plain
+    assert json.dumps(_grade_all(inprocess_runner), sort_keys=True, indent=1) == plain
     assert '"score": 0.0' in plain and '"passed": true' in plain  # the corpus is not degenerate
     assert len(json.loads(plain)) >= 20
     small = CORPUS[:1]
@@ -72,7 +76,7 @@ def _preloaded_assessment(tmp_path: Path) -> tuple[Path, list[Path]]:
 
 
 def test_a_notebook_using_the_assessments_own_preload_grades_and_draws_as_in_a_fresh_kernel(
-    forked_runner: ForkedRunner, tmp_path: Path
+    forked_runner: ForkedRunner, inprocess_runner: InProcessRunner, tmp_path: Path
 ) -> None:
     from grader.forkserver import DEFAULT_PRELOAD
 
@@ -93,6 +97,8 @@ def test_a_notebook_using_the_assessments_own_preload_grades_and_draws_as_in_a_f
     assert "statistics" in forked_runner.template.imports()
     assert "matplotlib.pyplot" in forked_runner.template.imports()
     assert forked == plain
+    assert run(inprocess_runner) == plain
+    assert "statistics" in inprocess_runner.template.imports()
     assert '"score": 1.0' in plain[0] and '"score": 0.0' in plain[0]
     figures = [o for outputs in plain[1] if outputs for o in outputs if "image/png" in o.get("data", {})]
     assert len(figures) == 2  # the inline backend showed both figures
