@@ -12,6 +12,9 @@ per *submission* the wall time, the kernels' core-seconds and the grader's::
 
     .venv/bin/python bench/kernel_cost.py --course -n 3
 
+``--engine shell`` runs the in-process runner (one forked shell per notebook, no kernel
+server) instead of pre-forked kernels; ``--engine both`` alternates the two, ``--rounds`` times.
+
 To compare with another revision, run this script with the Python of that revision's own
 virtual environment (the template is started from the installed package, so ``PYTHONPATH`` is
 not enough), alternating runs: ``cd <other checkout> && .venv/bin/python <this>/bench/kernel_cost.py``.
@@ -53,7 +56,7 @@ def measure(runner: ForkedRunner, one: Callable[[], None], rounds: int, per: int
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     time.sleep(0.5)  # the last kernel's exit is reaped
     where = Path(sys.modules["grader"].__file__ or "").parent.parent
-    print(f"{where}: per {unit} wall {wall / count * 1000:.0f} ms, kernels "
+    print(f"{where} [{type(runner).__name__}]: per {unit} wall {wall / count * 1000:.0f} ms, kernels "
           f"{(_tree_cpu(template) - kernels) / count * 1000:.0f} core-ms, grader {cpu / count * 1000:.0f} "
           f"core-ms ({count} {unit}s, load {os.getloadavg()[0]:.1f})")
     runner.close()
@@ -95,13 +98,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=12, help="notebooks to run (default 12; --course: rounds)")
     parser.add_argument("--course", action="store_true", help="grade ps1's seven learners -n times")
+    parser.add_argument("--engine", choices=("kernel", "shell", "both"), default="kernel",
+                        help="pre-forked kernels (default), the in-process shell, or both alternating")
+    parser.add_argument("--rounds", type=int, default=1, help="with --engine both: alternations")
     args = parser.parse_args()
-    runner = ForkedRunner()
-    if args.course:
-        one, per = course_round(runner)
-        measure(runner, one, args.n, per, "ps1 submission")
-    else:
-        measure(runner, notebook_round(runner), args.n, 1, "notebook")
+    engines = ("kernel", "shell") if args.engine == "both" else (args.engine,)
+    for _ in range(args.rounds if args.engine == "both" else 1):
+        for engine in engines:
+            runner = make(engine)
+            if args.course:
+                one, per = course_round(runner)
+                measure(runner, one, args.n, per, "ps1 submission")
+            else:
+                measure(runner, notebook_round(runner), args.n, 1, "notebook")
+
+
+def make(engine: str) -> ForkedRunner:
+    """A runner of pre-forked kernels, or the in-process runner."""
+    if engine == "shell":
+        from grader.inprocess_runner import InProcessRunner
+
+        return InProcessRunner()
+    return ForkedRunner()
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 #: preloading it cut ``IPKernelApp.initialize`` in the fork from ~0.09 s to ~0.045 s.
 DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                    "ipykernel.debugger", "IPython.core.completer", "matplotlib_inline.backend_inline",
-                   "numpy", "pandas", "matplotlib",
+                   "numpy", "numpy.random", "pandas", "matplotlib",
                    # imported on first use: IPython's execution logger, a DataFrame's display
                    "IPython.core.logger", "pandas.io.formats.html", "pandas.io.formats.string",
                    # imported by every IPKernelApp.initialize (found by diffing sys.modules around it
@@ -200,7 +200,8 @@ def _child(plan: SandboxPlan, connection_file: str, args: list[str], status_w: i
         os.write(status_w, f"ok {pid}".encode())
         os.close(status_w)
         if connection is not None and shell is not None:
-            inprocess.serve(connection, list(shell["setup"]), ["ipykernel_launcher", "-f", connection_file, *args])
+            argv = ["ipykernel_launcher", "-f", connection_file, *args]  # what a kernel's sys.argv is
+            inprocess.serve(connection, list(shell["setup"]), argv)
         else:
             _start_kernel(connection_file, args)
     except BaseException as exc:

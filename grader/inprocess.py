@@ -221,19 +221,64 @@ class _Kernel:
 
     from ipykernel.kernelbase import Kernel as _Base
 
-    raw_input = _Base.raw_input
-    getpass = _Base.getpass
+    raw_input: Any = _Base.raw_input
+    getpass: Any = _Base.getpass
     del _Base
+
+
+def kernel_config(args: list[str]) -> Any:
+    """The configuration ``IPKernelApp.parse_command_line(args)`` gives, for the arguments the
+    grader passes (``-f FILE`` and ``--Class.trait=value``), without building its argument parser
+    (~20 ms a notebook): the kernel application's own traits typed, other classes' deferred."""
+    from traitlets.config import Config
+    from traitlets.config.loader import DeferredConfigString
+
+    config = Config()
+    pending = list(args)
+    while pending:
+        arg = pending.pop(0)
+        if arg == "-f" and pending:
+            config.IPKernelApp.connection_file = pending.pop(0)
+            continue
+        key, _, value = arg.removeprefix("--").partition("=")
+        section, _, name = key.rpartition(".")
+        if section == "IPKernelApp" and name == "exec_lines":
+            config.IPKernelApp.exec_lines = [*config.IPKernelApp.get("exec_lines", []), value]
+        elif section == "IPKernelApp":
+            config.IPKernelApp[name] = value
+        elif section:
+            config[section][name] = DeferredConfigString(value)
+    return config
+
+
+def _shell(argv: list[str], session: Any) -> Any:
+    """ipykernel's shell, configured and connected as ``IPythonKernel.__init__`` does it.
+
+    The kernel application is configured from the same command line but never started: it
+    holds the configuration the shell sees (``get_ipython().config``) and the kernel that
+    ``%matplotlib`` / ``%gui`` look up through ``Application.instance()``.
+    """
+    from ipykernel.compiler import XCachingCompiler
+    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.zmqshell import ZMQInteractiveShell
+
+    app = IPKernelApp.instance(config=kernel_config(argv[1:]))
+    shell: Any = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
+    shell.kernel = app.kernel = _Kernel(shell, session)
+    hook: Any
+    for hook in (shell.displayhook, shell.display_pub):
+        hook.session = session
+        hook.pub_socket = None
+    shell.displayhook.topic = b"execute_result"
+    shell.displayhook.get_execution_count = lambda: shell.execution_count
+    shell.extension_manager.load_extension("storemagic")  # IPython's default extension
+    return shell
 
 
 class ShellRunner:
     """The shell of one notebook and the request loop that runs its cells."""
 
     def __init__(self, channel: Channel, setup: list[str], argv: list[str]) -> None:
-        from ipykernel.compiler import XCachingCompiler
-        from ipykernel.kernelapp import IPKernelApp
-        from ipykernel.zmqshell import ZMQInteractiveShell
-
         self.channel = channel
         self.session = _session(channel)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a kernel between requests
@@ -241,27 +286,17 @@ class ShellRunner:
             del sys.path[0]
         sys.argv = argv
         devnull = os.open(os.devnull, os.O_WRONLY)
-        self.streams = {name: CellStream(name, self.session, os.dup(devnull)) for name in ("stdout", "stderr")}
+        self.streams = {name: CellStream(name, self.session, os.dup(devnull))
+                        for name in ("stdout", "stderr")}
         sys.stdout, sys.stderr = self.streams["stdout"], self.streams["stderr"]
-        self.captures = [DescriptorCapture(1, self.streams["stdout"]), DescriptorCapture(2, self.streams["stderr"])]
+        self.captures = [DescriptorCapture(1, self.streams["stdout"]),
+                         DescriptorCapture(2, self.streams["stderr"])]
         os.close(devnull)
         os.environ.setdefault("MPLBACKEND", f"module://{INLINE_BACKEND}")
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()  # the template's state is shared by every fork
-        # The kernel application is configured from the same command line, never started: it
-        # holds the configuration the shell sees (``get_ipython().config``) and the kernel that
-        # ``%matplotlib`` / ``%gui`` look up through ``Application.instance()``.
-        app = IPKernelApp.instance()
-        app.parse_command_line(argv[1:])
-        self.shell = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
-        self.kernel = _Kernel(self.shell, self.session)
-        self.shell.kernel = app.kernel = self.kernel
-        for hook in (self.shell.displayhook, self.shell.display_pub):
-            hook.session = self.session
-            hook.pub_socket = None
-        self.shell.displayhook.topic = b"execute_result"
-        self.shell.displayhook.get_execution_count = lambda: self.shell.execution_count
-        self.shell.extension_manager.load_extension("storemagic")  # IPython's default extension
+        self.shell = _shell(argv, self.session)
+        self.kernel: _Kernel = self.shell.kernel
         for line in setup:  # IPKernelApp's exec_lines
             self.shell.run_cell(line, store_history=False)
         for stream in self.streams.values():
@@ -276,7 +311,10 @@ class ShellRunner:
         asyncio.set_event_loop(self.loop)
 
     def serve(self) -> None:
-        """Answer requests until the grader closes the socket (``exit()`` in a cell ends nothing, as in ipykernel)."""
+        """Answer requests until the grader closes the socket.
+
+        ``exit()`` in a cell ends nothing, as in ipykernel 7 (it only asks the front end).
+        """
         while (request := self.channel.receive()) is not None:
             if request.get("msg_type") != "execute_request":
                 continue
@@ -304,7 +342,8 @@ class ShellRunner:
         for stream in self.streams.values():
             stream.flush()
         self.channel.send("shell", {"msg_type": "execute_reply", "content": reply,
-                                    "header": {"msg_id": f"reply-{parent['msg_id']}", "msg_type": "execute_reply"},
+                                    "header": {"msg_id": f"reply-{parent['msg_id']}",
+                                               "msg_type": "execute_reply"},
                                     "parent_header": {"msg_id": parent["msg_id"]}, "metadata": {}})
         self._publish("status", {"execution_state": "idle"}, wrapped)
 

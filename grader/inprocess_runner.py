@@ -108,7 +108,8 @@ class ShellClient:
 
     async def start_channels(self) -> None:
         assert self.manager.connection is not None
-        reader, self._writer = await asyncio.open_unix_connection(sock=self.manager.connection, limit=MAX_LINE)
+        reader, self._writer = await asyncio.open_unix_connection(
+            sock=self.manager.connection, limit=MAX_LINE)
         self.shell_channel = _Channel(empty_at_end=True)
         self.iopub_channel = _Channel(empty_at_end=False)
         self._ready = asyncio.get_running_loop().create_future()

@@ -38,10 +38,13 @@ MATPLOTLIB = [
 ]
 
 RICH = [
-    "from IPython.display import display, HTML, Markdown, Latex, JSON, Math, Image, Pretty, clear_output, update_display",
+    "from IPython.display import (display, HTML, Markdown, Latex, JSON, Math, Image, Pretty,\n"
+    "    clear_output, update_display)",
     "display(HTML('<b>bold</b>'), Markdown('*it*'), Latex(r'$x^2$'), Math('y'))",
     "JSON({'a': [1, 2]})",
-    "class Card:\n    def _repr_html_(self):\n        return '<div>card</div>'\n    def _repr_markdown_(self):\n        return '**card**'\n    def __repr__(self):\n        return 'Card()'\nCard()",
+    "class Card:\n    def _repr_html_(self):\n        return '<div>card</div>'\n"
+    "    def _repr_markdown_(self):\n        return '**card**'\n"
+    "    def __repr__(self):\n        return 'Card()'\nCard()",
     "class Own:\n    def _ipython_display_(self):\n        print('displayed myself')\nOwn()",
     "class Bad:\n    def _repr_html_(self):\n        raise ValueError('broken repr')\nBad()",
     "h = display(Pretty('first'), display_id='d1')\nupdate_display(Pretty('second'), display_id='d1')",
@@ -60,7 +63,8 @@ STREAMS = [
     "warnings.warn('careful, deprecated', DeprecationWarning)\nwarnings.warn('careful')",
     "import threading\nfor i in range(3):\n    t = threading.Thread(target=print, args=(f't{i}',))\n"
     "    t.start(); t.join()",
-    "worker = threading.Thread(target=lambda: sys.stderr.write('from a thread\\n'))\nworker.start(); worker.join()",
+    "worker = threading.Thread(target=lambda: sys.stderr.write('from a thread\\n'))\n"
+    "worker.start(); worker.join()",
     "import os\nos.write(1, b'fd one\\n'); os.write(2, b'fd two\\n');",
     "os.system('echo shell out; echo shell err >&2')",
     "import subprocess\nsubprocess.run(['echo', 'sub'], check=True)",
@@ -92,6 +96,8 @@ MAGICS = [
     "%nosuchmagic",
     "import math\nmath.sqrt?",
     "%timeit -n1 -r1 pass",
+    "{k: sorted(v) for k, v in get_ipython().config.items()}",
+    "from traitlets.config import Application\ntype(Application.instance()).__name__",
 ]
 
 ERRORS = [
@@ -101,7 +107,8 @@ ERRORS = [
     "undefined_name + 1",
     "assert 1 == 2, 'not equal'",
     "raise SystemExit(3)",
-    "class Custom(Exception):\n    pass\ntry:\n    int('x')\nexcept ValueError as e:\n    raise Custom('wrapped') from e",
+    "class Custom(Exception):\n    pass\ntry:\n    int('x')\n"
+    "except ValueError as e:\n    raise Custom('wrapped') from e",
     "e = ValueError('noted'); e.add_note('a note'); raise e",
     "input('your name? ')",
     "import getpass\ngetpass.getpass()",
@@ -165,14 +172,24 @@ def _clean(value: Any) -> Any:
 
 
 def normalised(cell: NotebookNode) -> dict[str, Any]:
-    """A code cell's execution count and outputs, streams merged per name in order of appearance."""
+    """A code cell's execution count and outputs; each run of consecutive stream outputs becomes
+    one stdout then one stderr output (how text was cut into messages, and the order in which
+    a kernel's two streams arrived, vary from run to run — nbclient's ``coalesce_streams`` does
+    the same)."""
     outputs: list[dict[str, Any]] = []
+    run: dict[str, str] = {}
+
+    def end_run() -> None:
+        outputs.extend({"output_type": "stream", "name": name, "text": run[name]}
+                       for name in ("stdout", "stderr") if name in run)
+        run.clear()
+
     for output in cell.get("outputs", []):
         out = _clean(dict(output))
         if out["output_type"] == "stream":
-            if outputs and outputs[-1]["output_type"] == "stream" and outputs[-1]["name"] == out["name"]:
-                outputs[-1]["text"] += out["text"]
-                continue
-            out = {"output_type": "stream", "name": out["name"], "text": out["text"]}
+            run[out["name"]] = run.get(out["name"], "") + out["text"]
+            continue
+        end_run()
         outputs.append(out)
+    end_run()
     return {"execution_count": cell.get("execution_count"), "outputs": outputs}

@@ -11,8 +11,8 @@ import pytest
 from grader.assessment import load_assessment
 from grader.execute import KernelRunner, NotebookRunner
 from grader.forkserver import ForkedRunner
-from grader.inprocess_runner import InProcessRunner
 from grader.grade import GradeOptions, grade_submission
+from grader.inprocess_runner import InProcessRunner
 from grader.sandbox import SandboxedRunner
 
 pytestmark = pytest.mark.slow
