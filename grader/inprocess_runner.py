@@ -269,8 +269,9 @@ class InProcessRunner(ForkedRunner):
             assert isinstance(client, BoundedClient)
             client.max_output_bytes = limits.max_output_bytes
             outcome = reject_forged_results(run_client(client, outcome, limits))
-            if outcome.died:
-                outcome.error = why_it_died(plan, limits) or outcome.error
+            found = why_it_died(plan, limits) if outcome.died else None
+            if found is not None:
+                outcome.limit, outcome.error = found
             return outcome
         finally:
             manager.kill()
