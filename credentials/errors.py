@@ -6,7 +6,8 @@ wrong and how to fix it. All errors pickle (they cross process boundaries in tas
     CredentialError
     ├── ContextError              unknown or unloadable JSON-LD context
     ├── CanonicalizationError     JSON-LD expansion / RDF canonicalisation failed
-    │   └── DroppedTermsError     properties or types that JSON-LD expansion would drop
+    │   ├── DroppedTermsError     properties or types that JSON-LD expansion would drop
+    │   └── LimitExceeded         a document too large, deep or costly to canonicalise
     ├── KeyFormatError            key file or multibase value malformed
     │   └── KeyStoreError         encrypted key store problem (wrong passphrase, missing key)
     ├── ResolutionError           a DID / verification method cannot be resolved
@@ -71,6 +72,11 @@ class DroppedTermsError(CanonicalizationError):
             f"them silently and the signature would not cover them: {', '.join(self.terms)}. "
             "Fix the spelling, add a context that defines them, or make ids absolute IRIs."
         )
+
+
+class LimitExceeded(CanonicalizationError):
+    """A document exceeds a processing limit (size, depth, values, quads, canonicalisation work):
+    it is refused rather than processed (``credentials.limits``)."""
 
 
 class KeyFormatError(CredentialError):

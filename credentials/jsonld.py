@@ -11,7 +11,11 @@ Three canonicalisers produce the same RDFC-1.0 (URDNA2015) N-Quads:
   substituted (``credentials.template_canon``), then pyoxigraph canonicalises them.
 
 Both refuse documents whose properties or types would be silently dropped by expansion
-(:class:`DroppedTermsError`): a signature must cover everything the document says.
+(:class:`DroppedTermsError`): a signature must cover everything the document says. All refuse
+documents beyond :mod:`credentials.limits` (:class:`LimitExceeded`): too deep, too many values
+or quads, or blank nodes whose canonicalisation would take exponential work. Those few datasets
+that need N-degree hashing at all are canonicalised by the bounded pyld implementation, whatever
+canonicaliser was asked for (the output is the same RDFC-1.0).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from typing import Any, Literal
 import pyoxigraph as ox
 from pyld import jsonld
 from pyld import nquads as _pyld_nquads
-from pyld.canon import URDNA2015
 
 from credentials.errors import CanonicalizationError, ContextError, CredentialError, DroppedTermsError
+from credentials.limits import BoundedURDNA2015, check_dataset, check_document, needs_ndegree
 
 Canonicalizer = Literal["pyld", "oxigraph", "template"]
 CANONICALIZERS: tuple[str, ...] = ("pyld", "oxigraph", "template")
@@ -168,6 +172,7 @@ def expand_checked(document: dict[str, Any]) -> list[Any]:
     """
     if not isinstance(document, dict):
         raise CanonicalizationError("a JSON-LD document must be a JSON object")
+    check_document(document)
     context = document.get("@context")
     if context is None:
         raise CanonicalizationError(
@@ -188,12 +193,13 @@ def to_dataset(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Convert a JSON-LD document to a pyld RDF dataset after the dropped-terms check."""
     expanded = expand_checked(document)
     dataset: dict[str, list[dict[str, Any]]] = _jsonld_call(jsonld.to_rdf, expanded, _options())
+    check_dataset(dataset)
     return dataset
 
 
 def _canonicalize_pyld(dataset: dict[str, list[dict[str, Any]]]) -> str:
     try:
-        result: str = URDNA2015().main(copy.deepcopy(dataset), {"format": "application/n-quads"})
+        result: str = BoundedURDNA2015().main(copy.deepcopy(dataset), {"format": "application/n-quads"})
     except (jsonld.JsonLdError, KeyError, ValueError) as error:
         raise CanonicalizationError(f"RDF canonicalisation failed: {error}") from error
     return result
@@ -219,6 +225,8 @@ def _ox_graph(name: str) -> ox.NamedNode | ox.BlankNode | ox.DefaultGraph:
 
 
 def _canonicalize_oxigraph(dataset: dict[str, list[dict[str, Any]]]) -> str:
+    if needs_ndegree(dataset):  # oxigraph's N-degree work cannot be bounded: use the bounded one
+        return _canonicalize_pyld(dataset)
     graph = ox.Dataset()
     try:
         for name, triples in dataset.items():

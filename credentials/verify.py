@@ -27,7 +27,8 @@ from typing import Any
 from credentials.baking import detect_kind, unbake
 from credentials.binding import unbound_reason
 from credentials.did import KeyResolver
-from credentials.errors import CredentialError
+from credentials.errors import CredentialError, LimitExceeded
+from credentials.limits import LIMITS, check_document
 from credentials.proof import verify_proof
 from credentials.revocationlist import bind as bind_revocation_entry
 from credentials.revocationlist import check_entry as check_revocation_entry
@@ -176,6 +177,10 @@ def verify_credential(
     """Verify a credential's proof, dates, status and schema (and a CLR's contents); never raises."""
     if not isinstance(document, dict):
         return failed_result("the credential is not a JSON object")
+    try:
+        check_document(document)
+    except LimitExceeded as error:
+        return failed_result(str(error))
     moment = now or datetime.now(UTC)
     proof_text = check_proof(document, resolver=resolver, canonicalizer=canonicalizer)
     dates = check_dates(document, now=moment)
@@ -238,8 +243,12 @@ def _verify_embedded(item: Any, *, depth: int, **options: Any) -> VerificationRe
 def load_credential(data: bytes) -> dict[str, Any]:
     """A credential from the bytes of a JSON file or of a baked PNG or SVG badge.
 
-    Raises ``ValueError`` saying, in plain words, why the bytes hold no credential.
+    Raises ``ValueError`` saying, in plain words, why the bytes hold no credential (also when
+    they exceed :data:`credentials.limits.LIMITS`).
     """
+    if len(data) > LIMITS.max_bytes:
+        raise ValueError(f"the file is larger than {LIMITS.max_bytes // (1024 * 1024)} MiB, "
+                         "more than any credential needs")
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith((b"{", b"[")):
         try:
@@ -263,6 +272,8 @@ def load_credential(data: bytes) -> dict[str, Any]:
         raise ValueError("the file is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"the file is not JSON: {error}") from None
+    except RecursionError:
+        raise ValueError(f"the JSON is nested more than {LIMITS.max_depth} levels deep") from None
     if not isinstance(document, dict):
         raise ValueError("the JSON is not a credential object")
     return document

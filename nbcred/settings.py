@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The folder ``make demo`` and a checkout use; picked when it already exists in the current folder.
 LOCAL_HOME = Path(".nbcred")
@@ -110,6 +110,25 @@ class Settings(BaseSettings):
                             "credential; the placeholder default points nowhere: set it).")
     issuer_did_web: str | None = Field(
         None, description="Domain for a did:web issuer (e.g. badges.example.org); default did:key."
+    )
+    trusted_issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Issuer ids (DIDs) that the verify pages call recognised besides this service's "
+        "own, comma-separated (e.g. did:web:partner.example.org). Any other issuer is shown by its "
+        "id as 'issuer not recognised', whatever name it gives itself.",
+    )
+    verify_deadline_seconds: float = Field(
+        10.0, gt=0, le=120,
+        description="Longest one verification may run (in a worker process, which is stopped "
+        "when the time is up); the caller gets a refusal instead.",
+    )
+    verify_workers: int = Field(
+        2, ge=1, le=32, description="Worker processes that verify credentials for the web service.",
+    )
+    verify_link_deadline_seconds: float = Field(
+        8.0, gt=0, le=60,
+        description="Total time allowed to fetch a credential from a link on the verify page "
+        "(resolution, connection, redirects and body together).",
     )
     learner_email_domain: str = Field(
         "learners.nbcred.example.org",
@@ -239,6 +258,13 @@ class Settings(BaseSettings):
         if cleaned.startswith("domains:") and cleaned.removeprefix("domains:").strip(" ,"):
             return cleaned
         raise ValueError("NBCRED_SIGNUP is off, open, invite or domains:example.edu,example.org")
+
+    @field_validator("trusted_issuers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""

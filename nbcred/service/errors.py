@@ -9,7 +9,8 @@
         ├── Conflict              409: the request clashes with the state (attempts used up)
         ├── TooLarge              413: an upload exceeds a size or file-count limit
         ├── Unprocessable         422: well-formed but refused (not a notebook, unknown assessment)
-        └── TooManyAttempts       429: repeated failed sign-ins; wait ``retry_after`` seconds
+        ├── TooManyAttempts       429: repeated failed sign-ins; wait ``retry_after`` seconds
+        └── Unavailable           503: the service cannot do this now (busy); try again later
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class TooLarge(ServiceError):
 
 class Unprocessable(ServiceError):
     status = 422
+
+
+class Unavailable(ServiceError):
+    status = 503
 
 
 class TooManyAttempts(ServiceError):

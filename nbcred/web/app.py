@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from nbcred.service.verify_worker import workers
+
+        workers(settings.verify_workers)  # start the verification processes now, not on first use
         dispatcher = None
         if settings.serve_grading:
             from nbcred.service.pools import make_pool

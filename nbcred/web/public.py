@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from nbcred.service import credential_page, public, verify, wallet
 from nbcred.service.errors import ServiceError
@@ -48,7 +49,7 @@ async def credential(request: Request, credential_id: str,
                      me: Annotated[Any, Depends(optional_account)], download: str = "") -> Response:
     """The credential: a page for browsers, the signed OB 3.0 JSON for ``Accept: application/(ld+)json``
     (``?download=json``: the same JSON as a file to save)."""
-    summary, document = wallet.public_credential(context(request), credential_id)
+    summary, document = await run_in_threadpool(wallet.public_credential, context(request), credential_id)
     if download == "json":
         name = summary.id.removeprefix(wallet.URN)
         response = _json(request, document)
@@ -56,15 +57,18 @@ async def credential(request: Request, credential_id: str,
         return response
     if wants_json(request):
         return _json(request, document)
-    return _credential_page(request, credential_id)
+    return await _credential_page(request, credential_id)
 
 
-def _credential_page(request: Request, credential_id: str, checked: tuple[str, bool] | None = None,
-                     status_code: int = 200) -> Response:
-    ctx = context(request)
+def _credential_view(ctx: Any, credential_id: str) -> tuple[verify.VerifyReport, Any]:
     _summary, document = wallet.public_credential(ctx, credential_id)
-    report = verify.verify_document(ctx, document)
-    view = credential_page.page(ctx, credential_id, report)
+    report = verify.verify_document(ctx, document)  # in a verification worker process
+    return report, credential_page.page(ctx, credential_id, report)
+
+
+async def _credential_page(request: Request, credential_id: str, checked: tuple[str, bool] | None = None,
+                           status_code: int = 200) -> Response:
+    report, view = await run_in_threadpool(_credential_view, context(request), credential_id)
     return render(request, "credential.html", {
         "p": view, "c": view.summary, "report": report, "checked": checked,
         "pretty": json.dumps(view.document, indent=2, ensure_ascii=False),
@@ -81,8 +85,8 @@ async def check_recipient(request: Request, credential_id: str,
     except ServiceError as exc:
         if exc.status == 404:
             raise
-        return _credential_page(request, credential_id, (str(exc), False), status_code=exc.status)
-    return _credential_page(request, credential_id, (email.strip(), matches))
+        return await _credential_page(request, credential_id, (str(exc), False), status_code=exc.status)
+    return await _credential_page(request, credential_id, (email.strip(), matches))
 
 
 @router.get("/credentials/{credential_id}/image.png")
@@ -181,21 +185,20 @@ async def verify_submit(
 ) -> HTMLResponse:
     """Verify what was pasted, uploaded or linked, and explain each check."""
     ctx = context(request)
-    source = ""
     try:
         if file is not None and file.filename:
-            document = verify.credential_from_file(file.filename, await file.read(verify.MAX_FETCH_BYTES + 1))
+            content = await file.read(verify.MAX_FETCH_BYTES + 1)
             source = file.filename
+            report = await run_in_threadpool(verify.verify_upload, ctx, file.filename, content)
         elif credential_json.strip():
-            document = verify.parse_credential_text(credential_json)
             source = "pasted JSON"
+            report = await run_in_threadpool(verify.verify_text, ctx, credential_json)
         elif link.strip():
-            document = verify.credential_from_link(ctx, link)
             source = link.strip()
+            report = await run_in_threadpool(verify.verify_link, ctx, link)
         else:
             problem = "paste a credential, upload a badge or give a link"
             return render(request, "verify.html", {"report": None, "problem": problem}, status_code=400)
     except ServiceError as exc:
         return render(request, "verify.html", {"report": None, "problem": str(exc)}, status_code=exc.status)
-    report = verify.verify_document(ctx, document)
     return render(request, "verify.html", {"report": report, "source": source})

@@ -66,3 +66,19 @@ def test_verify_page_names_a_forged_credential_not_valid(service: Service) -> No
     page = client.post("/verify", data={"credential_json": json.dumps(forged), "csrf_token": _csrf(client)})
     assert "Not valid" in page.text and "Valid: this credential was issued by" not in page.text
     assert f"issued by {name}" not in page.text
+def test_verify_page_does_not_recognise_a_stranger_using_this_services_name(service: Service) -> None:
+    did, name = _ours(service)
+    client = TestClient(service.client.app)
+    stranger = KeyPair.generate()
+    self_signed = sign(_unsigned(stranger.did_key, name), stranger)
+    api = client.post("/api/v1/credentials/verify", json=self_signed).json()
+    assert api["verified"] is True  # a genuine credential, just not ours
+    page = client.post("/verify", data={"credential_json": json.dumps(self_signed),
+                                        "csrf_token": _csrf(client)}).text
+    assert "issuer not recognised" in page.lower()
+    assert stranger.did_key in page
+    assert f"issued by {name}" not in page
+    genuine = service.ctx.issuer.identity.sign(_unsigned(did, name))
+    ours = client.post("/verify", data={"credential_json": json.dumps(genuine),
+                                        "csrf_token": _csrf(client)}).text
+    assert "issuer not recognised" not in ours.lower() and did in ours
