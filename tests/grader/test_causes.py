@@ -8,6 +8,7 @@ causes are built from an executed notebook and a run outcome, as every runner le
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Assessment, GradeR
                 cell.source = ANSWERS[grade_id]
         factory.write(release, root / "subs" / "lee" / source.filename)
     options = GradeOptions(runner=KernelRunner(), feedback_dir=root / "feedback")
-    return assessment, grade_submission(assessment, root / "subs" / "lee", options=options)
+    with ThreadPoolExecutor(1) as pool:  # a fresh thread: a browser test may leave an event loop here
+        return assessment, pool.submit(grade_submission, assessment, root / "subs" / "lee",
+                                       options=options).result()
 
 
 def feedback(result: GradeResult) -> dict[str, dict[str, Any]]:
