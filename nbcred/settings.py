@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The folder ``make demo`` and a checkout use; picked when it already exists in the current folder.
@@ -45,6 +45,22 @@ def default_submissions() -> Path:
     """``./notebooks`` if it exists here, else the sample submissions shipped with the catalogue."""
     here = Path("notebooks")
     return here if here.is_dir() or not SAMPLE_SUBMISSIONS.is_dir() else SAMPLE_SUBMISSIONS
+
+
+class OidcProvider(BaseModel):
+    """One institution's OpenID Connect provider (an entry of ``NBCRED_OIDC_PROVIDERS``)."""
+
+    name: str = Field(description="Short id used in URLs, e.g. uni (letters, digits, - and _).",
+                      pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    title: str = Field(description='Button text after "Sign in with", e.g. Example University.')
+    discovery_url: str = Field(description="The provider's .well-known/openid-configuration URL.")
+    client_id: str = Field(description="nbcred's client id at the provider.")
+    roles_claim: str | None = Field(None, description="ID-token claim listing the person's roles.")
+    role_values: dict[str, str] = Field(
+        default_factory=dict, description="Claim value → nbcred role, e.g. {\"staff\": \"instructor\"}.")
+    domain_roles: dict[str, str] = Field(
+        default_factory=dict, description="E-mail domain → nbcred role, e.g. {\"staff.example.edu\": "
+        "\"instructor\"}; everyone else is a learner.")
 
 
 class Settings(BaseSettings):
@@ -236,6 +252,17 @@ class Settings(BaseSettings):
         "off",
         description="Self-service sign-up: off (default), open, invite, or domains:example.edu,… "
         "(only addresses of those domains).",
+    )
+    oidc_providers: list[OidcProvider] = Field(
+        default_factory=list,
+        description="Institutional sign-in (OpenID Connect), a JSON list: [{\"name\": \"uni\", \"title\": "
+        "\"Example University\", \"discovery_url\": \"https://idp.example.edu/.well-known/"
+        "openid-configuration\", \"client_id\": \"nbcred\", \"roles_claim\": \"roles\", \"role_values\": "
+        "{\"staff\": \"instructor\"}}]. Secrets go in NBCRED_OIDC_CLIENT_SECRETS.",
+    )
+    oidc_client_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Client secrets of the OpenID Connect providers by name, as JSON: {\"uni\": \"…\"}.",
     )
     password_min_length: int = Field(8, ge=8, description="Shortest password accepted at sign-up, "
                                      "claim and reset (common passwords are refused too).")

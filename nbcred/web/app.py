@@ -21,7 +21,7 @@ from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.service.notify import Listener
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
-from nbcred.web import api, apidocs, instructor, pages, public, reach, selfservice, sessions, views
+from nbcred.web import api, apidocs, instructor, oidc, pages, public, reach, selfservice, sessions, views
 from nbcred.web.auth import write_session
 from nbcred.web.door import Door
 from nbcred.web.render import render
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.include_router(public.router)
     app.include_router(reach.router)
     app.include_router(selfservice.router)
+    app.include_router(oidc.router)
     app.include_router(pages.router)
     app.include_router(views.router)
     _handlers(app)

@@ -23,6 +23,7 @@ def render(request: Request, name: str, values: dict[str, Any] | None = None, *,
         "csrf": csrf_token(request),
         "issuer_name": ctx.settings.issuer_name,
         "csp_nonce": getattr(request.state, "csp_nonce", ""),  # <script nonce="{{ csp_nonce }}">
+        "identity_providers": [(p.name, p.title) for p in ctx.settings.oidc_providers],
         "signup_open": ctx.settings.signup.strip().lower() not in ("off", "invite", ""),
         **(values or {}),
     }
