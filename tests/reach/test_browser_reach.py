@@ -101,3 +101,33 @@ def test_claim_from_the_email_link_then_reset_the_password(
         assert BADGE in phone.locator("article.credential h2").inner_text()
     finally:
         phone.context.close()
+
+
+def test_sign_in_with_the_institution(chromium: Any, tmp_path: Path) -> None:
+    from nbcred.settings import OidcProvider
+    from tests.browsing import free_port
+    from tests.reach.openid_provider import CLIENT_ID, CLIENT_SECRET, provider
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with provider(free_port(), [f"{base}/signin/oidc/uni/callback"]) as issuer:
+        entry = OidcProvider(name="uni", title="Example University", client_id=CLIENT_ID,
+                             discovery_url=f"{issuer}/.well-known/openid-configuration")
+        settings = settings_for(tmp_path / "home", serve_grading=False, public_base_url=base, base_url=base,
+                                oidc_providers=[entry], oidc_client_secrets={"uni": CLIENT_SECRET})
+        with serve(create_app(settings, ctx=open_context(settings)), port=port):
+            page = new_page(chromium)
+            try:
+                page.goto(f"{base}/signin")
+                shot(page, "reach-5-signin-institution")
+                page.click("text=Sign in with Example University")
+                page.wait_for_url(f"{issuer}/interaction/*")  # the provider's own login form
+                page.fill("input[name=login]", "lin")
+                page.fill("input[name=password]", "anything")
+                page.click("button[type=submit]")
+                page.click("button[type=submit]")  # the provider's consent
+                page.wait_for_url(f"{base}/")
+                page.goto(f"{base}/account")
+                assert "lin@example.edu" in page.content()
+            finally:
+                page.context.close()
