@@ -174,15 +174,16 @@ class _Body(httpx.SyncByteStream):
         self.response.close()
 
 
-def fetch_public(link: str, *, deadline: float, max_bytes: int, resolve: Resolve = system_resolve,
-                 is_forbidden: Callable[[IPAddress], bool] = forbidden) -> bytes:
+def fetch_public(link: str, *, deadline: float, max_bytes: int, resolve: Resolve | None = None,
+                 is_forbidden: Callable[[IPAddress], bool] | None = None) -> bytes:
     """The body of ``link`` (http or https), fetched within ``deadline`` seconds in total.
 
     Raises :class:`LinkRefused` for a link or redirect into a forbidden address,
     :class:`TooLarge` past ``max_bytes``, :class:`BadRequest` for anything else (generic words).
     """
     clock = _Clock(deadline)
-    client = httpx.Client(transport=_Transport(_PinnedBackend(clock, resolve, is_forbidden)),
+    backend = _PinnedBackend(clock, resolve or system_resolve, is_forbidden or forbidden)
+    client = httpx.Client(transport=_Transport(backend),
                           follow_redirects=False, trust_env=False)
     try:
         with client:
