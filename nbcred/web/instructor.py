@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from nbcred.service import courseware, gradebook, manual, submissions
+from nbcred.service import courseware, gradebook, manual, regrade, submissions
 from nbcred.service.errors import NotFound, ServiceError
 from nbcred.service.users import Account
 from nbcred.web.api import ERRORS
@@ -42,6 +42,19 @@ def put_cell_grade(request: Request, caller: Staff, submission_id: str, notebook
     detail = manual.grade_cell(context(request), caller, submission_id, notebook=notebook,
                                grade_id=grade_id, score=body.score, comment=body.comment)
     return detail.as_json()
+
+
+@api.get("/submissions/{submission_id}/regrade", responses=ERRORS)
+def api_regrade_preview(request: Request, caller: Staff, submission_id: str) -> dict[str, Any]:
+    """What regrading this submission against the catalogue's live version would change."""
+    return regrade.preview(context(request), submission_id).as_json()
+
+
+@api.post("/submissions/{submission_id}/regrade", responses=ERRORS, status_code=202)
+def api_regrade(request: Request, caller: Staff, submission_id: str) -> dict[str, Any]:
+    """Queue the submission again against the live version (the old grading stays as it was)."""
+    info = regrade.regrade(context(request), caller, submission_id)
+    return {"id": info.id, "status": info.status, "assessment": info.assessment, "attempt": info.attempt}
 
 
 @api.get("/submissions/{submission_id}/cells", responses=ERRORS)
@@ -180,13 +193,29 @@ def page_gradebook(request: Request, caller: Staff, assessment: str, cohort: str
         "difficulty": book.difficulty()})
 
 
+@pages.get("/instructor/submissions/{submission_id}/regrade", response_class=HTMLResponse)
+def page_regrade_preview(request: Request, caller: Staff, submission_id: str) -> HTMLResponse:
+    return render(request, "instructor/regrade.html",
+                  {"p": regrade.preview(context(request), submission_id)})
+
+
+@pages.post("/instructor/submissions/{submission_id}/regrade", response_model=None)
+def page_regrade(request: Request, caller: Staff, submission_id: str) -> Response:
+    info = regrade.regrade(context(request), caller, submission_id)
+    return RedirectResponse(f"/instructor/submissions/{info.id}", status_code=303)
+
+
 @pages.get("/instructor/submissions/{submission_id}", response_class=HTMLResponse)
 def page_submission(request: Request, caller: Staff, submission_id: str, saved: str = "") -> HTMLResponse:
     ctx = context(request)
     detail = submissions.get_submission(ctx, caller, submission_id)
     cells = manual.manual_cells(ctx, submission_id) if detail.result is not None else []
+    try:
+        versions = regrade.preview(ctx, submission_id)
+    except ServiceError:  # the assessment left the catalogue: nothing to regrade against
+        versions = None
     return render(request, "instructor/submission.html", {
-        "d": detail, "cells": cells, "saved": saved,
+        "d": detail, "cells": cells, "saved": saved, "versions": versions,
         "notebooks": list(submissions.uploaded_notebooks(ctx, caller, submission_id))})
 
 

@@ -24,10 +24,11 @@ CELL_URL = "/api/v1/submissions/{}/cells/" + "/".join(MANUAL_CELL)
 
 
 def change_version(folder: Path) -> None:
-    """What an instructor does: bump the version and edit a source notebook."""
+    """What an instructor does: bump the version, raise the pass threshold, edit a notebook file."""
     spec_path = folder / "assessment.yaml"
     spec = yaml.safe_load(spec_path.read_text())
     spec["version"] = "2.0.0"
+    spec["pass"] = {**spec.get("pass", {}), "threshold": 0.8}
     spec_path.write_text(yaml.safe_dump(spec))
     notebook = next((folder / "source").glob("*.ipynb"))
     notebook.write_text(notebook.read_text() + "\n")
@@ -87,3 +88,30 @@ def test_a_past_submission_is_graded_by_hand_with_its_version(
     header, line = csv.text.strip().splitlines()
     assert header.endswith(",latest_version") and line.endswith(",1.0.0")
     assert ",True," in line  # the manual grade that passed it is exported
+
+
+def test_regrading_is_previewed_then_explicit(changed: tuple[Course, TestClient, str]) -> None:
+    from tests.web.conftest import grade_queued
+
+    course, client, _old = changed
+    staff = auth(course, "grace")
+    page = client.get(f"/instructor/submissions/{course.submission}", headers=staff).text
+    assert 'id="version-note"' in page and "now has version 2.0.0" in page
+    preview = client.get(f"/api/v1/submissions/{course.submission}/regrade", headers=staff).json()
+    assert preview["from_version"] == "1.0.0" and preview["to_version"] == "2.0.0"
+    assert "version 1.0.0 → 2.0.0" in preview["changes"] and "pass threshold 70% → 80%" in preview["changes"]
+    shown = client.get(f"/instructor/submissions/{course.submission}/regrade", headers=staff)
+    assert shown.status_code == 200 and "pass threshold 70% → 80%" in shown.text
+    assert client.get(f"/api/v1/submissions/{course.submission}/regrade",
+                      headers=auth(course, "ada")).status_code == 403
+    queued = client.post(f"/api/v1/submissions/{course.submission}/regrade", headers=staff)
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    again = client.post(f"/api/v1/submissions/{course.submission}/regrade", headers=staff)
+    assert again.json()["id"] == queued.json()["id"]  # one regrade, however often it is asked for
+    assert grade_queued(course.ctx) == ["graded"]
+    fresh = client.get(f"/api/v1/submissions/{queued.json()['id']}", headers=staff).json()
+    assert fresh["result"]["assessment_version"] == "2.0.0" and fresh["attempt"] == 1
+    old = client.get(f"/api/v1/submissions/{course.submission}", headers=staff).json()
+    assert old["result"]["assessment_version"] == "1.0.0"  # the old grading stays as it was
+    up_to_date = client.get(f"/api/v1/submissions/{queued.json()['id']}/regrade", headers=staff).json()
+    assert up_to_date["up_to_date"] and up_to_date["changes"] == []
