@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,28 +18,8 @@ from rich.progress import (
 )
 
 from grader.errors import GraderError
-from nbcred.cmdline import db_option
+from nbcred.cli._common import CHECK_FAILED, DbOption, err, fail, open_context, out
 from nbcred.errors import NbcredError
-from nbcred.settings import Settings
-
-out = Console()
-err = Console(stderr=True, emoji=False)
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option,
-                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
-                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
-]
-
-
-def _settings(db: str | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"database_url": db}) if db else settings
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
 
 
 def issue_bulk(
@@ -56,24 +34,16 @@ def issue_bulk(
                                                           "a claim link (queued in the outbox).")] = False,
 ) -> None:
     """Issue a credential for every row of ROSTER not issued before; write ROSTER.results.csv."""
-    from nbcred.bulk.issue import BulkIssuer, RosterInvalid
-    from nbcred.catalogue import load_catalogue
-    from nbcred.store import Store
+    from nbcred.service.programs import bulk_issuer
 
-    settings = _settings(db)
     if not roster.is_file():
-        raise _fail(f"roster {roster} not found; give the path of a CSV file")
+        raise fail(f"roster {roster} not found; give the path of a CSV file")
     try:
-        store = Store.open(settings.resolved_database_url())
-        catalogue = load_catalogue(settings.catalogue)
-        bulk = BulkIssuer(settings=settings, store=store, catalogue=catalogue,
-                          workers=workers or settings.workers, batch_size=batch_size,
-                          executor=executor or settings.executor, notify=notify)
+        bulk = bulk_issuer(open_context(db), workers=workers, batch_size=batch_size, executor=executor,
+                           notify=notify)
         check = bulk.validate(roster)
-    except RosterInvalid as exc:
-        raise _fail(str(exc)) from exc
-    except (GraderError, NbcredError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+    except (GraderError, NbcredError, OSError) as exc:  # an invalid roster is an NbcredError
+        raise fail(exc) from exc
     if check.ignored_columns:
         err.print(f"ignored columns: {', '.join(check.ignored_columns)}", highlight=False)
     bar = Progress(TextColumn("[bold]issuing"), BarColumn(), MofNCompleteColumn(),
@@ -86,7 +56,7 @@ def issue_bulk(
                 task, completed=r.issued + r.skipped + r.failed,
                 counts=f"{r.issued} issued · {r.skipped} skipped · {r.failed} failed"))
         except (NbcredError, OSError) as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     for line in report.pathway_lines:
         err.print(line, highlight=False)
     out.print(report.summary, highlight=False)
@@ -94,7 +64,7 @@ def issue_bulk(
     if notify:
         out.print(f"e-mails queued: {bulk.queued_mail} (sent by `nbcred serve`, the workers or "
                   "`nbcred mail flush`)", highlight=False)
-    raise typer.Exit(1 if report.failed else 0)
+    raise typer.Exit(CHECK_FAILED if report.failed else 0)
 
 
 def expiring(
@@ -105,18 +75,12 @@ def expiring(
     """List active credentials that expire within the window (superseded ones left out)."""
     import json
 
-    from nbcred.bulk.lifecycle import expiring as find_expiring
-    from nbcred.bulk.lifecycle import parse_window
-    from nbcred.issuance import CredentialIssuer
-    from nbcred.store import Store
+    from nbcred.service.programs import expiring as find_expiring
 
-    settings = _settings(db)
     try:
-        window = parse_window(within)
-        found = find_expiring(CredentialIssuer(settings, Store.open(settings.resolved_database_url())),
-                              within=window)
+        found = find_expiring(open_context(db), within=within)
     except NbcredError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for c in found:
         if fmt == "json":
             out.print(json.dumps({"id": c.id, "learner": c.learner, "name": c.name,
@@ -139,21 +103,14 @@ def _status_command(action: str) -> Callable[..., None]:
         issued_to: Annotated[str | None, typer.Option(help="Issued before (ISO date).")] = None,
         db: DbOption = None,
     ) -> None:
-        from nbcred.bulk.lifecycle import change_status_bulk, ids_from_csv, select_credentials
-        from nbcred.bulk.roster import parse_date
-        from nbcred.issuance import CredentialIssuer
-        from nbcred.store import Store
+        from nbcred.service.programs import change_status_many
 
-        settings = _settings(db)
         try:
-            issuer = CredentialIssuer(settings, Store.open(settings.resolved_database_url()))
-            ids = select_credentials(
-                issuer, ids=ids_from_csv(csv_file) if csv_file else (), achievement=achievement,
-                cohort=cohort, issued_from=parse_date(issued_from) if issued_from else None,
-                issued_to=parse_date(issued_to) if issued_to else None)
-            report = change_status_bulk(issuer, ids, action, reason)  # type: ignore[arg-type]
+            report = change_status_many(
+                open_context(db), action, reason, csv_file=csv_file,  # type: ignore[arg-type]
+                achievement=achievement, cohort=cohort, issued_from=issued_from, issued_to=issued_to)
         except (NbcredError, ValueError) as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         for cid, why in report.skipped:
             err.print(f"skipped {cid}: {why}", highlight=False)
         out.print(f"{action}: {len(report.changed)} credential(s), {len(report.cascaded)} stacked "

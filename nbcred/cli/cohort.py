@@ -6,36 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from grader.errors import GraderError
-from nbcred.cmdline import db_option
+from nbcred.cli._common import DbOption, fail, open_context, out
 from nbcred.errors import NbcredError
-from nbcred.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
-out = Console()
-err = Console(stderr=True, emoji=False)
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option,
-                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
-                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-def _settings(db: str | None, **more: object) -> Settings:
-    changes = {k: v for k, v in {"database_url": db, **more}.items() if v}
-    settings = Settings()
-    return settings.model_copy(update=changes) if changes else settings
-
-
 @app.command("import")
 def import_command(
     cohort: Annotated[str, typer.Argument(help="Cohort id, e.g. spring-2026.")],
@@ -46,18 +22,13 @@ def import_command(
     db: DbOption = None,
 ) -> None:
     """Create or update COHORT from a roster CSV and set its assessments."""
-    from nbcred.bulk.cohorts import import_cohort, parse_terms
-    from nbcred.catalogue import load_catalogue
-    from nbcred.store import Store
+    from nbcred.service.programs import import_cohort
 
-    settings = _settings(db)
     try:
-        terms = [parse_terms(a) for a in assessment or []]
-        result = import_cohort(Store.open(settings.resolved_database_url()),
-                               load_catalogue(settings.catalogue), cohort=cohort, roster=roster,
-                               title=title, assessments=terms)
+        result = import_cohort(open_context(db), cohort=cohort, roster=roster, title=title,
+                               assessments=assessment or [])
     except (GraderError, NbcredError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     out.print(f"cohort {result.cohort}: {result.members} learners ({result.added} new), assessments: "
               f"{', '.join(result.assessments) or 'none'}", highlight=False)
 
@@ -72,23 +43,16 @@ def grade_command(
     executor: Annotated[str | None, typer.Option(help="local or celery.")] = None,
 ) -> None:
     """Grade everything submitted for COHORT: who passed, failed, errored, was late or is missing."""
-    from nbcred.bulk.cohorts import cohort_members, cohort_terms, grade_cohort
-    from nbcred.catalogue import load_catalogue
-    from nbcred.issuance import issue_pathways
-    from nbcred.runtime import Runtime
+    from nbcred.service.programs import cohort_size, grade_cohort
 
-    settings = _settings(db, workers=workers, executor=executor)
     try:
-        catalogue = load_catalogue(settings.catalogue)
-        runtime = Runtime.start(settings)
-        expected = len(cohort_members(runtime.store, cohort)) * len(cohort_terms(runtime.store, cohort))
-        with runtime.progress(expected) as progress:
-            report = grade_cohort(store=runtime.store, catalogue=catalogue, cohort=cohort,
-                                  submitted=submitted, executor=runtime.executor, issuer=runtime.issuer,
-                                  on_result=progress.advance)
-        stacked = issue_pathways(runtime, catalogue)
+        ctx = open_context(db, workers=workers, executor=executor)
+        ctx.catalogue  # noqa: B018 (an invalid catalogue is reported before anything is graded)
+        with ctx.progress(cohort_size(ctx, cohort)) as progress:
+            graded = grade_cohort(ctx, cohort=cohort, submitted=submitted, on_result=progress.advance)
+        report, stacked = graded.report, graded.stacked
     except (GraderError, NbcredError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for o in report.assessments:
         out.print(f"{o.assessment}: passed {len(o.passed)}, failed {len(o.failed)}, errored "
                   f"{len(o.errored)}, late {len(o.late)}, missing {len(o.missing)}, over the attempt "

@@ -17,20 +17,12 @@ from credentials.errors import CredentialError
 from credentials.keys import load_key_file
 from credentials.proof import CRYPTOSUITES, sign
 from credentials.verify import VerificationResult, parse_datetime
-from nbcred.cmdline import db_option
+from nbcred.cli._common import CHECK_FAILED, DbOption, fail, open_context
 
 if TYPE_CHECKING:
-    from nbcred.issuance import CredentialIssuer
+    pass
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
-
-_err = Console(stderr=True, emoji=False)
-
-
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
-    return typer.Exit(code=1)
-
 
 def _read_json(path: Path) -> Any:
     """Read a JSON file or raise ValueError with a readable reason."""
@@ -64,7 +56,7 @@ def sign_command(
 ) -> None:
     """Sign FILE with a Data Integrity proof and print the signed credential."""
     if cryptosuite not in CRYPTOSUITES:
-        raise _fail(f"unsupported cryptosuite {cryptosuite!r}; use {', '.join(CRYPTOSUITES)}")
+        raise fail(f"unsupported cryptosuite {cryptosuite!r}; use {', '.join(CRYPTOSUITES)}")
     try:
         document = _read_json(file)
         if not isinstance(document, dict):
@@ -78,7 +70,7 @@ def sign_command(
             canonicalizer=canonicalizer,
         )
     except (ValueError, CredentialError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(json.dumps(signed, indent=2, ensure_ascii=False))
 
 
@@ -121,9 +113,9 @@ def _load_supporting(paths: list[Path], what: str) -> list[dict[str, Any]]:
         try:
             document = _read_json(path)
         except ValueError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
         if not isinstance(document, dict) or not isinstance(document.get("id"), str):
-            raise _fail(f"{path} is not a {what} with an id")
+            raise fail(f"{path} is not a {what} with an id")
         documents.append(document)
     return documents
 
@@ -162,11 +154,11 @@ def verify_command(
     from nbcred.settings import Settings
 
     if output_format not in ("text", "json"):
-        raise _fail("--format must be text or json")
+        raise fail("--format must be text or json")
     try:
         moment = parse_datetime(now) if now else None
     except ValueError:
-        raise _fail(f"--now {now!r} is not an ISO 8601 date-time") from None
+        raise fail(f"--now {now!r} is not an ISO 8601 date-time") from None
     verdicts = verify_files(
         Settings(), files,
         status_lists=_load_supporting(status_lists or [], "status list credential"),
@@ -180,7 +172,7 @@ def verify_command(
             typer.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
         else:
             _render_text(console, verdict.file, verdict.result)
-    raise typer.Exit(code=0 if all(v.result.verified for v in verdicts) else 1)
+    raise typer.Exit(code=0 if all(v.result.verified for v in verdicts) else CHECK_FAILED)
 
 
 @app.command("bake")
@@ -198,7 +190,7 @@ def bake_command(
         baked = bake(document, image.read_bytes())
         output.write_bytes(baked)
     except (OSError, UnicodeDecodeError, ValueError, CredentialError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"baked {credential} into {output}")
 
 
@@ -212,7 +204,7 @@ def unbake_command(
     try:
         credential = unbake(image.read_bytes())
     except (OSError, CredentialError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if isinstance(credential, str):
         typer.echo(credential)
     else:
@@ -221,24 +213,7 @@ def unbake_command(
 
 # --- issued credentials in the gradebook ---------------------------------------------------------
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option,
-                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
-                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
-]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the gradebook, not published).")]
-
-
-def _issuer(db: str | None) -> CredentialIssuer:
-    """The application's credential issuer over the configured gradebook."""
-    from nbcred.issuance import CredentialIssuer
-    from nbcred.settings import Settings
-    from nbcred.store import Store
-
-    settings = Settings()
-    if db:
-        settings = settings.model_copy(update={"database_url": db})
-    return CredentialIssuer(settings, Store.open(settings.resolved_database_url()))
 
 
 def _run(action: Callable[[], Any]) -> Any:
@@ -248,8 +223,7 @@ def _run(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except (NbcredError, CredentialError) as error:
-        _err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise typer.Exit(code=2) from None
+        raise fail(error) from None
 
 
 @app.command("list")
@@ -259,11 +233,11 @@ def list_command(
     db: DbOption = None,
 ) -> None:
     """List issued credentials with their status."""
-    from nbcred.issuance import list_credentials
+    from nbcred.service.issued import list_issued
 
     if output_format not in ("table", "json"):
-        raise _fail("--format must be table or json")
-    rows = _run(lambda: list_credentials(_issuer(db), learner=learner))
+        raise fail("--format must be table or json")
+    rows = _run(lambda: list_issued(open_context(db), learner=learner))
     if output_format == "json":
         for row in rows:
             typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
@@ -281,15 +255,9 @@ def list_command(
 
 def _change(credential_id: str, action: str, reason: str, db: str | None) -> None:
     """The same operation as the instructor pages and API (``nbcred.service.courseware``)."""
-    from nbcred.service.context import ServiceContext
     from nbcred.service.courseware import set_status
 
-    def change() -> Any:
-        issuer = _issuer(db)
-        return set_status(ServiceContext(issuer.settings, issuer.store), credential_id, action=action,
-                          reason=reason)
-
-    info = _run(change)
+    info = _run(lambda: set_status(open_context(db), credential_id, action=action, reason=reason))
     typer.echo(f"{credential_id}: {info.status} ({info.reason})")
 
 
@@ -330,8 +298,8 @@ def export_clr_command(
     db: DbOption = None,
 ) -> None:
     """Write a signed CLR 2.0 record of the learner's active credentials."""
-    from nbcred.issuance import export_clr
+    from nbcred.service.issued import export_learner_clr
 
-    clr = _run(lambda: export_clr(_issuer(db), learner, output))
+    clr = _run(lambda: export_learner_clr(open_context(db), learner, output))
     count = len(clr["credentialSubject"]["verifiableCredential"])
     typer.echo(f"wrote {output} ({count} credential(s))")

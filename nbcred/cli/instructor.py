@@ -6,14 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from grader.errors import GraderError
 from grader.scaffold import write_starting_spec
+from nbcred.cli._common import fail, out
 
 app = typer.Typer(add_completion=False)
-out = Console()
-err = Console(stderr=True)
 
 
 @app.command()
@@ -25,8 +23,7 @@ def init(
     try:
         made = write_starting_spec(assignment, force=force)
     except GraderError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+        raise fail(exc) from exc
     out.print(f"wrote {made.path}: {made.competencies} competencies, {made.rubric_cells} rubric cells, "
               f"{made.manual_cells} manually graded", highlight=False)
     out.print(f"next: edit it, then run `nbcred validate {assignment}`", highlight=False)

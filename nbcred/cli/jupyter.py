@@ -9,12 +9,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from nbcred.cli._common import fail
 from nbcred.errors import ConfigurationError
 from nbcred.jupyter.setup import write_config
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 _out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
 
 
 @app.callback()
@@ -34,8 +34,7 @@ def setup(
     try:
         result = write_config(directory=directory, course_id=course, url=url)
     except ConfigurationError as exc:
-        _err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+        raise fail(exc) from exc
     verb = "created" if result.created else "updated"
     _out.print(f"{verb} {result.path}:")
     for line in result.lines:

@@ -13,17 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
-from rich.console import Console
 
+from nbcred.cli._common import CHECK_FAILED, DbOption, err, fail, open_context, out
+from nbcred.cli._common import settings as _settings
 from nbcred.cli._lazy import Lazy, LazyGroup
-from nbcred.cmdline import db_option, refuse_password
+from nbcred.cmdline import refuse_password
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from grader.results import GradeResult
     from nbcred.pipeline import BatchReport
-    from nbcred.settings import Settings
+    from nbcred.service.demo import DemoRun
 
 # Heavy imports (nbgrader, the gradebook, the web service…) happen inside the commands that need
 # them: `nbcred --help` and `nbcred grade` start without importing the rest, and `nbcred --help`
@@ -104,8 +105,6 @@ class _Commands(LazyGroup):
 
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, cls=_Commands)
-out = Console()
-err = Console(stderr=True)
 
 
 class Format(StrEnum):
@@ -113,19 +112,9 @@ class Format(StrEnum):
     json = "json"
 
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option,
-                              help="Gradebook URL without a password (default: NBCRED_DATABASE_URL "
-                              "or SQLite); a password goes in NBCRED_DATABASE_URL or ~/.pgpass.")
-]
 FormatOption = Annotated[
     Format, typer.Option("--format", help="table, or json: one object per submission per line.")
 ]
-
-
-def _fail(exc: Exception, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -153,7 +142,7 @@ def validate(
             out.print(f"[bold red]✗ {report.assessment}[/]")
             for problem in report.problems:
                 out.print(f"  - {problem}", highlight=False)
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(CHECK_FAILED if failed else 0)
 
 
 @app.command()
@@ -168,7 +157,7 @@ def release(
     try:
         written = release_folder(assessment, output)
     except GraderError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     for path in written:
         out.print(f"wrote {path}", highlight=False)
 
@@ -202,27 +191,13 @@ def grade(
         graded = grade_folders(settings, assessment=assessment, submissions=submissions, issue=issue,
                                on_result=on_result)
     except (GraderError, NbcredError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if fmt is Format.table:
         out.print(results_table(shown, has_badge=graded.has_badge))
     _summary(graded.report)
     if not graded.has_badge and issue:
         err.print(f"{graded.assessment} has no badge: passing earns no credential (add a badge: section "
                   "to its assessment.yaml; `nbcred init` writes one to start from)", highlight=False)
-
-
-def _settings(**overrides: object) -> Settings:
-    from nbcred.settings import Settings
-
-    settings = Settings()
-    changes = {}
-    if overrides.get("db"):
-        changes["database_url"] = overrides["db"]
-    if overrides.get("workers"):
-        changes["workers"] = overrides["workers"]
-    if overrides.get("executor"):
-        changes["executor"] = overrides["executor"]
-    return settings.model_copy(update=changes) if changes else settings
 
 
 def results_table(results: list[GradeResult], *, has_badge: bool = True) -> Table:
@@ -261,14 +236,38 @@ def demo(
 ) -> None:
     """Grade every sample submission in notebooks/ against the catalogue in assessments/."""
     from grader.errors import GraderError
-    from nbcred.demo import run_demo
     from nbcred.errors import NbcredError
+    from nbcred.service.demo import run_demo
+
+    def started(total: int, assessments: int) -> None:
+        out.print(f"Grading {total} sample submissions for {assessments} assessments with "
+                  f"{settings.workers} worker(s); gradebook: {settings.resolved_database_url()}")
 
     settings = _settings(db=db, workers=workers)
     try:
-        run_demo(settings, console=out)
+        run = run_demo(open_context(db=db, workers=workers), on_start=started)
     except (GraderError, NbcredError) as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
+    out.print(results_table(run.results))
+    for line in run.pathway_lines:
+        out.print(line)
+    out.print(verification_table(run))
+    out.print(f"Feedback pages: {run.feedback.resolve()}")
+    out.print(f"Cohort report:  {run.report.resolve()}")
+
+
+def verification_table(run: DemoRun) -> Table:
+    """Every issued credential, verified offline against the published status lists."""
+    from rich.table import Table
+
+    table = Table(title="Issued credentials, verified offline")
+    for column in ("learner", "credential", "proof", "dates", "status", "schema", "verified"):
+        table.add_column(column)
+    for item in run.verified:
+        checks = item.result.checks
+        table.add_row(item.learner, item.name, checks["proof"], checks["dates"], checks["status"],
+                      checks["schema"], "[green]yes[/]" if item.result.verified else "[red]no[/]")
+    return table
 
 
 @app.command("settings")
@@ -303,7 +302,7 @@ def doctor() -> None:
         table.add_row(check.name, "[green]yes[/]" if check.ok else "[red]no[/]", check.detail)
     out.print(table)
     if not all(c.ok for c in checks):
-        raise typer.Exit(1)
+        raise typer.Exit(CHECK_FAILED)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -319,7 +318,7 @@ def worker(ctx: typer.Context) -> None:
         try:
             refuse_password(arg, option="celery worker option", setting="NBCRED_BROKER_URL")
         except ValueError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     celery.worker_main(["worker", "--pool=solo", f"--queues={celery.conf.task_default_queue}",
                         "--loglevel=INFO", *ctx.args])
 

@@ -6,10 +6,8 @@ import os
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from nbcred.cmdline import db_option
+from nbcred.cli._common import BAD_INPUT, DbOption, err, fail
 from nbcred.errors import NbcredError
 from nbcred.settings import Settings
 
@@ -18,13 +16,12 @@ SAMPLE_ACCOUNTS = (
     ("instructor@example.org", "Grace Instructor", "instructor", "instructor-password"),
     ("admin@example.org", "Alan Admin", "admin", "admin-password"),
 )
-_err = Console(stderr=True, emoji=False)
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    db: Annotated[str | None, typer.Option("--db", callback=db_option, help="Gradebook URL.")] = None,
+    db: DbOption = None,
     sample_accounts: Annotated[bool, typer.Option(
         "--sample-accounts", help="Create a learner, an instructor and an admin (known passwords).")] = False,
     processes: Annotated[int, typer.Option(help="App processes (uvicorn workers) sharing the database.")] = 1,
@@ -52,15 +49,14 @@ def serve(
                 except NbcredError:
                     add_user(ctx, email=email, name=name, role=role, password=password)
     except Exception as exc:
-        _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    _err.print(f"nbcred: {assessments} assessment(s) from {settings.catalogue}, "
+        raise fail(exc, BAD_INPUT) from None
+    err.print(f"nbcred: {assessments} assessment(s) from {settings.catalogue}, "
                f"gradebook {settings.resolved_database_url()}, executor {settings.executor}", highlight=False)
-    _err.print(f"sign in at {url}/signin", highlight=False)
+    err.print(f"sign in at {url}/signin", highlight=False)
     if sample_accounts:
         for email, _name, role, password in SAMPLE_ACCOUNTS:
-            _err.print(f"  {role:<10} {email:<24} password: {password}", highlight=False)
-    _err.print(f"API docs at {url}/api/docs; verify page at {url}/verify; "
+            err.print(f"  {role:<10} {email:<24} password: {password}", highlight=False)
+    err.print(f"API docs at {url}/api/docs; verify page at {url}/verify; "
                f"credentials link to {settings.public_base_url}", highlight=False)
     _warn_placeholders(settings)
     if processes > 1:
@@ -90,5 +86,5 @@ def _check_secret(settings: Settings, host: str) -> None:
     check_for_host(settings, host)
     session_secret(settings)
     if is_short(settings):
-        _err.print(f"[yellow]warning:[/yellow] NBCRED_SESSION_SECRET is shorter than {SHORTEST} "
+        err.print(f"[yellow]warning:[/yellow] NBCRED_SESSION_SECRET is shorter than {SHORTEST} "
                    "characters; use a long random value", highlight=False)

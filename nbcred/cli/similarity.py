@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from grader.assessment import load_assessment
 from grader.errors import GraderError
+from nbcred.cli._common import err, fail, out
 from nbcred.similarity import DEFAULT_THRESHOLD, SimilarityOptions, compare_submissions, render_html
 
 app = typer.Typer(add_completion=False)
-out = Console()
-err = Console(stderr=True)
 
 
 @app.command()
@@ -34,13 +32,11 @@ def similarity(
 ) -> None:
     """Compare the code learners wrote in the solution cells; report similar pairs, highest first."""
     if output_format not in ("table", "json"):
-        err.print("[bold red]error:[/] --format must be table or json")
-        raise typer.Exit(2)
+        raise fail("--format must be table or json")
     try:
         loaded = load_assessment(assessment)
     except GraderError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+        raise fail(exc) from exc
     report = compare_submissions(assessment=loaded, submissions=submissions,
                                  options=SimilarityOptions(threshold=threshold, workers=workers))
     if html_path is not None:

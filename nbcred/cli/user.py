@@ -10,34 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nbcred.cmdline import db_option
+from nbcred.cli._common import DbOption, err, fail
+from nbcred.cli._common import open_context as _context
 from nbcred.errors import NbcredError
-from nbcred.service import ServiceContext
 from nbcred.service import sessions as session_service
 from nbcred.service import users as service
-from nbcred.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
-_err = Console(stderr=True, emoji=False)
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option,
-                              help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
-]
-
-
-def _context(db: str | None) -> ServiceContext:
-    settings = Settings()
-    if db:
-        settings = settings.model_copy(update={"database_url": db})
-    return ServiceContext.open(settings)
-
-
-def _fail(error: Exception) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-    return typer.Exit(code=2)
-
-
 def _password(password: str | None, password_stdin: bool) -> str | None:
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -58,8 +37,8 @@ def add(
         account = service.add_user(_context(db), email=email, name=name, role=role,
                                    password=_password(password, password_stdin))
     except NbcredError as exc:
-        raise _fail(exc) from None
-    _err.print(f"added {account.role} {account.email}", highlight=False)
+        raise fail(exc) from None
+    err.print(f"added {account.role} {account.email}", highlight=False)
 
 
 @app.command("password")
@@ -72,12 +51,12 @@ def password_command(
     """Set a user's password."""
     new = _password(password, password_stdin)
     if not new:
-        raise _fail(ValueError("give --password or --password-stdin"))
+        raise fail(ValueError("give --password or --password-stdin"))
     try:
         ended = service.set_password(_context(db), email=email, password=new)
     except NbcredError as exc:
-        raise _fail(exc) from None
-    _err.print(f"password set for {email}; {ended} signed-in session(s) ended", highlight=False)
+        raise fail(exc) from None
+    err.print(f"password set for {email}; {ended} signed-in session(s) ended", highlight=False)
 
 
 @app.command("token")
@@ -90,7 +69,7 @@ def token(
     try:
         created = service.create_token(_context(db), email=email, label=label)
     except NbcredError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(created.token)
 
 
@@ -100,7 +79,7 @@ def tokens(email: Annotated[str, typer.Argument(help="The user's email.")], db: 
     try:
         rows = service.list_tokens(_context(db), email=email)
     except NbcredError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table("id", "label", "created", "last used", "revoked")
     for row in rows:
         table.add_row(str(row.id), escape(row.label), row.created_at.isoformat(timespec="seconds"),
@@ -119,8 +98,8 @@ def revoke_token(
     try:
         count = service.revoke_tokens(_context(db), email=email, token_id=token_id)
     except NbcredError as exc:
-        raise _fail(exc) from None
-    _err.print(f"revoked {count} token(s) of {email}", highlight=False)
+        raise fail(exc) from None
+    err.print(f"revoked {count} token(s) of {email}", highlight=False)
 
 
 @app.command("list")
@@ -129,7 +108,7 @@ def list_command(db: DbOption = None) -> None:
     try:
         rows = service.list_users(_context(db))
     except NbcredError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table("email", "name", "role")
     for row in rows:
         table.add_row(row.email, escape(row.name), row.role)
@@ -146,7 +125,7 @@ def sessions_command(
     try:
         rows = session_service.list_sessions(_context(db), email=email, include_ended=ended)
     except NbcredError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table("id", "signed in", "last seen", "expires", "address", "ended")
     for row in rows:
         table.add_row(str(row.id), row.created_at.isoformat(timespec="seconds"),
@@ -171,5 +150,5 @@ def end_sessions(
         else:
             count = session_service.end_sessions(ctx, email=email)
     except NbcredError as exc:
-        raise _fail(exc) from None
-    _err.print(f"ended {count} session(s) of {email}", highlight=False)
+        raise fail(exc) from None
+    err.print(f"ended {count} session(s) of {email}", highlight=False)

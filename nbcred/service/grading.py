@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from grader.results import GradeResult
 from nbcred.executors.local import LocalExecutor, stop_fork_server
 from nbcred.pipeline import BatchReport, grade_batch, grade_options
-from nbcred.runtime import Runtime, make_executor
+from nbcred.service.context import ServiceContext, make_executor
 from nbcred.settings import Settings
 
 if TYPE_CHECKING:  # the grader (nbgrader, nbclient…) is imported once grading workers are starting
@@ -90,15 +90,20 @@ def grade_folders(
         from grader.assessment import load_assessment
 
         loaded = load_assessment(assessment)
-        runtime = Runtime.start(settings, issue=issue, executor=executor)
-        with runtime.progress(len(submissions), quiet=quiet) as progress:
+        from nbcred.issuance import CredentialIssuer
+
+        ctx = ServiceContext.open(settings, executor=executor)
+        # one folder is graded, not the catalogue: when a badge completes a pathway, the issuer
+        # reads the pathways from the settings' folder instead of loading every assessment
+        issuer = CredentialIssuer(settings, ctx.store) if issue else None
+        with ctx.progress(len(submissions), quiet=quiet) as progress:
             def record(result: GradeResult) -> None:
                 progress.advance(result)
                 if on_result is not None:
                     on_result(result)
 
-            report = grade_batch(loaded, submissions, store=runtime.store, executor=runtime.executor,
-                                 issuer=runtime.issuer, on_result=record)
+            report = grade_batch(loaded, submissions, store=ctx.store, executor=ctx.executor,
+                                 issuer=issuer, on_result=record)
     finally:
         if isinstance(executor, LocalExecutor):
             executor.close()

@@ -224,5 +224,5 @@ def test_cli_bake_and_unbake(tmp_path: Path) -> None:
     assert runner.invoke(app, ["unbake", str(svg_out)]).stdout.strip() == JWS
 
     result = runner.invoke(app, ["unbake", str(png)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input: no credential in the image
     assert "no Open Badges credential" in result.output

@@ -111,7 +111,7 @@ def test_sign_refuses_dropped_properties(tmp_path: Path) -> None:
     document["credentialSubject"]["acheivement"] = "typo"
     unsigned = _write(tmp_path / "bad.json", document)
     result = runner.invoke(app, ["credential", "sign", str(unsigned), "--key", str(KEY)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input (a check failing is 1)
     assert "acheivement" in result.output
     assert result.stdout.strip() == "" or "Traceback" not in result.output
 

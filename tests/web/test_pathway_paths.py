@@ -17,8 +17,8 @@ from sqlalchemy import select
 from grader.assessment import Assessment
 from grader.results import CellScore, GradeResult
 from grader.score import roll_up
+from nbcred.issuance import CredentialIssuer
 from nbcred.pipeline import GradeJob, grade_batch
-from nbcred.runtime import make_issuer
 from nbcred.service import ServiceContext
 from nbcred.service.users import account_for_token
 from nbcred.settings import Settings
@@ -91,7 +91,7 @@ def test_cli_grading_issues_the_certificate_from_the_settings_catalogue(tmp_path
     """``nbcred grade`` has no service context: the issuer reads the pathways from settings."""
     settings = Settings(home=tmp_path / "home", catalogue=CATALOGUE, public_base_url="https://badges.test")
     store = Store.open(settings.resolved_database_url())
-    issuer = make_issuer(settings, store)
+    issuer = CredentialIssuer(settings, store)  # what nbcred grade builds
     assert issuer is not None
     for assessment_id in COMPONENTS:
         assessment = catalogue().assessments[assessment_id]
