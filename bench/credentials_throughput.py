@@ -19,8 +19,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from credentials.canonical import CANONICALIZERS  # noqa: E402
 from credentials.did import Resolver  # noqa: E402
-from credentials.jsonld import CANONICALIZERS  # noqa: E402
 from credentials.keys import KeyPair  # noqa: E402
 from credentials.proof import sign, verify_proof  # noqa: E402
 

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import pyoxigraph as ox
 from pyld import jsonld
@@ -35,8 +35,9 @@ from pyld import nquads as _pyld_nquads
 from credentials.errors import CanonicalizationError, ContextError, CredentialError, DroppedTermsError
 from credentials.limits import BoundedURDNA2015, check_dataset, check_document, needs_ndegree
 
-Canonicalizer = Literal["pyld", "oxigraph", "template"]
-CANONICALIZERS: tuple[str, ...] = ("pyld", "oxigraph", "template")
+#: What :func:`canonicalize_dataset` implements; :mod:`credentials.canonical` chooses among these
+#: and the template canonicaliser.
+DATASET_CANONICALIZERS: tuple[str, ...] = ("pyld", "oxigraph")
 
 CONTEXT_FILES: dict[str, str] = {
     "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
@@ -249,22 +250,5 @@ def canonicalize_dataset(dataset: dict[str, list[dict[str, Any]]], *, canonicali
     if canonicalizer == "oxigraph":
         return _canonicalize_oxigraph(dataset)
     raise CanonicalizationError(
-        f"unknown canonicaliser {canonicalizer!r}; choose one of {', '.join(CANONICALIZERS)}"
+        f"unknown canonicaliser {canonicalizer!r}; choose one of {', '.join(DATASET_CANONICALIZERS)}"
     )
-
-
-def canonicalize(document: dict[str, Any], *, canonicalizer: str = "pyld") -> str:
-    """Canonicalise a JSON-LD document to RDFC-1.0 N-Quads, offline.
-
-    Raises :class:`DroppedTermsError` if expansion would drop terms, :class:`ContextError` for
-    a context that is not bundled, :class:`CanonicalizationError` for anything else.
-    """
-    if canonicalizer not in CANONICALIZERS:
-        raise CanonicalizationError(
-            f"unknown canonicaliser {canonicalizer!r}; choose one of {', '.join(CANONICALIZERS)}"
-        )
-    if canonicalizer == "template":
-        from credentials.template_canon import default_canonicalizer
-
-        return default_canonicalizer().canonicalize(document)
-    return canonicalize_dataset(to_dataset(document), canonicalizer=canonicalizer)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from credentials.canonical import canonicalize
 from credentials.did import KeyResolver
 from credentials.errors import CredentialError, KeyFormatError, ProofError
-from credentials.jsonld import canonicalize
 from credentials.keys import KeyPair, multibase_decode, multibase_encode
 
 PROOF_TYPE = "DataIntegrityProof"

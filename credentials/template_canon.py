@@ -11,7 +11,7 @@ the resulting ~120 quads costs ~1 ms. :class:`TemplateCanonicalizer` therefore:
    in the dataset: as a whole literal (its datatype and language come from the context, never
    from the value) or as a whole IRI;
 3. for each document, substitutes its values into that dataset and canonicalises it with
-   oxigraph, giving byte for byte what :func:`credentials.jsonld.canonicalize` gives.
+   oxigraph, giving byte for byte what :func:`credentials.canonical.canonicalize` gives.
 
 A value whose mapping could depend on the value itself is *pinned* (becomes part of the
 template's key) instead of substituted: a value in an IRI position that is not an absolute IRI

@@ -65,7 +65,7 @@ class Column:
 
 
 @dataclass
-class LearnerRow:
+class ExportRow:
     """One learner and their scores by column index."""
 
     learner: str
@@ -76,11 +76,11 @@ class LearnerRow:
 
 
 @dataclass
-class Gradebook:
+class GradeTable:
     """Columns and learner rows for an assessment or a cohort."""
 
     columns: list[Column]
-    rows: list[LearnerRow]
+    rows: list[ExportRow]
 
 
 def _number(value: float) -> str:
@@ -97,7 +97,7 @@ def _latest_gradings(store: Store, assessment_id: str) -> dict[str, int]:
     return {learner: grading for learner, grading in found}
 
 
-def gradebook(store: Store, catalogue: Catalogue, target: str) -> Gradebook:
+def gradebook(store: Store, catalogue: Catalogue, target: str) -> GradeTable:
     """Scores of a cohort (its roster and assessments) or of one assessment (everyone graded)."""
     with store.session() as session:
         is_cohort = session.get(Cohort, target) is not None
@@ -120,7 +120,7 @@ def gradebook(store: Store, catalogue: Catalogue, target: str) -> Gradebook:
         raise ExportError(f"{target!r} is neither a cohort nor an assessment of the catalogue "
                           f"({', '.join(sorted(catalogue.assessments))})")
     columns: list[Column] = []
-    rows = {lid: LearnerRow(lid, name, email, section) for lid, name, email, section in people}
+    rows = {lid: ExportRow(lid, name, email, section) for lid, name, email, section in people}
     for assessment_id in assessment_ids:
         assessment = catalogue.assessments.get(assessment_id)
         title = assessment.spec.title if assessment is not None else assessment_id
@@ -153,14 +153,14 @@ def gradebook(store: Store, catalogue: Catalogue, target: str) -> Gradebook:
             owner = learner_of.get(result.grading_id)
             if owner is not None and owner in rows and result.competency_id in index_of:
                 rows[owner].scores[index_of[result.competency_id]] = result.score
-    return Gradebook(columns, sorted(rows.values(), key=lambda r: r.learner))
+    return GradeTable(columns, sorted(rows.values(), key=lambda r: r.learner))
 
 
 def _column_id(column: Column) -> str:
     return column.assessment if column.competency is None else f"{column.assessment}.{column.competency}"
 
 
-def canvas_csv(book: Gradebook) -> str:
+def canvas_csv(book: GradeTable) -> str:
     """The gradebook as Canvas's gradebook importer reads it (see the module docstring)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -178,7 +178,7 @@ def _sortable(name: str) -> str:
     return f"{parts[-1]}, {' '.join(parts[:-1])}" if len(parts) > 1 else name
 
 
-def moodle_csv(book: Gradebook) -> str:
+def moodle_csv(book: GradeTable) -> str:
     """The gradebook as Moodle's CSV grade import reads it (see the module docstring)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -27,7 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from credentials.errors import CredentialError
-from nbcred.bulk.lifecycle import issue_completed_pathways, mark_superseded
 from nbcred.bulk.plans import achievement_plans, unknown_reason
 from nbcred.bulk.roster import RosterCheck, RosterRow, read_rows, validate_roster
 from nbcred.bulk.signing import (
@@ -44,7 +43,7 @@ from nbcred.catalogue import Catalogue
 from nbcred.errors import NbcredError
 from nbcred.issuance import statuslists
 from nbcred.issuance.identity import load_identity
-from nbcred.issuance.issuer import CredentialIssuer, parse_time
+from nbcred.issuance.issuer import CredentialIssuer, mark_superseded, parse_time
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import IssuedCredential, Learner
@@ -372,3 +371,27 @@ class BulkIssuer:
                  for line, document in signed.items() if document["id"] in inserted]
         report = claim_messages(session, self.settings, fresh)
         self.queued_mail += report
+
+
+def issue_completed_pathways(issuer: CredentialIssuer, catalogue: Catalogue) -> list[str]:
+    """Stacked certificates for every learner who holds all badges of a pathway and not yet it."""
+    from nbcred.issuance.pathways import issue_for_learner, to_pathway
+
+    lines = []
+    base = issuer.settings.public_base_url.rstrip("/")
+    for spec in catalogue.pathways:
+        holders: set[str] | None = None
+        with issuer.store.session() as session:
+            for assessment_id in spec.requires:
+                found = set(session.scalars(select(IssuedCredential.learner_id).where(
+                    IssuedCredential.status == "active", IssuedCredential.kind == "badge",
+                    IssuedCredential.achievement_id.startswith(f"{base}/achievements/{assessment_id}/"))))
+                holders = found if holders is None else holders & found
+            pathway_id = to_pathway(issuer, catalogue, spec).id
+            done = set(session.scalars(select(IssuedCredential.learner_id).where(
+                IssuedCredential.achievement_id == pathway_id)))
+        for learner in sorted((holders or set()) - done):
+            line = issue_for_learner(issuer, catalogue, learner, spec)
+            if line:
+                lines.append(line)
+    return lines

@@ -150,7 +150,7 @@ def verify_command(
 ) -> None:
     """Verify credentials (JSON or baked PNG/SVG): proof, dates, status, schema; a CLR's embedded
     credentials too. Status lists published under NBCRED_HOME are used. Exit 1 if any fails."""
-    from nbcred.issuance.verify_files import verify_files
+    from nbcred.service.verify_files import verify_files
     from nbcred.settings import Settings
 
     if output_format not in ("text", "json"):

@@ -5,36 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nbcred.cmdline import db_option
+from nbcred.cli._common import CHECK_FAILED, DbOption, err, fail, open_context, out
 from nbcred.errors import NbcredError
-from nbcred.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
-out = Console()
-err = Console(stderr=True, emoji=False)
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", callback=db_option,
-                              help="Gradebook URL (default: NBCRED_DATABASE_URL or SQLite).")
-]
-
-
-def _open(db: str | None) -> tuple[Settings, object]:
-    from nbcred.store import Store
-
-    settings = Settings()
-    if db:
-        settings = settings.model_copy(update={"database_url": db})
-    return settings, Store.open(settings.resolved_database_url())
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
 
 
 @app.command("list")
@@ -44,15 +21,13 @@ def list_(
     db: DbOption = None,
 ) -> None:
     """The newest messages of the outbox with their status and, for failures, the reason."""
-    from nbcred.mail.outbox import counts, list_messages
+    from nbcred.service.outbox import list_outbox
 
     try:
-        _settings, store = _open(db)
-        with store.session() as session:  # type: ignore[attr-defined]
-            rows = list_messages(session, status=status, limit=limit)
-            totals = counts(session)
+        outbox = list_outbox(open_context(db), status=status, limit=limit)
     except NbcredError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(exc) from exc
+    rows, totals = outbox.messages, outbox.counts
     table = Table("id", "kind", "to", "status", "tries", "created", "reason")
     for m in rows:
         table.add_row(str(m.id), m.kind, m.recipient, m.status, str(m.tries),
@@ -65,19 +40,19 @@ def list_(
 @app.command("flush")
 def flush(db: DbOption = None) -> None:
     """Send every pending message now (waits between retries are skipped); exit 1 if some could not go."""
-    from nbcred.mail.sender import Sender
+    from nbcred.service.outbox import flush_outbox
 
     try:
-        settings, store = _open(db)
-        if not settings.smtp_url:
-            raise _fail("no mail server: set NBCRED_SMTP_URL (e.g. smtp://127.0.0.1:25)")
-        report = Sender(settings, store).send_pending(due_only=False)  # type: ignore[arg-type]
+        ctx = open_context(db)
+        if not ctx.settings.smtp_url:
+            raise fail("no mail server: set NBCRED_SMTP_URL (e.g. smtp://127.0.0.1:25)")
+        report = flush_outbox(ctx)
     except NbcredError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(exc) from exc
     out.print(f"sent {report.sent}, failed {report.failed}, waiting {report.deferred}", highlight=False)
     if report.error:
         err.print(f"stopped: {escape(report.error)}", highlight=False)
-    raise typer.Exit(1 if report.error or report.failed else 0)
+    raise typer.Exit(CHECK_FAILED if report.error or report.failed else 0)
 
 
 @app.command("retry")
@@ -86,12 +61,10 @@ def retry(
     db: DbOption = None,
 ) -> None:
     """Queue failed messages again (they are sent by the next flush or running sender)."""
-    from nbcred.mail.outbox import retry_failed
+    from nbcred.service.outbox import retry_failed_mail
 
     try:
-        _settings, store = _open(db)
-        with store.session() as session:  # type: ignore[attr-defined]
-            count = retry_failed(session, ids or ())
+        count = retry_failed_mail(open_context(db), ids or ())
     except NbcredError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(exc) from exc
     out.print(f"queued again: {count}", highlight=False)

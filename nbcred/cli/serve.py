@@ -73,7 +73,7 @@ def _warn_placeholders(settings: Settings) -> None:
     from nbcred.settings import PLACEHOLDER_URL
 
     for name in settings.placeholders():
-        _err.print(f"[bold red]WARNING:[/bold red] {name} is the placeholder {PLACEHOLDER_URL}: every "
+        err.print(f"[bold red]WARNING:[/bold red] {name} is the placeholder {PLACEHOLDER_URL}: every "
                    "credential issued now is signed with it and points nowhere. Set "
                    f"{name}=https://<your site> before issuing real credentials.",
                    highlight=False, soft_wrap=True)

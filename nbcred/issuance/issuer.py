@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from credentials import ob3
 from grader.assessment import Assessment
@@ -62,6 +63,39 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def assessment_prefix(achievement_id: str) -> str:
+    """What every version of an achievement's id starts with (``…/achievements/<id>/``)."""
+    if "/achievements/" in achievement_id:
+        return achievement_id.rsplit("/", 1)[0] + "/"
+    return achievement_id
+
+
+def mark_superseded(session: Session, issued: Iterable[tuple[str, str, str]]) -> int:
+    """For each new ``(credential id, learner, achievement id)``, mark the learner's older
+    credentials of the same assessment as superseded by it; returns how many were marked."""
+    new = list(issued)
+    if not new:
+        return 0
+    new_ids = {cid for cid, _, _ in new}
+    learners = {learner for _, learner, _ in new}
+    older = session.execute(
+        select(IssuedCredential.id, IssuedCredential.learner_id, IssuedCredential.achievement_id)
+        .where(IssuedCredential.learner_id.in_(learners), IssuedCredential.superseded_by.is_(None),
+               IssuedCredential.id.not_in(new_ids))
+    ).all()
+    marked = 0
+    for credential_id, learner, achievement_id in new:
+        prefix = assessment_prefix(achievement_id)
+        for old_id, old_learner, old_achievement in older:
+            same = old_achievement == achievement_id or (
+                prefix.endswith("/") and old_achievement.startswith(prefix))
+            if old_learner == learner and same:
+                session.execute(update(IssuedCredential).where(IssuedCredential.id == old_id)
+                                .values(superseded_by=credential_id))
+                marked += 1
+    return marked
 
 
 class CredentialIssuer:
@@ -181,7 +215,6 @@ class CredentialIssuer:
                     status="active", status_list=place.list_url, status_index=place.index, document=signed,
                     issued_at=self.clock(), valid_until=parse_time(signed.get("validUntil")),
                 ))
-                from nbcred.bulk.lifecycle import mark_superseded  # re-certification
 
                 mark_superseded(session, [(signed["id"], slot.learner, slot.achievement_id)])
         except IntegrityError:  # issued concurrently by another worker: use theirs

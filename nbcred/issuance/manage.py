@@ -101,7 +101,7 @@ def change_status(
         info = _info(row)
     statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=[changed.list_url])
     revocations.publish(issuer.settings, issuer.store, issuer.identity)  # what CLR copies point at
-    from nbcred.bulk.lifecycle import cascade_to_stacked  # stacked certificates follow their badges
+    from nbcred.issuance.lifecycle import cascade_to_stacked  # stacked certificates follow their badges
 
     cascade_to_stacked(issuer, credential_id, action, reason.strip())
     return info

@@ -1,15 +1,21 @@
-"""Verify every credential nbcred issued, offline, against the published status lists."""
+"""Verifying with this deployment's own documents, offline: the one place a local verifier is built.
+
+:func:`local_verifier` gives a DID resolver and a status checker over the issuer's DID document and
+the status lists it publishes (plus any given ones); the web service's verify page, ``nbcred
+credential verify`` and :func:`verify_issued` (the demo's check of everything issued) all use it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
 from credentials.did import Resolver
-from credentials.verify import VerificationResult, list_status_checker, verify_credential
+from credentials.verify import StatusChecker, VerificationResult, list_status_checker, verify_credential
 from nbcred.issuance import revocations
 from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.issuance.statuslists import published_path, record_urls
@@ -41,6 +47,39 @@ def published_status_lists(issuer: CredentialIssuer) -> dict[str, dict[str, Any]
     return lists
 
 
+@dataclass(frozen=True)
+class LocalVerifier:
+    """A resolver and a status checker over known documents; ``issuer_did``: this deployment's."""
+
+    resolver: Resolver
+    status_checker: StatusChecker
+    issuer_did: str | None = None
+
+
+def local_verifier(
+    issuer: CredentialIssuer | None = None,
+    *,
+    status_lists: Sequence[dict[str, Any]] = (),
+    did_documents: Sequence[dict[str, Any]] = (),
+    fetch: Callable[[str], dict[str, Any]] | None = None,
+) -> LocalVerifier:
+    """The verifier of this deployment: the issuer's DID document and published status lists (with
+    ``issuer``: its keys are loaded), then the given documents; ``fetch`` for anything else."""
+    resolver = Resolver(fetch=fetch)
+    lists: dict[str, dict[str, Any]] = {}
+    did = None
+    if issuer is not None:
+        identity = issuer.identity
+        if identity.did_document is not None:  # did:web: the document we publish
+            resolver.add_document(identity.did_document)
+        lists.update(published_status_lists(issuer))
+        did = identity.did
+    for document in did_documents:
+        resolver.add_document(document)
+    lists.update({d["id"]: d for d in status_lists})
+    return LocalVerifier(resolver, list_status_checker(lists=lists, resolver=resolver, fetch=fetch), did)
+
+
 def verify_issued(
     issuer: CredentialIssuer, *, learner: str | None = None, sample: int | None = None
 ) -> list[Verified]:
@@ -48,10 +87,7 @@ def verify_issued(
 
     ``sample``: only that many credentials, drawn at random (for large gradebooks).
     """
-    resolver = Resolver()
-    if issuer.identity.did_document is not None:  # did:web: the document we publish
-        resolver.add_document(issuer.identity.did_document)
-    checker = list_status_checker(lists=published_status_lists(issuer), resolver=resolver)
+    verifier = local_verifier(issuer)
     query = select(IssuedCredential).order_by(IssuedCredential.learner_id, IssuedCredential.issued_at)
     if learner is not None:
         query = query.where(IssuedCredential.learner_id == learner)
@@ -61,6 +97,6 @@ def verify_issued(
         rows = [(r.id, r.learner_id, dict(r.document)) for r in session.scalars(query)]
     return [
         Verified(cid, who, str(doc.get("name", "")),
-                 verify_credential(doc, resolver=resolver, status_checker=checker))
+                 verify_credential(doc, resolver=verifier.resolver, status_checker=verifier.status_checker))
         for cid, who, doc in rows
     ]

@@ -17,7 +17,8 @@ from nbcred.bulk.cohorts import CohortImport, CohortReport, cohort_members, coho
 from nbcred.bulk.cohorts import grade_cohort as _grade_cohort
 from nbcred.bulk.cohorts import import_cohort as _import_cohort
 from nbcred.bulk.issue import BulkIssuer
-from nbcred.bulk.lifecycle import (
+from nbcred.bulk.roster import parse_date
+from nbcred.issuance.lifecycle import (
     ExpiringCredential,
     StatusReport,
     change_status_bulk,
@@ -25,8 +26,7 @@ from nbcred.bulk.lifecycle import (
     parse_window,
     select_credentials,
 )
-from nbcred.bulk.lifecycle import expiring as _expiring
-from nbcred.bulk.roster import parse_date
+from nbcred.issuance.lifecycle import expiring as _expiring
 from nbcred.issuance.pathways import issue_pathways_with
 from nbcred.service.context import ServiceContext
 

@@ -16,6 +16,7 @@ import shutil
 import tarfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,8 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from grader.assessment import Assessment, load_assessment
 from grader.errors import GraderError
 from nbcred.catalogue import Catalogue
-from nbcred.service.context import ServiceContext
 from nbcred.store.models import AssessmentArchive
+
+if TYPE_CHECKING:  # the context imports this module when it loads the catalogue
+    from nbcred.service.context import ServiceContext
 
 log = logging.getLogger(__name__)
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}

@@ -396,8 +396,8 @@ def test_clr_copies_use_the_revocation_list_and_follow_every_status_change(
 ) -> None:
     from jsonschema import Draft4Validator
 
-    from nbcred.bulk.lifecycle import change_status_bulk
-    from nbcred.issuance.verify_files import verify_files
+    from nbcred.issuance.lifecycle import change_status_bulk
+    from nbcred.service.verify_files import verify_files
 
     first, second = write_assessment(tmp_path, "first"), write_assessment(tmp_path, "second")
     pathway = PathwaySpec(id="both", name="Both Badges", description="Two badges.",

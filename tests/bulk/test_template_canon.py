@@ -13,7 +13,7 @@ import pytest
 
 from credentials import ob3
 from credentials import statuslist as sl
-from credentials.jsonld import canonicalize
+from credentials.canonical import canonicalize
 from credentials.keys import load_key_file
 from credentials.proof import sign
 from credentials.template_canon import TemplateCanonicalizer

@@ -200,7 +200,7 @@ def test_digital_bazaar_and_nbcred_agree_on_status_changes(
     node: str, demo_run: Any, tmp_path: Path
 ) -> None:
     from nbcred.issuance import change_status, list_credentials
-    from nbcred.issuance.verify_files import verify_files
+    from nbcred.service.verify_files import verify_files
 
     home, settings, issuer = _copy_of_demo(demo_run, tmp_path)
     held = {c.achievement_id.split("/")[-2]: c for c in list_credentials(issuer, learner="alice")}
@@ -282,7 +282,7 @@ def test_old_form_credentials_still_agree_after_status_changes(
     node: str, demo_run: Any, tmp_path: Path
 ) -> None:
     from nbcred.issuance import change_status
-    from nbcred.issuance.verify_files import verify_files
+    from nbcred.service.verify_files import verify_files
 
     home, settings, issuer = _copy_of_demo(demo_run, tmp_path)
     credential_id, document = _old_form_credential(settings, issuer, "alice")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from credentials import errors
+from credentials.canonical import canonicalize
 from credentials.jsonld import (
     CONTEXT_FILES,
-    canonicalize,
     document_loader,
     escape_literal,
     load_context,

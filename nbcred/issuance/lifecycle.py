@@ -2,9 +2,9 @@
 
 * :func:`expiring` lists active credentials whose ``validUntil`` falls within a window.
 * Re-certification: a new credential for the same learner and the same assessment (a newer
-  version, or the same version under a new issue key) *supersedes* the older ones:
-  :func:`mark_superseded` records the newer credential's id on them. Nothing is revoked; both
-  keep verifying, each with its own dates.
+  version, or the same version under a new issue key) *supersedes* the older ones: the issuer's
+  :func:`~nbcred.issuance.issuer.mark_superseded` records the newer credential's id on them.
+  Nothing is revoked; both keep verifying, each with its own dates.
 * :func:`change_status_bulk` revokes, suspends or unsuspends many credentials at once (by id
   list, or by query: achievement, cohort, issue date range) and publishes each affected status
   list once.
@@ -25,10 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nbcred.catalogue import Catalogue
 from nbcred.errors import IssuanceError
 from nbcred.issuance import revocations, statuslists
 from nbcred.issuance.issuer import CredentialIssuer, parse_time
@@ -89,39 +88,6 @@ def expiring(issuer: CredentialIssuer, *, within: timedelta, now: datetime | Non
         return [ExpiringCredential(r.id, r.learner_id, str(r.document.get("name", "")), r.achievement_id,
                                    r.achievement_version, parse_time(r.valid_until) or moment)
                 for r in session.scalars(query)]
-
-
-def assessment_prefix(achievement_id: str) -> str:
-    """What every version of an achievement's id starts with (``…/achievements/<id>/``)."""
-    if "/achievements/" in achievement_id:
-        return achievement_id.rsplit("/", 1)[0] + "/"
-    return achievement_id
-
-
-def mark_superseded(session: Session, issued: Iterable[tuple[str, str, str]]) -> int:
-    """For each new ``(credential id, learner, achievement id)``, mark the learner's older
-    credentials of the same assessment as superseded by it; returns how many were marked."""
-    new = list(issued)
-    if not new:
-        return 0
-    new_ids = {cid for cid, _, _ in new}
-    learners = {learner for _, learner, _ in new}
-    older = session.execute(
-        select(IssuedCredential.id, IssuedCredential.learner_id, IssuedCredential.achievement_id)
-        .where(IssuedCredential.learner_id.in_(learners), IssuedCredential.superseded_by.is_(None),
-               IssuedCredential.id.not_in(new_ids))
-    ).all()
-    marked = 0
-    for credential_id, learner, achievement_id in new:
-        prefix = assessment_prefix(achievement_id)
-        for old_id, old_learner, old_achievement in older:
-            same = old_achievement == achievement_id or (
-                prefix.endswith("/") and old_achievement.startswith(prefix))
-            if old_learner == learner and same:
-                session.execute(update(IssuedCredential).where(IssuedCredential.id == old_id)
-                                .values(superseded_by=credential_id))
-                marked += 1
-    return marked
 
 
 def select_credentials(
@@ -257,27 +223,3 @@ def cascade_to_stacked(issuer: CredentialIssuer, component_id: str, action: Acti
     if not ids:
         return []
     return change_status_bulk(issuer, ids, action, f"{reason} (component {component_id})").changed
-
-
-def issue_completed_pathways(issuer: CredentialIssuer, catalogue: Catalogue) -> list[str]:
-    """Stacked certificates for every learner who holds all badges of a pathway and not yet it."""
-    from nbcred.issuance.pathways import issue_for_learner, to_pathway
-
-    lines = []
-    base = issuer.settings.public_base_url.rstrip("/")
-    for spec in catalogue.pathways:
-        holders: set[str] | None = None
-        with issuer.store.session() as session:
-            for assessment_id in spec.requires:
-                found = set(session.scalars(select(IssuedCredential.learner_id).where(
-                    IssuedCredential.status == "active", IssuedCredential.kind == "badge",
-                    IssuedCredential.achievement_id.startswith(f"{base}/achievements/{assessment_id}/"))))
-                holders = found if holders is None else holders & found
-            pathway_id = to_pathway(issuer, catalogue, spec).id
-            done = set(session.scalars(select(IssuedCredential.learner_id).where(
-                IssuedCredential.achievement_id == pathway_id)))
-        for learner in sorted((holders or set()) - done):
-            line = issue_for_learner(issuer, catalogue, learner, spec)
-            if line:
-                lines.append(line)
-    return lines

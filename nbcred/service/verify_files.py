@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from credentials import revocationlist
-from credentials.did import Resolver
 from credentials.verify import (
     VerificationResult,
     failed_result,
-    list_status_checker,
     verify_bytes,
 )
+from nbcred.issuance.verification import local_verifier
 from nbcred.settings import Settings
 
 Fetch = Callable[[str], dict[str, Any]]
@@ -77,12 +76,9 @@ def verify_files(
     canonicalizer: str = "pyld",
 ) -> list[FileVerdict]:
     """Verify each file: proof, dates, status, schema (and a CLR's embedded credentials)."""
-    local_lists, local_dids = published_documents(settings)
-    resolver = Resolver(fetch=fetch)
-    for document in [*local_dids, *did_documents]:
-        resolver.add_document(document)
-    lists = {d["id"]: d for d in [*local_lists, *status_lists]}
-    checker = list_status_checker(lists=lists, resolver=resolver, fetch=fetch)
+    local_lists, local_dids = published_documents(settings)  # the files: no gradebook needed
+    verifier = local_verifier(status_lists=[*local_lists, *status_lists],
+                              did_documents=[*local_dids, *did_documents], fetch=fetch)
     verdicts = []
     for file in files:
         try:
@@ -90,8 +86,8 @@ def verify_files(
         except OSError as error:
             result = failed_result(f"cannot read {file}: {error.strerror}")
         else:
-            result = verify_bytes(data, resolver=resolver, status_checker=checker, now=now,
-                                  require_status=require_status, require_schema=require_schema,
+            result = verify_bytes(data, resolver=verifier.resolver, status_checker=verifier.status_checker,
+                                  now=now, require_status=require_status, require_schema=require_schema,
                                   canonicalizer=canonicalizer)
         verdicts.append(FileVerdict(str(file), result))
     return verdicts
