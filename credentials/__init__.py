@@ -3,7 +3,7 @@
 The names in ``__all__`` are what the application (``nbcred``) may use; each is importable from
 the module :data:`SURFACE` names (``from credentials.proof import sign``) or from here, and is
 imported on first use. A name that is a module of this package (``ob3``, ``statuslist``…) is the
-module itself. ``tests/app/test_library_surfaces.py`` checks that the application imports nothing else.
+module itself, and its public names are part of the surface too. ``tests/app/test_library_surfaces.py`` checks that the application imports nothing else.
 """
 
 import importlib
@@ -43,6 +43,7 @@ SURFACE: dict[str, str] = {
     "did_web_document_url": "credentials.did",
     "did_web_from_url": "credentials.did",
     # verifying
+    "StatusChecker": "credentials.verify",
     "VerificationResult": "credentials.verify",
     "failed_result": "credentials.verify",
     "list_status_checker": "credentials.verify",

@@ -53,6 +53,7 @@ SURFACE: dict[str, str] = {
     "KernelRunner": "grader.execute",
     "SandboxedRunner": "grader.sandbox",
     "ForkedRunner": "grader.forkserver",
+    "InProcessRunner": "grader.inprocess_runner",
     "SandboxReport": "grader.sandbox_probe",
     "probe": "grader.sandbox_probe",
     # errors
