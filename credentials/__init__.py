@@ -3,7 +3,8 @@
 The names in ``__all__`` are what the application (``nbcred``) may use; each is importable from
 the module :data:`SURFACE` names (``from credentials.proof import sign``) or from here, and is
 imported on first use. A name that is a module of this package (``ob3``, ``statuslist``…) is the
-module itself, and its public names are part of the surface too. ``tests/app/test_library_surfaces.py`` checks that the application imports nothing else.
+module itself, and its public names are part of the surface too.
+``tests/app/test_library_surfaces.py`` checks that the application imports nothing else.
 """
 
 import importlib
@@ -45,6 +46,9 @@ SURFACE: dict[str, str] = {
     # verifying
     "StatusChecker": "credentials.verify",
     "VerificationResult": "credentials.verify",
+    "issuer_id": "credentials.binding",
+    "LIMITS": "credentials.limits",
+    "check_document": "credentials.limits",
     "failed_result": "credentials.verify",
     "list_status_checker": "credentials.verify",
     "parse_datetime": "credentials.verify",
@@ -55,6 +59,7 @@ SURFACE: dict[str, str] = {
     "unbake": "credentials.baking",
     # errors
     "CredentialError": "credentials.errors",
+    "LimitExceeded": "credentials.errors",
 }
 
 __all__ = sorted(SURFACE)
