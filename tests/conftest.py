@@ -67,6 +67,15 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The live service of tests/site.py (a learner with a credential, two waiting for grading)."""
+    from tests.site import build
+
+    with build(tmp_path_factory.mktemp("site")) as built:
+        yield built
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""
     from sqlalchemy import create_engine, text

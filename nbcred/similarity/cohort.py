@@ -121,13 +121,20 @@ def _document(task: tuple[str, str, dict[str, dict[str, str]], int, int]) -> Doc
 
 def compare_submissions(
     *, assessment: Assessment, submissions: list[Path], options: SimilarityOptions | None = None,
+    labels: list[str] | None = None,
 ) -> SimilarityReport:
-    """Pairs of ``submissions`` of ``assessment`` whose learner-written code is similar."""
+    """Pairs of ``submissions`` of ``assessment`` whose learner-written code is similar.
+
+    Each submission is reported under its ``labels`` entry (default: the learner id its folder names).
+    """
     options = options or SimilarityOptions()
     start = time.perf_counter()
     starter = _starter(assessment)
-    tasks = [(learner_id(Path(s), assessment), str(s), starter, options.k, options.window)
-             for s in submissions]
+    names = labels if labels is not None else [learner_id(Path(s), assessment) for s in submissions]
+    if len(names) != len(submissions):
+        raise ValueError("one label per submission")
+    tasks = [(name, str(s), starter, options.k, options.window) for name, s in zip(names, submissions,
+                                                                                   strict=True)]
     if len(tasks) >= PARALLEL_FROM and options.workers > 1:
         with ProcessPoolExecutor(options.workers) as pool:
             found = list(pool.map(_document, tasks, chunksize=64))

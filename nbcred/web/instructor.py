@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from nbcred.service import courseware, gradebook, manual, regrade, submissions
+from nbcred.service import courseware, gradebook, grading_queue, manual, regrade, similarity, submissions
 from nbcred.service.errors import NotFound, ServiceError
 from nbcred.service.users import Account
 from nbcred.web.api import ERRORS
@@ -163,8 +163,37 @@ def api_credential_status(request: Request, caller: Staff, credential_id: str, a
 
 @pages.get("/instructor", response_class=HTMLResponse)
 def page_home(request: Request, caller: Staff, message: str = "") -> HTMLResponse:
+    ctx = context(request)
     return render(request, "instructor/home.html", {
-        "entries": courseware.catalogue_entries(context(request)), "message": message})
+        "entries": courseware.catalogue_entries(ctx), "message": message,
+        "waiting": grading_queue.counts(ctx)})
+
+
+@api.get("/instructor/grading-queue", responses=ERRORS)
+def api_grading_queue(request: Request, caller: Staff, assessment: str | None = None) -> dict[str, Any]:
+    """Submissions waiting for manual grading, oldest first, and how many per assessment."""
+    ctx = context(request)
+    return {"counts": grading_queue.counts(ctx),
+            "waiting": [{"submission": w.submission, "assessment": w.assessment, "learner": w.learner,
+                         "name": w.name, "attempt": w.attempt, "submitted_at": w.submitted_at.isoformat()}
+                        for w in grading_queue.waiting(ctx, assessment)]}
+
+
+@pages.get("/instructor/similarity/{assessment}", response_class=HTMLResponse)
+def page_similarity(request: Request, caller: Staff, assessment: str,
+                    threshold: float = similarity.DEFAULT_THRESHOLD) -> HTMLResponse:
+    """Pairs of learners whose written code is alike, by name, fragments side by side."""
+    found = similarity.similarity(context(request), assessment, threshold=threshold)
+    return render(request, "instructor/similarity.html", {"s": found})
+
+
+@pages.get("/instructor/grading", response_class=HTMLResponse)
+def page_grading_queue(request: Request, caller: Staff, assessment: str = "") -> HTMLResponse:
+    ctx = context(request)
+    return render(request, "instructor/queue.html", {
+        "assessment": assessment, "counts": grading_queue.counts(ctx),
+        "waiting": grading_queue.waiting(ctx, assessment or None),
+        "titles": {e.id: e.title for e in courseware.catalogue_entries(ctx)}})
 
 
 @pages.post("/instructor/catalogue/reload", response_class=HTMLResponse, response_model=None)
@@ -216,7 +245,8 @@ def page_submission(request: Request, caller: Staff, submission_id: str, saved: 
         versions = None
     return render(request, "instructor/submission.html", {
         "d": detail, "cells": cells, "saved": saved, "versions": versions,
-        "notebooks": list(submissions.uploaded_notebooks(ctx, caller, submission_id))})
+        "notebooks": list(submissions.uploaded_notebooks(ctx, caller, submission_id)),
+        "queue": grading_queue.neighbours(ctx, submission_id, detail.info.assessment)})
 
 
 @pages.post("/instructor/submissions/{submission_id}/cells/{notebook}/{grade_id}",

@@ -59,7 +59,7 @@ def open_course(home: Path, database_url: str | None = None, *, password: str | 
 
 
 def graded_submission(ctx: ServiceContext, learner: Account, *, content: str = "one",
-                      tampered: tuple[str, ...] = ()) -> str:
+                      tampered: tuple[str, ...] = (), upload: Path | None = None) -> str:
     """A web submission with an automatic grading that passes only with the manual cell's points."""
     assessment = ctx.catalogue.assessments[ASSESSMENT]
     cells = []
@@ -83,7 +83,7 @@ def graded_submission(ctx: ServiceContext, learner: Account, *, content: str = "
         session.add(WebSubmission(
             id=row_id, user_id=learner.id, learner_id=learner.learner, assessment_id=ASSESSMENT,
             assessment_version=assessment.spec.version, fingerprint=assessment.fingerprint,
-            content_hash=result.content_hash, upload_path=str(SAMPLES / ASSESSMENT / "alice"),
+            content_hash=result.content_hash, upload_path=str(upload or SAMPLES / ASSESSMENT / "alice"),
             status="graded", attempt=recorded.attempt, tries=1, grading_id=recorded.grading_id,
         ))
     return row_id

@@ -3,86 +3,22 @@ or critical violation on any page a learner, an instructor, an admin or a visito
 width and at 390 px; nothing scrolls sideways at 390 px (tables reflow); no word is broken in the
 middle; every page starts with a working skip link.
 
-One live server and one browser for the module; the world (a learner with a credential, another
+One live server (tests/site.py) and one browser; the world (a learner with a credential, two
 waiting for manual grading) is built through the service layer, without kernels.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "instructor"))
-
-from instructor_course import ASSESSMENT, graded_submission, open_course
-
-from nbcred.service import manual
-from nbcred.service.users import account_for_token, add_user, create_token, set_password
-from nbcred.web.app import create_app
-from tests.browsing import (
-    PHONE,
-    assert_accessible,
-    axe_violations,
-    describe,
-    new_page,
-    overflowing,
-    serve,
-)
+from tests.browsing import PHONE, assert_accessible, axe_violations, describe, new_page, overflowing
+from tests.site import ASSESSMENT, Site
 
 pytestmark = pytest.mark.browser
-PASSWORD = "accessible horse battery"
 WIDTHS = (1100, PHONE)
-
-
-@dataclass
-class Site:
-    base: str
-    submission: str  # Ada's: passed after manual grading, with a credential
-    waiting: str  # Bob's: needs manual grading
-    credential: str  # Ada's credential id (urn:uuid:…)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from tests.browsing import free_port
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    course = open_course(tmp_path_factory.mktemp("a11y") / "home", password=PASSWORD, public_base_url=base)
-    ctx = course.ctx
-    for who in ("ada", "alan"):
-        set_password(ctx, email=f"{who}@example.org", password=PASSWORD)
-    add_user(ctx, email="bob@example.org", name="Bob", role="learner")
-    bob = account_for_token(ctx, create_token(ctx, email="bob@example.org").token)
-    assert bob is not None
-    waiting = graded_submission(ctx, bob, content="two")
-    detail = manual.grade_cell(ctx, course.account("grace"), course.submission, notebook="explore",
-                               grade_id="interpretation", score=2, comment="Careful and complete.")
-    assert detail.credential
-    with serve(create_app(ctx.settings, ctx=ctx), port=port) as url:
-        yield Site(url, course.submission, waiting, detail.credential)
-
-
-SESSIONS: dict[str, Any] = {}  # who -> the cookies of one sign-in (argon2 is slow on purpose)
-
-
-def signed_in(browser: Any, base: str, who: str | None, width: int) -> Any:
-    if who is None or who in SESSIONS:
-        return new_page(browser, width=width, storage_state=SESSIONS.get(who or ""))
-    page = new_page(browser, width=width)
-    page.goto(f"{base}/signin")
-    page.fill("input[name=email]", f"{who}@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/signin" not in url)
-    SESSIONS[who] = page.context.storage_state()
-    return page
 
 
 def pages_of(who: str | None, site: Site) -> list[str]:
@@ -95,8 +31,10 @@ def pages_of(who: str | None, site: Site) -> list[str]:
                 "/wallet", "/account", "/verify"]
     if who == "grace":
         return ["/instructor", f"/instructor/gradebook/{ASSESSMENT}",
-                f"/instructor/submissions/{site.waiting}", f"/instructor/submissions/{site.submission}",
-                "/instructor/credentials", "/instructor/credentials?q=ada"]
+                *(f"/instructor/submissions/{s}" for s in site.waiting),
+                f"/instructor/submissions/{site.submission}", "/instructor/credentials",
+                "/instructor/credentials?q=ada", "/instructor/grading",
+                f"/instructor/grading?assessment={ASSESSMENT}", f"/instructor/similarity/{ASSESSMENT}"]
     return ["/", "/instructor", "/account"]
 
 
@@ -141,7 +79,7 @@ def problems_on(page: Any, path: str) -> list[str]:
 @pytest.mark.parametrize("who", [None, "ada", "grace", "alan"])
 def test_every_page_is_accessible(chromium: Any, site: Site, who: str | None) -> None:
     """Each page as this person sees it, at desktop width and at 390 px."""
-    page = signed_in(chromium, site.base, who, WIDTHS[0])
+    page = site.page(chromium, who, WIDTHS[0])
     try:
         problems = []
         for path in pages_of(who, site):
@@ -175,7 +113,7 @@ def test_verify_results_are_accessible(chromium: Any, site: Site) -> None:
 
 
 def test_skip_link_moves_focus_to_the_main_content(chromium: Any, site: Site) -> None:
-    page = signed_in(chromium, site.base, "ada", 1100)
+    page = site.page(chromium, "ada", 1100)
     try:
         page.goto(f"{site.base}/wallet")
         page.keyboard.press("Tab")
@@ -194,7 +132,7 @@ def test_skip_link_moves_focus_to_the_main_content(chromium: Any, site: Site) ->
 ])
 def test_link_buttons_are_visible(chromium: Any, site: Site, who: str, path: str, button: str) -> None:
     """"validate" and "revoke" were white text on a white card."""
-    page = signed_in(chromium, site.base, who, 1100)
+    page = site.page(chromium, who, 1100)
     try:
         page.goto(f"{site.base}{path}")
         colours = page.locator(button).first.evaluate(
