@@ -5,10 +5,12 @@
 * a private network namespace (only its own loopback), so nothing on the grader's host or the
   internet is reachable; the grader talks to the kernel over ZMQ ``ipc`` sockets in a private
   folder, which work across network namespaces;
-* a private mount namespace in which ``/work``, ``/root``, ``/home``, ``/run`` and the other data
-  folders are empty read-only tmpfs and only the interpreter is bound back (read-only); ``/tmp``
-  is one tmpfs of ``disk_mb`` holding a copy of the notebook's folder and the kernel's run
-  folder: the kernel's only writable disk, bounded in total;
+* a private mount namespace whose root holds only an allow-list (:func:`allowed_paths`: the
+  Python environment, the system's shared libraries, time-zone, font and certificate data, a few
+  devices, an ``/etc`` naming no host user) bound read-only, and ``/tmp``: one tmpfs of
+  ``disk_mb`` holding a copy of the notebook's folder and the kernel's run folder, the kernel's
+  only writable disk, bounded in total. Everything else of the host (``/etc``, ``/usr/local``,
+  ``/root``, ``/home``, the gradebook, keys, the catalogue...) is not there at all;
 * a private PID namespace with its own ``/proc``: the kernel sees only its own processes, never
   another command line (the grader's, a worker's, another kernel's);
 * its own numeric user id (``UID_BASE + n``, no passwd entry), so two kernels cannot see each
@@ -24,6 +26,7 @@ A mechanism this machine lacks is switched off with a warning that names it (see
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -31,6 +34,7 @@ import resource
 import shutil
 import signal
 import sys
+import sysconfig
 import tempfile
 import time
 import warnings
@@ -54,8 +58,17 @@ from grader.spec import ExecutionLimits
 
 log = logging.getLogger(__name__)
 
-HIDDEN = ("/work", "/root", "/home", "/tmp", "/var/tmp", "/run", "/dev/shm", "/mnt", "/media",
-          "/srv", "/opt", "/var/lib", "/var/log", "/var/spool", "/var/mail", "/var/backups")
+#: What a kernel sees of the host besides its Python environment (each bound read-only where it
+#: exists): shared libraries and the programs next to the interpreter, time zones, fonts, CA
+#: certificates and OpenSSL's configuration, the loader's cache, and the CPU topology that
+#: numerical libraries read. ``/etc`` holds only the files listed; ``/usr/local`` is not here.
+SYSTEM = ("/bin", "/lib", "/lib32", "/lib64", "/libx32", "/usr/bin", "/usr/lib", "/usr/lib32",
+          "/usr/lib64", "/usr/libx32", "/usr/share/zoneinfo", "/usr/share/fonts",
+          "/usr/share/fontconfig", "/usr/share/ca-certificates", "/etc/ld.so.cache",
+          "/etc/localtime", "/etc/ssl/certs", "/etc/ssl/openssl.cnf", "/etc/fonts", "/etc/mime.types",
+          "/sys/devices/system/cpu")
+#: Prefixes too broad to show whole when the interpreter lives there: only its own parts are kept.
+SYSTEM_PREFIXES = ("/", "/usr", "/usr/local", "/opt")
 MECHANISMS = ("network", "filesystem", "pid", "user", "rlimits")
 _slots = itertools.count()
 #: User ids per grading process, used in turn: a kernel's uid comes back only after this many
@@ -76,7 +89,8 @@ class SandboxPolicy:
     pid: bool = True
     user: bool = True
     rlimits: bool = True
-    hidden: tuple[str, ...] = HIDDEN
+    #: Paths covered even if an allowed path shows them (e.g. a gradebook inside the environment).
+    hidden: tuple[str, ...] = ()
     max_file_mb: int = 64
     #: The kernel's whole writable disk (``/tmp``, ``/var/tmp``, ``/dev/shm``, its working folder
     #: and home), including the copy of the assessment's data files: a tmpfs of this size.
@@ -189,6 +203,36 @@ def rlimits(limits: ExecutionLimits, policy: SandboxPolicy) -> tuple[tuple[int, 
     )
 
 
+@functools.cache
+def allowed_paths() -> tuple[str, ...]:
+    """The host paths a kernel sees (read-only): :data:`SYSTEM` and this Python environment.
+
+    The environment is the interpreter's prefixes (a virtual environment and the installation it
+    was made from); when one of them is a system-wide folder (``/usr``, ``/usr/local``), only its
+    standard library, the interpreter and the libraries this process has loaded from there.
+    """
+    prefixes = {os.path.normpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix,
+                                               sys.base_exec_prefix)}
+    paths = [p for p in prefixes if p not in SYSTEM_PREFIXES]
+    if len(paths) < len(prefixes):  # a system interpreter: its own parts only
+        paths += [sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")]
+        paths += [sys.executable, os.path.realpath(sys.executable), *_loaded_libraries()]
+    covered = [p for p in (*SYSTEM, *paths) if os.path.isdir(p) and not os.path.islink(p)]
+    kept = {p for p in (*SYSTEM, *paths)
+            if os.path.lexists(p) and not any(p != c and p.startswith(c.rstrip("/") + "/") for c in covered)}
+    return tuple(sorted(kept))
+
+
+def _loaded_libraries() -> list[str]:
+    """Shared objects mapped into this process (libpython of an interpreter under /usr/local)."""
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return []
+    found = {line.split(maxsplit=5)[5] for line in maps if line.count(" ") >= 5}
+    return sorted(p for p in found if p.startswith("/") and ".so" in p and os.path.isfile(p))
+
+
 def make_plan(workdir: Path, rundir: Path, limits: ExecutionLimits, policy: SandboxPolicy) -> SandboxPlan:
     """Allocate a user id, hand the scratch and run folders to it, and describe the sandbox."""
     uid = UID_BASE + os.getpid() * UID_SLOTS + next(_slots) % UID_SLOTS if policy.user else None
@@ -198,9 +242,7 @@ def make_plan(workdir: Path, rundir: Path, limits: ExecutionLimits, policy: Sand
             os.chown(folder, uid, uid)
             for path in folder.rglob("*"):
                 os.chown(path, uid, uid, follow_symlinks=False)
-    keep: tuple[str, ...] = (sys.prefix, sys.base_prefix, sys.exec_prefix)
-    if not policy.filesystem:
-        keep += (str(workdir), str(rundir))
+    keep = allowed_paths() if policy.filesystem else ()
     return SandboxPlan(
         workdir=str(workdir), rundir=str(rundir), uid=uid, network=policy.network,
         filesystem=policy.filesystem, pid=policy.pid, hidden=policy.hidden, keep=keep,

@@ -10,9 +10,11 @@ import ctypes
 import ctypes.util
 import fcntl
 import os
+import platform
 import resource
 import signal
 import socket
+import stat
 import struct
 import time
 from collections.abc import Iterable, Mapping
@@ -31,6 +33,13 @@ MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}.get(
+    platform.machine(), 155)
+#: Devices a kernel may open; every other host device stays out of its /dev.
+DEVICES = ("null", "zero", "full", "random", "urandom")
+#: Where the new root is assembled before the switch (any host folder: covered in this namespace).
+NEW_ROOT = "/tmp"
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 SIOCGIFFLAGS = 0x8913
@@ -87,58 +96,121 @@ def private_filesystem(
     hidden: Iterable[str], keep: Iterable[str], scratch: Iterable[str], scratch_mb: int,
     owner: int | None,
 ) -> None:
-    """Hide the host's data folders and give the kernel one bounded scratch disk.
+    """Give the kernel a filesystem built from an allow-list, and one bounded scratch disk.
 
-    Call in a new mount namespace, as root in it. ``/tmp`` becomes a tmpfs of ``scratch_mb``
-    (``/var/tmp`` and ``/dev/shm`` are the same one): the only place the kernel can write, so its
-    total disk use is bounded. Each ``hidden`` folder is covered by an empty read-only tmpfs.
-    The ``keep`` paths (the interpreter) are bound back read-only at the same place. Each
-    ``scratch`` folder (the notebook's working folder, the kernel's run folder) is re-created
-    on the scratch tmpfs at the same path with a copy of what the host folder holds now, owned
-    by ``owner``; the host folder itself stays out of the kernel's reach.
+    Call in a new mount namespace, as root in it. A new root (a small tmpfs, read-only once built)
+    holds only: each ``keep`` path bound read-only at the same place (the Python environment, the
+    system's shared libraries and data, see :func:`grader.sandbox.allowed_paths`; a kept symbolic
+    link is re-created as a link), the harmless devices (``/dev/null``, ``zero``, ``full``,
+    ``random``, ``urandom``), ``/proc``, an ``/etc`` naming no host user, and ``/tmp``: a tmpfs of
+    ``scratch_mb`` (``/var/tmp`` and ``/dev/shm`` are the same one), the only place the kernel can
+    write. Each ``scratch`` folder (the notebook's working folder, the kernel's run folder) is
+    re-created on it at the same path with a copy of what the host folder holds now, owned by
+    ``owner``. Each ``hidden`` path that a kept one would show is covered. Then the process
+    switches to the new root (``pivot_root``) and detaches the old one: nothing else of the host's
+    filesystem is reachable, whatever its name.
     """
     mount("none", "/", None, MS_REC | MS_PRIVATE)
-    kept = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in sorted(set(keep))
-            if os.path.exists(path)]
+    kept = [(path, os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)) for path in sorted(set(keep))
+            if os.path.lexists(path)]
     copies = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
               for path in dict.fromkeys(scratch) if os.path.isdir(path)]
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=1777")
-    covered = []
-    for path in hidden:
-        if path == "/tmp" or not os.path.isdir(path) or os.path.islink(path):
-            continue
-        if path in ("/var/tmp", "/dev/shm"):
-            mount("/tmp", path, None, MS_BIND)
-        else:
-            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-            covered.append(path)
-    for path, fd in kept:  # mount points first: the covering tmpfs become read-only below
-        if os.path.isdir(f"/proc/self/fd/{fd}"):
-            os.makedirs(path, exist_ok=True)
-    for path, _fd in copies:
-        _scratch_folder(path, owner)
-    for path in covered:
-        mount("none", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    root = NEW_ROOT  # mounted over in this namespace only; what the kernel needs is open already
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    _mount_point(root, "/tmp", folder=True)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=1777")
     for path, fd in kept:
-        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        mount("none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-        os.close(fd)
+        _keep(root, path, fd)
+    _devices_and_proc(root)
+    _etc(root, owner)
+    for path in hidden:
+        _cover(root, path)
+    for path, _fd in copies:
+        _scratch_folder(root, path, owner)
+    mount("none", root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for path, fd in copies:
-        copy_tree(fd, path, owner)
+        copy_tree(fd, root + path, owner)
+        os.close(fd)
+    os.chdir(root)
+    _check(_libc.syscall(ctypes.c_long(SYS_PIVOT_ROOT), b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", ctypes.c_int(MNT_DETACH)), "umount the old root")
+    os.chdir("/")
+
+
+def _mount_point(root: str, path: str, *, folder: bool) -> str:
+    """Create ``path`` under ``root`` (a folder, or an empty file to bind a file on)."""
+    target = root + path
+    os.makedirs(target if folder else os.path.dirname(target), exist_ok=True)
+    if not folder and not os.path.lexists(target):
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+    return target
+
+
+def _keep(root: str, path: str, fd: int) -> None:
+    """Bind the host's ``path`` (open as ``fd``) read-only at the same place under ``root``."""
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISLNK(mode):
+            if not os.path.lexists(root + path):
+                os.makedirs(os.path.dirname(root + path), exist_ok=True)
+                os.symlink(os.readlink(path), root + path)
+            return
+        target = _mount_point(root, path, folder=stat.S_ISDIR(mode))
+        mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+        mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    finally:
         os.close(fd)
 
 
-def _scratch_folder(path: str, owner: int | None) -> None:
+def _devices_and_proc(root: str) -> None:
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            mount(f"/dev/{name}", _mount_point(root, f"/dev/{name}", folder=False), None, MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, root + f"/dev/{name}")
+    for path in ("/dev/shm", "/var/tmp"):
+        mount(root + "/tmp", _mount_point(root, path, folder=True), None, MS_BIND)
+    # the host's /proc until the kernel mounts its own (PID namespace): mounting a new proc from
+    # a user namespace needs one to be visible already
+    mount("/proc", _mount_point(root, "/proc", folder=True), None, MS_BIND | MS_REC)
+
+
+def _etc(root: str, owner: int | None) -> None:
+    """An ``/etc`` that names no host user or host: only the kernel's own user, and localhost."""
+    os.makedirs(root + "/etc", exist_ok=True)
+    uid = owner if owner is not None else os.getuid()
+    files = {"passwd": f"nbcred-sandbox:x:{uid}:{uid}:sandbox:/tmp:/usr/sbin/nologin\n",
+             "group": f"nbcred-sandbox:x:{uid}:\n",
+             "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+             "hostname": "sandbox\n"}
+    for name, text in files.items():
+        if not os.path.lexists(f"{root}/etc/{name}"):
+            Path(f"{root}/etc/{name}").write_text(text)
+
+
+def _cover(root: str, path: str) -> None:
+    """Hide ``path`` if a kept folder shows it: an empty read-only tmpfs, or /dev/null for a file."""
+    target = root + path
+    if not os.path.lexists(target) or os.path.islink(target):
+        return
+    if os.path.isdir(target):
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=0755")
+    else:
+        mount("/dev/null", target, None, MS_BIND)
+
+
+def _scratch_folder(root: str, path: str, owner: int | None) -> None:
     """Create ``path`` on the scratch tmpfs (bound there when it lies outside ``/tmp``)."""
-    target = path
+    target = root + path
     if not path.startswith("/tmp/"):
-        target = "/tmp/.scratch" + path
+        target = root + "/tmp/.scratch" + path
     os.makedirs(target, exist_ok=True)
-    if target != path:
-        os.makedirs(path, exist_ok=True)
-        mount(target, path, None, MS_BIND)
+    if target != root + path:
+        os.makedirs(root + path, exist_ok=True)
+        mount(target, root + path, None, MS_BIND)
     if owner is not None:
-        os.chown(path, owner, owner)
+        os.chown(root + path, owner, owner)
 
 
 def copy_tree(source_fd: int, target: str, owner: int | None) -> None:

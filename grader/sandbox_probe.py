@@ -78,9 +78,13 @@ def _try_network() -> None:
 
 def _try_mounts() -> None:
     _unshare(sandbox_os.CLONE_NEWNS)
-    sandbox_os.private_filesystem(["/root", "/tmp"], [sys.base_prefix, sys.prefix], [], 8, None)
+    from grader.sandbox import allowed_paths
+
+    sandbox_os.private_filesystem([], allowed_paths(), [], 8, None)
     if not os.path.exists(sys.executable):
-        raise OSError("the interpreter is not visible after hiding /root and /tmp")
+        raise OSError("the interpreter is not visible in the allow-listed filesystem")
+    if os.path.exists("/etc/shadow"):
+        raise OSError("the host's /etc is visible in the allow-listed filesystem")
 
 
 def _try_pid() -> None:
@@ -131,7 +135,8 @@ def _try_pidfd() -> None:
 
 CHECKS: dict[str, tuple[Callable[[], None], str]] = {
     "network": (_try_network, "private network namespace: no route to other hosts or local services"),
-    "filesystem": (_try_mounts, "private mount namespace: /work, /root, /home, /tmp and /run hidden"),
+    "filesystem": (_try_mounts, "private mount namespace showing an allow-list: the Python environment, "
+                   "system libraries and data; /etc, /usr/local, /root, /home, /work absent"),
     "pid": (_try_pid, "private PID namespace with its own /proc: the kernel sees only its own "
             "processes, no other command line"),
     "disk": (_try_disk, "one bounded scratch disk per notebook (a tmpfs of disk_mb for /tmp, its "

@@ -28,6 +28,13 @@ GOOD = "def add(a, b):\n    return a + b"
 #: Planted by the test in a decoy process's command line and the grader's environment; a kernel
 #: that can read it from ``/proc`` wins points.
 PLANTED = "nbcred-planted-secret-5b1e"
+#: Files the hostile test plants outside every folder a kernel needs (a gradebook, keys, a source
+#: notebook and a session secret where an installation might keep them); a kernel that reads one
+#: wins points. Only an allow-listed filesystem hides all of them.
+PLANTED_FILES = ("/etc/nbcred-planted-5b1e/issuer-key.json",
+                 "/usr/local/share/nbcred-planted-5b1e/gradebook.sqlite",
+                 "/var/nbcred-planted-5b1e/catalogue/source/adder.ipynb",
+                 "/nbcred-planted-5b1e/home/session-secret")
 WIN = "\nif WON:\n    " + GOOD.replace("\n", "\n    ") + "\n"
 
 
@@ -90,6 +97,29 @@ CASES: dict[str, str] = {
                 print("READ", path)
             except OSError as exc:
                 print("denied", path, type(exc).__name__)
+    """) + WIN,
+    "read_host": _case("""
+        import os
+        WON = False
+        for path in __PLANTED_FILES__:
+            try:
+                with open(path, "rb") as fh:
+                    WON = WON or b"__PLANTED__" in fh.read()
+                print("READ", path)
+            except OSError as exc:
+                print("denied", path, type(exc).__name__)
+        for path in ("/etc/passwd", "/etc/group"):  # the host's accounts
+            try:
+                with open(path) as fh:
+                    WON = WON or "root:" in fh.read()
+            except OSError as exc:
+                print("denied", path, type(exc).__name__)
+        for folder in ("/usr/local", "/etc/ssl/private", "/home", "/opt", "/srv", "/var/lib", "/boot"):
+            try:
+                WON = WON or bool(os.listdir(folder))
+                print("LISTED", folder)
+            except OSError as exc:
+                print("denied", folder, type(exc).__name__)
     """) + WIN,
     "read_cmdlines": _case("""
         import os
@@ -164,6 +194,7 @@ def build(assessment_dir: Path = HERE / "assessment", out: Path = HERE) -> list[
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "add":
                 cell.source = code.replace("__SOURCE__", str(assessment_dir / "source" / source.filename)
                                            ).replace("__REPO__", str(HERE.parents[1])
+                                           ).replace("__PLANTED_FILES__", repr(PLANTED_FILES)
                                            ).replace("__PLANTED__", PLANTED)
         if name == "wrong_kernel":
             nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia", "language": "julia"}

@@ -9,6 +9,11 @@ HOSTILE = ROOT / "notebooks" / "hostile"
 HOSTILE_ASSESSMENT = HOSTILE / "assessment"
 #: The secret ``make_cases.py`` writes into the ``read_cmdlines`` case (kept equal by a test).
 PLANTED = "nbcred-planted-secret-5b1e"
+#: Where the test plants files holding ``PLANTED`` for the ``read_host`` case (kept equal by a test).
+PLANTED_FILES = ("/etc/nbcred-planted-5b1e/issuer-key.json",
+                 "/usr/local/share/nbcred-planted-5b1e/gradebook.sqlite",
+                 "/var/nbcred-planted-5b1e/catalogue/source/adder.ipynb",
+                 "/nbcred-planted-5b1e/home/session-secret")
 GAMING = HOSTILE / "gaming"
 GAMING_ASSESSMENT = GAMING / "assessment"
 

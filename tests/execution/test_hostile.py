@@ -6,6 +6,8 @@ kernels; the batch must complete with exactly one result per case.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_corpus import GAMING_ASSESSMENT, HOSTILE_ASSESSMENT, PLANTED, gaming_cases, hostile_cases
+from hostile_corpus import (
+    GAMING_ASSESSMENT,
+    HOSTILE_ASSESSMENT,
+    PLANTED,
+    PLANTED_FILES,
+    gaming_cases,
+    hostile_cases,
+)
 
 from grader.results import GradeResult
 from nbcred.executors import GradeJob, get_executor
@@ -26,14 +35,25 @@ DIED = "the kernel died"
 
 @pytest.fixture(scope="module")
 def planted() -> Iterator[str]:
-    """A secret on a running process's command line, as a careless ``--db URL`` would put it."""
+    """A secret on a running process's command line, as a careless ``--db URL`` would put it, and
+    in files where an installation might keep its gradebook, keys, catalogue and home."""
     decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "--db",
                               f"postgresql+psycopg://grader:{PLANTED}@db.example/grades"])
+    made = []
     try:
+        for name in PLANTED_FILES:
+            parts = Path(name).parts
+            top = Path(*parts[: next(i for i, p in enumerate(parts) if "nbcred-planted" in p) + 1])
+            with contextlib.suppress(OSError):  # not root: the kernel could not read them anyway
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+                made.append(top)
+                Path(name).write_text(PLANTED)
         yield PLANTED
     finally:
         decoy.kill()
         decoy.wait()
+        for top in made:
+            shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +87,8 @@ def test_every_case_has_one_result(corpus: dict[str, GradeResult]) -> None:
 
 
 @pytest.mark.parametrize("case", ["infinite_loop", "memory_bomb", "fork_bomb", "network_local",
-                                  "network_external", "read_outside", "read_cmdlines", "fill_disk",
-                                  "hide_errors"])
+                                  "network_external", "read_outside", "read_host", "read_cmdlines",
+                                  "fill_disk", "hide_errors"])
 def test_attack_earns_nothing(corpus: dict[str, GradeResult], case: str) -> None:
     result = corpus[case]
     assert result.score == 0.0, f"{case}: the attack worked and earned {result.score}"
@@ -121,7 +141,7 @@ def test_corpus_is_current() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert sorted(module.CASES) == sorted(p.name for p in hostile_cases())
-    assert module.PLANTED == PLANTED
+    assert module.PLANTED == PLANTED and module.PLANTED_FILES == PLANTED_FILES
     assert all((HOSTILE_ASSESSMENT.parent / name / "adder.ipynb").is_file() for name in module.CASES)
     assert sorted(module.GAMING_CASES) == sorted(p.name for p in gaming_cases())
     assert all((GAMING_ASSESSMENT.parent / name / "gaming.ipynb").is_file() for name in module.GAMING_CASES)

@@ -65,6 +65,41 @@ def test_kernel_is_isolated(kind: str, forked_runner: ForkedRunner, monkeypatch:
     assert facts["home"] is True and facts["venv"] is False
 
 
+VIEW = """
+import json, os
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return None
+print(json.dumps({"top": listing("/"), "etc": listing("/etc"), "dev": listing("/dev"),
+                  "usr": listing("/usr"), "local": listing("/usr/local"), "home": listing("/home"),
+                  "passwd": open("/etc/passwd").read(), "tmp_writable": os.access("/tmp", os.W_OK),
+                  "lib_writable": os.access("/usr/lib", os.W_OK)}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+def test_kernel_sees_only_the_allow_list(forked_runner: ForkedRunner) -> None:
+    import json
+
+    workdir = Path(tempfile.mkdtemp(prefix="nbcred-test-"))
+    outcome = forked_runner.run(notebook(code(VIEW)), workdir=workdir, limits=ExecutionLimits(),
+                                kernel_name="python3")
+    assert outcome.error is None, outcome.error
+    view = json.loads(outcome.notebook.cells[0].outputs[0]["text"])
+    assert set(view["top"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root",
+                                "sys", "tmp", "usr", "var", "work", "opt", "home"}
+    assert set(view["etc"]) <= {"passwd", "group", "hosts", "hostname", "ld.so.cache", "localtime",
+                                "ssl", "fonts", "mime.types"}
+    assert "root:" not in view["passwd"] and view["passwd"].startswith("nbcred-sandbox:")
+    assert set(view["dev"]) == {"null", "zero", "full", "random", "urandom", "shm", "fd", "stdin",
+                                "stdout", "stderr"}
+    assert view["local"] is None and view["home"] is None  # not there at all
+    assert set(view["usr"]) <= {"bin", "lib", "lib32", "lib64", "libx32", "share"}
+    assert view["tmp_writable"] and not view["lib_writable"]
+
+
 def test_probe_reports_every_mechanism_with_a_reason() -> None:
     report = probe()
     names = {m.name for m in report.mechanisms}
