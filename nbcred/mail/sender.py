@@ -19,8 +19,12 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, formatdate, parseaddr
 
 from sqlalchemy import or_, select, text, update
 
@@ -33,6 +37,8 @@ from nbcred.store.models import MailMessage
 
 log = logging.getLogger(__name__)
 BATCH = 200
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP  # readable in the raw message; the header stays as given
 FIRST_WAIT_SECONDS = 5
 LONGEST_WAIT_SECONDS = 3600
 
@@ -71,6 +77,9 @@ class Sender:
         self.worker = worker or f"mail-{uuid.uuid4().hex[:12]}"
         self.lease_seconds = lease_seconds or settings.mail_lease_seconds
         self.batch = batch
+        display, address = parseaddr(settings.mail_from)
+        self._sender_address = address or settings.mail_from
+        self._from_header = formataddr((display, self._sender_address), "utf-8")
         self.stopping = threading.Event()
         """Set to stop after the message being sent; the rest of the batch is released."""
 
@@ -97,20 +106,24 @@ class Sender:
             session.expunge_all()
             return rows
 
-    def envelope(self, message: MailMessage) -> EmailMessage:
-        """The message as sent: text and HTML alternatives, its stable Message-ID, extra headers."""
-        mail = EmailMessage()
-        mail["From"] = self.settings.mail_from
+    def envelope(self, message: MailMessage) -> bytes:
+        """The message as sent: text and HTML alternatives (UTF-8, quoted-printable), its stable
+        Message-ID and extra headers (``email.mime``: built once, sent as bytes)."""
+        mail = (MIMEMultipart("alternative") if message.html_body
+                else MIMEText(message.text_body, "plain", _UTF8))  # type: ignore[arg-type]
+        mail["From"] = self._from_header
         mail["To"] = message.recipient
-        mail["Subject"] = message.subject
+        subject = message.subject
+        mail["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
         mail["Message-ID"] = message.message_id
         mail["Date"] = formatdate(localtime=False, usegmt=True)
         for name, value in (message.headers or {}).items():
             mail[name] = value
-        mail.set_content(message.text_body)
         if message.html_body:
-            mail.add_alternative(message.html_body, subtype="html")
-        return mail
+            # a Charset is accepted (quoted-printable bodies); the stubs say only str
+            mail.attach(MIMEText(message.text_body, "plain", _UTF8))  # type: ignore[arg-type]
+            mail.attach(MIMEText(message.html_body, "html", _UTF8))  # type: ignore[arg-type]
+        return mail.as_bytes(policy=SMTP_POLICY)
 
     def send_pending(self, *, due_only: bool = True, until_empty: bool = True) -> SendReport:
         """Send claimed batches until none is left (or the server fails); never raises for SMTP."""
@@ -156,7 +169,7 @@ class Sender:
     def _send_one(self, client: smtplib.SMTP, message: MailMessage, report: SendReport) -> str:
         """"sent", "failed" (permanent, recorded) or the reason the connection broke."""
         try:
-            refused = client.send_message(self.envelope(message))
+            refused = client.sendmail(self._sender_address, [message.recipient], self.envelope(message))
         except smtplib.SMTPRecipientsRefused as exc:
             return self._refused(message, exc.recipients, report)
         except smtplib.SMTPResponseException as exc:
@@ -187,14 +200,13 @@ class Sender:
             values["sent_at"] = _now()
             if message.secret:
                 values.update(text_body=SENT_BODY, html_body=None)
-        with self.store.session() as session:
-            if status == "sent" and session.get_bind().dialect.name == "postgresql":
+        with self.store.engine.begin() as connection:
+            if status == "sent" and connection.dialect.name == "postgresql":
                 # no wait for the WAL flush: a database crash in the next ~0.2 s could forget this
                 # mark and the message would go out again (at least once), never be lost
-                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            session.execute(update(MailMessage)
-                            .where(MailMessage.id == message.id, MailMessage.claimed_by == message.claimed_by)
-                            .values(**values).execution_options(synchronize_session=False))
+                connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            mine = (MailMessage.id == message.id) & (MailMessage.claimed_by == message.claimed_by)
+            connection.execute(update(MailMessage).where(mine).values(**values))
 
     def _release(self, messages: list[MailMessage]) -> None:
         """Give claimed, unsent messages back untouched (this sender is stopping)."""
