@@ -119,3 +119,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: SmtpServer) -> P
         monkeypatch.setenv(f"NBCRED_{name}", value)
     monkeypatch.delenv("NBCRED_DATABASE_URL", raising=False)
     return folder
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """For tests whose database work is covered on both databases elsewhere (they start processes)."""
+    return f"sqlite:///{tmp_path / 'gradebook.sqlite'}"

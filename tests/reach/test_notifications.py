@@ -18,8 +18,8 @@ from conftest import BASE_URL, SmtpServer, body_html, body_text
 
 
 def test_passing_submission_mails_badge_ready_and_one_click_unsubscribe_stops_it(
-        home: Path, db_url: str, smtp: SmtpServer) -> None:
-    settings = settings_for(home, db_url, serve_grading=False, base_url=BASE_URL)
+        home: Path, sqlite_url: str, smtp: SmtpServer) -> None:
+    settings = settings_for(home, sqlite_url, serve_grading=False, base_url=BASE_URL)
     ctx = open_context(settings)
     tokens = people(ctx)
     with TestClient(create_app(settings, ctx=ctx)) as client:

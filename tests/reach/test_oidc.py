@@ -68,8 +68,8 @@ def test_sign_in_links_by_issuer_and_subject_with_roles_from_a_claim(home: Path,
     assert sorted(links) == [(issuer, "ada"), (issuer, "staff7")]
 
 
-def test_refusals_are_clear_pages(home: Path, db_url: str, issuer: str) -> None:
-    config = settings(db_url, issuer)
+def test_refusals_are_clear_pages(home: Path, sqlite_url: str, issuer: str) -> None:
+    config = settings(sqlite_url, issuer)
     with TestClient(create_app(config)) as client:
         unknown = client.get("/signin/oidc/elsewhere")
         assert unknown.status_code == 404

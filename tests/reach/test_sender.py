@@ -116,7 +116,9 @@ def test_sender_killed_mid_batch_then_restarted_sends_each_message_once(
     assert statuses(ctx) == {"sent": 40}
 
 
-def test_running_serve_sends_pending_mail_within_seconds(home: Path, db_url: str, smtp: SmtpServer) -> None:
+def test_running_serve_sends_pending_mail_within_seconds(home: Path, sqlite_url: str,
+                                                        smtp: SmtpServer) -> None:
+    db_url = sqlite_url
     port = free_port()
     env = {**os.environ, "NBCRED_DATABASE_URL": db_url, "NBCRED_SERVE_GRADING": "false"}
     server = subprocess.Popen([NBCRED, "serve", "--port", str(port)], env=env,
