@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from credentials import ob3
 from grader.assessment import Assessment
 from grader.results import GradeResult
+from nbcred.errors import IssuanceError
 from nbcred.issuance import badges, statuslists
 from nbcred.issuance.identity import IssuerIdentity, load_identity
 from nbcred.settings import Settings
@@ -175,10 +176,10 @@ class CredentialIssuer:
         self.stacked.extend(line for line in lines if " earned " in line)
         return lines
 
-    def _issue_badge(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str:
+    def _badge_builder(self, result: GradeResult, assessment: Assessment) -> tuple[str, Builder]:
+        """The achievement id of ``assessment``'s badge and how to build its credential for ``result``."""
         achievement = badges.achievement_spec(self.settings, assessment)
         badge = assessment.spec.badge
-        slot = Slot(result.learner, achievement.id, assessment.spec.version, "badge", grading_id)
 
         def build(email: str, status: dict[str, Any]) -> dict[str, Any]:
             return ob3.build_credential(
@@ -189,11 +190,45 @@ class CredentialIssuer:
                 expires_after_days=badge.expires_after_days if badge else None,
             )
 
+        return achievement.id, build
+
+    def _issue_badge(self, result: GradeResult, assessment: Assessment, grading_id: int) -> str:
+        achievement_id, build = self._badge_builder(result, assessment)
+        slot = Slot(result.learner, achievement_id, assessment.spec.version, "badge", grading_id)
         document = self.store_new(slot, build)
         badges.write_credential_files(self.learner_folder(result.learner),
                                       f"{assessment.id}-v{assessment.spec.version}", document,
                                       badges.image_file(assessment))
         return str(document["id"])
+
+    def reissue_badge(self, replaces: str, result: GradeResult, assessment: Assessment, *,
+                      issue_key: str) -> tuple[str, bool]:
+        """A new badge for the graded attempt that earned credential ``replaces`` (its learner,
+        achievement and grading), which is marked superseded by it; returns the new id and whether
+        the old one still needs revoking."""
+        _, build = self._badge_builder(result, assessment)
+        with self.store.session() as session:
+            previous = session.get(IssuedCredential, replaces)
+            if previous is None:
+                raise IssuanceError(f"no credential {replaces!r} to replace")
+            learner, version = previous.learner_id, previous.achievement_version
+            email = badges.learner_email(session, self.settings, learner)
+            place = statuslists.allocate_slot(session, self.settings)
+            signed = self.sign(build(email, place.entry))
+            session.add(IssuedCredential(
+                id=signed["id"], learner_id=learner, achievement_id=previous.achievement_id,
+                achievement_version=version, kind="badge", grading_id=previous.grading_id,
+                status="active", status_list=place.list_url, status_index=place.index, document=signed,
+                issued_at=self.clock(), issue_key=issue_key, valid_until=parse_time(signed.get("validUntil")),
+            ))
+            session.flush()
+            previous.superseded_by = signed["id"]
+            still_valid = previous.status != "revoked"
+        statuslists.publish(self.settings, self.store, self.identity, missing_only=True,
+                            only=[place.list_url])
+        badges.write_credential_files(self.learner_folder(learner), f"{assessment.id}-v{version}", signed,
+                                      badges.image_file(assessment))
+        return str(signed["id"]), still_valid
 
     def learner_folder(self, learner: str) -> Path:
         """``<home>/credentials/<learner>``."""

@@ -146,16 +146,12 @@ def reissue(ctx: ServiceContext, credential_id: str, *, reason: str) -> Credenti
     For a credential that must be replaced (a corrected record, a lost key, one revoked by
     mistake): it is built from the grading that earned the old one, with the next issue key.
     """
-    from credentials import ob3
-    from nbcred.issuance import badges, statuslists
-    from nbcred.issuance.issuer import parse_time
     from nbcred.issuance.manage import _info
     from nbcred.store.models import Grading
     from nbcred.store.store import to_result
 
     if not reason.strip():
         raise Unprocessable("give a reason to reissue a credential")
-    issuer = ctx.issuer
     with ctx.store.session() as session:
         old = session.get(IssuedCredential, credential_id)
         if old is None:
@@ -170,39 +166,16 @@ def reissue(ctx: ServiceContext, credential_id: str, *, reason: str) -> Credenti
             IssuedCredential.learner_id == old.learner_id,
             IssuedCredential.achievement_id == old.achievement_id,
             IssuedCredential.achievement_version == old.achievement_version))
-        learner, achievement_id, version, grading_id = (old.learner_id, old.achievement_id,
-                                                        old.achievement_version, old.grading_id)
+        version = old.achievement_version
     assessment = ctx.catalogue.assessments.get(result.assessment)
     if assessment is None or assessment.spec.version != version or assessment.spec.badge is None:
         raise Conflict(f"the catalogue no longer has version {version} of {result.assessment} with a badge")
-    achievement = badges.achievement_spec(ctx.settings, assessment)
+    new_id, still_valid = ctx.issuer.reissue_badge(credential_id, result, assessment,
+                                                   issue_key=f"reissue-{siblings}")
     with ctx.store.session() as session:
-        email = badges.learner_email(session, ctx.settings, learner)
-        place = statuslists.allocate_slot(session, ctx.settings)
-        signed = issuer.sign(ob3.build_credential(
-            achievement=achievement, issuer=issuer.identity.profile,
-            recipient=badges.recipient(ctx.settings, email),
-            results=badges.results(result, achievement), evidence=[badges.evidence(result)],
-            credential_status=place.entry, valid_from=issuer.clock(),
-            expires_after_days=assessment.spec.badge.expires_after_days,
-        ))
-        row = IssuedCredential(
-            id=signed["id"], learner_id=learner, achievement_id=achievement_id,
-            achievement_version=version, kind="badge", grading_id=grading_id, status="active",
-            status_list=place.list_url, status_index=place.index, document=signed,
-            issued_at=issuer.clock(), issue_key=f"reissue-{siblings}",
-            valid_until=parse_time(signed.get("validUntil")),
-        )
-        session.add(row)
-        session.flush()
+        row = session.get(IssuedCredential, new_id)
+        assert row is not None
         info = _info(row)
-        previous = session.get(IssuedCredential, credential_id)
-        assert previous is not None
-        previous.superseded_by = signed["id"]
-        still_valid = previous.status != "revoked"
-    statuslists.publish(ctx.settings, ctx.store, issuer.identity, missing_only=True, only=[place.list_url])
-    badges.write_credential_files(issuer.learner_folder(learner), f"{assessment.id}-v{version}", signed,
-                                  badges.image_file(assessment))
     if still_valid:
-        change_status(issuer, credential_id, "revoke", f"reissued as {info.id}: {reason.strip()}")
+        change_status(ctx.issuer, credential_id, "revoke", f"reissued as {info.id}: {reason.strip()}")
     return info
