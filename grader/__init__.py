@@ -29,6 +29,7 @@ SURFACE: dict[str, str] = {
     "load_assessment": "grader.assessment",
     "Competency": "grader.spec",
     "PathwaySpec": "grader.spec",
+    "Scaffold": "grader.scaffold",
     "write_starting_spec": "grader.scaffold",
     "write_release": "grader.release",
     "ValidationReport": "grader.validate",

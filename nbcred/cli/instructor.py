@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from grader.errors import GraderError
-from grader.scaffold import write_starting_spec
 from nbcred.cli._common import fail, out
+from nbcred.service.grading import init_folder
 
 app = typer.Typer(add_completion=False)
 
@@ -21,7 +21,7 @@ def init(
 ) -> None:
     """Write a starting assessment.yaml for ASSIGNMENT that grades exactly as it does now."""
     try:
-        made = write_starting_spec(assignment, force=force)
+        made = init_folder(assignment, force=force)
     except GraderError as exc:
         raise fail(exc) from exc
     out.print(f"wrote {made.path}: {made.competencies} competencies, {made.rubric_cells} rubric cells, "

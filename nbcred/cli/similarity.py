@@ -9,10 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from grader.assessment import load_assessment
 from grader.errors import GraderError
 from nbcred.cli._common import err, fail, out
-from nbcred.similarity import DEFAULT_THRESHOLD, SimilarityOptions, compare_submissions, render_html
+from nbcred.service.similarity import DEFAULT_THRESHOLD, similar_pairs, similarity_html
 
 app = typer.Typer(add_completion=False)
 
@@ -34,14 +33,12 @@ def similarity(
     if output_format not in ("table", "json"):
         raise fail("--format must be table or json")
     try:
-        loaded = load_assessment(assessment)
+        report = similar_pairs(assessment, submissions, threshold=threshold, workers=workers)
     except GraderError as exc:
         raise fail(exc) from exc
-    report = compare_submissions(assessment=loaded, submissions=submissions,
-                                 options=SimilarityOptions(threshold=threshold, workers=workers))
     if html_path is not None:
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(render_html(report, threshold=threshold), encoding="utf-8")
+        html_path.write_text(similarity_html(report, threshold=threshold), encoding="utf-8")
     if output_format == "json":
         for pair in report.pairs:
             print(json.dumps(pair.as_json()))

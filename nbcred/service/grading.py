@@ -18,6 +18,7 @@ from nbcred.service.context import ServiceContext, make_executor
 from nbcred.settings import Settings
 
 if TYPE_CHECKING:  # the grader (nbgrader, nbclient…) is imported once grading workers are starting
+    from grader.scaffold import Scaffold
     from grader.validate import ValidationReport
 
 
@@ -66,6 +67,14 @@ def release_folder(assessment: Path, output: Path) -> list[Path]:
     from grader.release import write_release
 
     return write_release(load_assessment(assessment), output)
+
+
+def init_folder(assignment: Path, *, force: bool = False) -> Scaffold:
+    """Write a starting ``assessment.yaml`` for an nbgrader assignment that grades exactly as the
+    folder does without one (``nbcred init``)."""
+    from grader.scaffold import write_starting_spec
+
+    return write_starting_spec(assignment, force=force)
 
 
 def grade_folders(

@@ -58,3 +58,19 @@ def similarity(ctx: ServiceContext, assessment_id: str, *,
     report = compare_submissions(assessment=assessment, submissions=folders, labels=list(people),
                                  options=SimilarityOptions(threshold=threshold, workers=1))
     return CohortSimilarity(assessment_id, assessment.spec.title, threshold, report, people)
+
+
+def similar_pairs(assessment: Path, submissions: list[Path], *, threshold: float = DEFAULT_THRESHOLD,
+                  workers: int = 2) -> SimilarityReport:
+    """Pairs among submission folders of an assessment folder (``nbcred similarity``)."""
+    from grader.assessment import load_assessment
+
+    return compare_submissions(assessment=load_assessment(assessment), submissions=list(submissions),
+                               options=SimilarityOptions(threshold=threshold, workers=workers))
+
+
+def similarity_html(report: SimilarityReport, *, threshold: float) -> str:
+    """The side-by-side HTML report of the pairs at or above ``threshold``."""
+    from nbcred.similarity import render_html
+
+    return render_html(report, threshold=threshold)
