@@ -7,6 +7,7 @@ default. Fractions (thresholds, minimums) are of the points available, between 0
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -136,6 +137,7 @@ class AssessmentSpec(_Strict):
     rubric: list[RubricEntry] = Field(default_factory=list)
     pass_rule: PassRule = Field(default_factory=PassRule, alias="pass")
     attempts: int | None = Field(None, ge=1)
+    due: datetime | None = None  # submissions after it are refused (per-learner extensions aside)
     execution: ExecutionLimits = Field(default_factory=ExecutionLimits)
     parameters: dict[str, Any] = Field(default_factory=dict)
     seed_parameter: str | None = None

@@ -138,12 +138,18 @@ def _same_content(
 
 def _take(session: Session, account: Account, assessment: Assessment, digest: str, *,
           record: bool = True) -> int:
+    from nbcred.service.extensions import allowance
+
+    allowed = allowance(session, account.learner, assessment)
+    if allowed.past_due() and allowed.due is not None:
+        raise Conflict(f"{assessment.id} was due {allowed.due:%Y-%m-%d %H:%M} UTC; ask your instructor "
+                       "for an extension if you need more time")
     try:
         return take_attempt(session, learner=account.learner, assessment_id=assessment.id,
-                            content_hash=digest, limit=assessment.spec.attempts, record=record)
+                            content_hash=digest, limit=allowed.attempts, record=record)
     except AttemptsUsed as exc:
         raise Conflict(f"you have used all {exc.limit} attempt(s) of {assessment.id}; "
-                       "ask your instructor if you need another") from None
+                       "ask your instructor for another attempt if you need one") from None
 
 
 def _queue(

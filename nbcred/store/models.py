@@ -84,6 +84,23 @@ class Submission(Base):
     assessment: Mapped[AssessmentVersion] = relationship()
 
 
+class Extension(Base):
+    """An instructor's allowance for one learner and assessment: attempts beyond the assessment's
+    limit and a later due date."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("learner_id", "assessment_id", name="uq_extensions_learner"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"))
+    assessment_id: Mapped[str] = mapped_column(String(200))
+    extra_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    granted_by: Mapped[str] = mapped_column(String(320))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Attempt(Base):
     """The attempt ledger: each distinct content a learner submits for an assessment, numbered.
 

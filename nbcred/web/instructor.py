@@ -6,6 +6,7 @@ handlers parse, call one service function and render or return JSON.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,8 +14,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from nbcred.service import courseware, gradebook, grading_queue, manual, regrade, similarity, submissions
-from nbcred.service.errors import NotFound, ServiceError
+from nbcred.service import (
+    courseware,
+    extensions,
+    gradebook,
+    grading_queue,
+    manual,
+    regrade,
+    similarity,
+    submissions,
+)
+from nbcred.service.errors import NotFound, ServiceError, Unprocessable
 from nbcred.service.users import Account
 from nbcred.web.api import ERRORS
 from nbcred.web.auth import STAFF, context, require
@@ -185,6 +195,55 @@ def page_similarity(request: Request, caller: Staff, assessment: str,
     """Pairs of learners whose written code is alike, by name, fragments side by side."""
     found = similarity.similarity(context(request), assessment, threshold=threshold)
     return render(request, "instructor/similarity.html", {"s": found})
+
+
+class ExtensionGrant(BaseModel):
+    learner: str = Field(min_length=1, max_length=320, description="Learner id or account e-mail.")
+    extra_attempts: int = Field(0, ge=0, le=extensions.MAX_EXTRA, description="Attempts to add.")
+    due_until: datetime | None = Field(None, description="The learner's own due date (ISO 8601).")
+    reason: str = Field("", max_length=2000)
+
+
+@api.post("/instructor/assessments/{assessment_id}/extensions", responses=ERRORS)
+def api_grant_extension(request: Request, caller: Staff, assessment_id: str,
+                        body: ExtensionGrant) -> dict[str, Any]:
+    """Grant one learner extra attempts and/or a later due date; returns the learner's totals."""
+    return extensions.grant(context(request), caller, assessment_id=assessment_id, learner=body.learner,
+                            extra_attempts=body.extra_attempts, due_until=body.due_until,
+                            reason=body.reason).as_json()
+
+
+@api.get("/instructor/assessments/{assessment_id}/extensions", responses=ERRORS)
+def api_extensions(request: Request, caller: Staff, assessment_id: str) -> list[dict[str, Any]]:
+    """Every extension granted for the assessment."""
+    return [g.as_json() for g in extensions.list_extensions(context(request), assessment_id)]
+
+
+@pages.get("/instructor/extensions/{assessment_id}", response_class=HTMLResponse)
+def page_extensions(request: Request, caller: Staff, assessment_id: str, learner: str = "",
+                    message: str = "") -> HTMLResponse:
+    ctx = context(request)
+    if assessment_id not in ctx.catalogue.assessments:
+        raise NotFound(f"assessment {assessment_id!r} is not in the catalogue")
+    return render(request, "instructor/extensions.html", {
+        "assessment": ctx.catalogue.assessments[assessment_id], "learner": learner, "message": message,
+        "granted": extensions.list_extensions(ctx, assessment_id)})
+
+
+@pages.post("/instructor/extensions/{assessment_id}", response_class=HTMLResponse, response_model=None)
+def page_grant_extension(request: Request, caller: Staff, assessment_id: str,
+                         learner: Annotated[str, Form()], extra_attempts: Annotated[int, Form()] = 0,
+                         due_until: Annotated[str, Form()] = "",
+                         reason: Annotated[str, Form()] = "") -> Response:
+    try:
+        due = datetime.fromisoformat(due_until).replace(tzinfo=UTC) if due_until.strip() else None
+    except ValueError:
+        raise Unprocessable(f"{due_until!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
+    done = extensions.grant(context(request), caller, assessment_id=assessment_id, learner=learner,
+                            extra_attempts=extra_attempts, due_until=due, reason=reason)
+    message = quote(f"{done.name}: {done.extra_attempts} extra attempt(s)"
+                    + (f", due {done.due_until:%Y-%m-%d %H:%M} UTC" if done.due_until else ""))
+    return RedirectResponse(f"/instructor/extensions/{assessment_id}?message={message}", status_code=303)
 
 
 @pages.get("/instructor/grading", response_class=HTMLResponse)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from nbcred.service import catalogue, sessions, submissions, users, wallet
+from nbcred.service import catalogue, extensions, sessions, submissions, users, wallet
 from nbcred.service.errors import NotAuthenticated, ServiceError, TooManyAttempts
 from nbcred.service.users import Account
 from nbcred.web.api import read_uploads, wake
@@ -91,8 +91,10 @@ async def assessment_page(request: Request, me: Caller, assessment_id: str) -> H
     info = catalogue.assessment_info(ctx, assessment_id)
     mine = [s for s in submissions.list_submissions(ctx, me, assessment=info.id) if s.learner == me.learner]
     used = len({s.attempt for s in mine})
-    left = None if info.attempts_allowed is None else max(0, info.attempts_allowed - used)
-    return render(request, "assessment.html", {"a": info, "mine": mine, "left": left, "problem": None})
+    allowed = extensions.learner_allowance(ctx, me.learner, info.id)
+    left = None if allowed.attempts is None else max(0, allowed.attempts - used)
+    return render(request, "assessment.html", {"a": info, "mine": mine, "left": left, "problem": None,
+                                               "allowed": allowed})
 
 
 @router.post("/assessments/{assessment_id}/submit", response_class=HTMLResponse, response_model=None)
