@@ -34,7 +34,8 @@ def pages_of(who: str | None, site: Site) -> list[str]:
                 *(f"/instructor/submissions/{s}" for s in site.waiting),
                 f"/instructor/submissions/{site.submission}", "/instructor/credentials",
                 "/instructor/credentials?q=ada", "/instructor/grading",
-                f"/instructor/grading?assessment={ASSESSMENT}", f"/instructor/similarity/{ASSESSMENT}"]
+                f"/instructor/grading?assessment={ASSESSMENT}", f"/instructor/similarity/{ASSESSMENT}",
+                f"/instructor/extensions/{ASSESSMENT}?learner=bob@example.org"]
     return ["/", "/instructor", "/account"]
 
 
