@@ -5,6 +5,11 @@ SVG: an ``openbadges:credential`` element (namespace ``https://purl.imsglobal.or
 the first child of ``<svg>``; JSON goes in CDATA, a compact JWS in the ``verify`` attribute.
 Re-baking replaces an existing credential. SVG is parsed with defusedxml and documents with a DTD
 or entity declarations are refused.
+
+Reading is bounded: an image larger than :data:`MAX_IMAGE_BYTES` is refused, a compressed iTXt
+chunk is inflated at most to :data:`MAX_CREDENTIAL_BYTES` (a stream that would give more is
+refused without inflating the rest), and an SVG nested deeper than :data:`MAX_SVG_DEPTH` or with
+more than :data:`MAX_SVG_ELEMENTS` elements is refused before its tree is built.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 _CREDENTIAL_TAG = f"{{{OB_SVG_NAMESPACE}}}credential"
 _JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$")
 
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+MAX_CREDENTIAL_BYTES = 2 * 1024 * 1024
+MAX_SVG_DEPTH = 256
+MAX_SVG_ELEMENTS = 100_000
+
 ImageKind = Literal["png", "svg"]
 Credential = dict[str, Any] | str
 
@@ -46,6 +56,8 @@ def bake(credential: Credential, image: bytes, *, kind: ImageKind | None = None)
 
 def unbake(image: bytes) -> Credential:
     """Return the credential baked into a PNG or SVG: a dict for JSON, a str for a compact JWS."""
+    if len(image) > MAX_IMAGE_BYTES:
+        raise BakingError(f"the image is larger than {MAX_IMAGE_BYTES // 2**20} MiB; badges are small")
     kind = detect_kind(image)
     text = _unbake_png(image) if kind == "png" else _unbake_svg(image)
     return _parse_credential_text(text)
@@ -167,7 +179,7 @@ def _itxt_text(data: bytes) -> str:
         if flag == 1:
             if method != 0:
                 raise BakingError(f"iTXt compression method {method} is not supported")
-            payload = zlib.decompress(payload)
+            payload = _inflate(payload)
         return payload.decode("utf-8")
     except (ValueError, IndexError, zlib.error, UnicodeDecodeError) as exc:
         raise BakingError(
@@ -175,11 +187,41 @@ def _itxt_text(data: bytes) -> str:
         ) from exc
 
 
+def _inflate(payload: bytes) -> bytes:
+    """zlib-inflate at most :data:`MAX_CREDENTIAL_BYTES` (a bomb is refused, not inflated)."""
+    inflater = zlib.decompressobj()
+    text = inflater.decompress(payload, MAX_CREDENTIAL_BYTES + 1)
+    if len(text) > MAX_CREDENTIAL_BYTES or inflater.unconsumed_tail:
+        raise BakingError(f"the credential in this PNG inflates to more than "
+                          f"{MAX_CREDENTIAL_BYTES // 2**20} MiB (larger than any credential); refused")
+    if not inflater.eof:
+        raise BakingError("corrupt PNG: the compressed openbadgecredential iTXt chunk is truncated")
+    return text
+
+
 # --- SVG -----------------------------------------------------------------------------------------
+
+
+def _check_svg_shape(image: bytes) -> None:
+    """Refuse an SVG nested too deep or with too many elements, before building its tree."""
+    depth = elements = 0
+    for event, _element in SafeET.iterparse(io.BytesIO(image), events=("start", "end"),
+                                            forbid_dtd=True, forbid_entities=True,
+                                            forbid_external=True):
+        if event == "end":
+            depth -= 1
+            _element.clear()
+            continue
+        depth, elements = depth + 1, elements + 1
+        if depth > MAX_SVG_DEPTH:
+            raise BakingError(f"refusing this SVG: its elements are nested more than {MAX_SVG_DEPTH} deep")
+        if elements > MAX_SVG_ELEMENTS:
+            raise BakingError(f"refusing this SVG: it has more than {MAX_SVG_ELEMENTS} elements")
 
 
 def _parse_svg(image: bytes) -> Element:
     try:
+        _check_svg_shape(image)
         root: Element = SafeET.fromstring(
             image, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
