@@ -21,6 +21,7 @@ import struct
 import zlib
 from typing import Any, Literal
 from xml.etree.ElementTree import Element, ParseError
+from xml.parsers import expat
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -203,20 +204,40 @@ def _inflate(payload: bytes) -> bytes:
 
 
 def _check_svg_shape(image: bytes) -> None:
-    """Refuse an SVG nested too deep or with too many elements, before building its tree."""
-    depth = elements = 0
-    for event, _element in SafeET.iterparse(io.BytesIO(image), events=("start", "end"),
-                                            forbid_dtd=True, forbid_entities=True,
-                                            forbid_external=True):
-        if event == "end":
-            depth -= 1
-            _element.clear()
-            continue
-        depth, elements = depth + 1, elements + 1
-        if depth > MAX_SVG_DEPTH:
+    """Refuse an SVG nested too deep or with too many elements, before building its tree.
+
+    A bare expat pass (no tree), stopped at the first excess; a DTD stops it at once, before any
+    entity could expand (defusedxml then refuses the document with its own message).
+    """
+    parser = expat.ParserCreate()
+    depth = [0, 0]  # current depth, elements seen
+
+    def start(_name: str, _attributes: Any) -> None:
+        depth[0] += 1
+        depth[1] += 1
+        if depth[0] > MAX_SVG_DEPTH:
             raise BakingError(f"refusing this SVG: its elements are nested more than {MAX_SVG_DEPTH} deep")
-        if elements > MAX_SVG_ELEMENTS:
+        if depth[1] > MAX_SVG_ELEMENTS:
             raise BakingError(f"refusing this SVG: it has more than {MAX_SVG_ELEMENTS} elements")
+
+    def end(_name: str) -> None:
+        depth[0] -= 1
+
+    def doctype(*_args: Any) -> None:
+        raise _DoctypeFound
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    try:
+        parser.Parse(image, True)
+    except (_DoctypeFound, expat.ExpatError):
+        return  # the full parse below refuses it with the precise reason
+
+
+class _DoctypeFound(Exception):
+    pass
 
 
 def _parse_svg(image: bytes) -> Element:

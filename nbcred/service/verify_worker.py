@@ -35,6 +35,9 @@ T = TypeVar("T")
 WORKER_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 """Address-space cap of a verification worker: a document that needs more fails, the service
 does not."""
+STARTUP_SECONDS = 120.0
+"""How long a caller waits for the first worker to start (imports, once per pool), apart from
+its deadline."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ def credential_from_file(filename: str, content: bytes) -> Any:
     return baked
 
 
+def _ready() -> bool:
+    return True
+
+
 def _limit_memory(limit: int) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or hard > limit:
@@ -119,6 +126,15 @@ class Workers:
         self._pool = ProcessPool(max_workers=size, initializer=_limit_memory,
                                  initargs=(WORKER_MEMORY_BYTES,),
                                  context=multiprocessing.get_context("spawn"))
+        self._ready = self._pool.schedule(_ready)
+
+    def wait_ready(self) -> None:
+        """Wait (at most :data:`STARTUP_SECONDS`) until a worker has started: a new process
+        imports the verifier first, which is not the document's time to be charged."""
+        try:
+            self._ready.result(timeout=STARTUP_SECONDS)
+        except Exception:
+            raise Unavailable("the verifier is starting; try again in a minute") from None
 
     def run(self, function: Callable[..., T], *args: Any, deadline: float) -> T:
         """``function(*args)`` in a worker, answered within ``deadline`` seconds of wall time.
@@ -126,6 +142,7 @@ class Workers:
         Raises :class:`DeadlineExceeded` when the function ran past the deadline (its worker is
         stopped and replaced), :class:`Unavailable` when no worker could start it in time or the
         worker died; the function's own exceptions come back as they were raised."""
+        self.wait_ready()
         future = self._pool.schedule(function, args=args, timeout=deadline)
         try:
             return future.result(timeout=deadline)

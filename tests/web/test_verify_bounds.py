@@ -79,6 +79,7 @@ def test_verify_page_refuses_a_blank_node_clique_and_health_answers(live: str) -
 
 def test_a_task_past_its_deadline_is_stopped_and_the_pool_recovers() -> None:
     pool = workers(2)
+    pool.wait_ready()  # a fresh pool first starts its processes
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded):
         pool.run(time.sleep, 60, deadline=2)
