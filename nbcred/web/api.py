@@ -53,13 +53,14 @@ def release_zip(request: Request, caller: Caller, assessment_id: str) -> Respons
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def read_uploads(request: Request, files: list[UploadFile]) -> list[UploadedFile]:
-    """The uploaded files' bytes, refusing (413) as soon as the total passes the limit."""
+def read_uploads(request: Request, files: list[UploadFile]) -> list[UploadedFile]:
+    """The uploaded files' bytes, refusing (413) as soon as the total passes the limit (call it
+    from a sync route: it reads the spooled files in the worker thread)."""
     limit = context(request).settings.upload_max_bytes
     out: list[UploadedFile] = []
     total = 0
     for upload in files:
-        data = await upload.read(limit - total + 1)
+        data = upload.file.read(limit - total + 1)
         total += len(data)
         if total > limit:
             raise TooLarge(f"the upload is larger than the {limit // (1024 * 1024)} MiB allowed: "
@@ -69,7 +70,7 @@ async def read_uploads(request: Request, files: list[UploadFile]) -> list[Upload
 
 
 @router.post("/submissions", status_code=202, responses=ERRORS)
-async def submit(
+def submit(
     request: Request, caller: Caller,
     assessment: Annotated[str, Form(description="Assessment id from the catalogue.")],
     files: Annotated[list[UploadFile], File(description=".ipynb notebooks or a .zip of the folder.")],
@@ -79,7 +80,7 @@ async def submit(
     The same notebooks again answer with the earlier submission (its id and status,
     ``"duplicate": true``): they are not graded again and cost no attempt.
     """
-    uploads = await read_uploads(request, files)
+    uploads = read_uploads(request, files)
     info = submissions.submit(context(request), caller, assessment_id=assessment, files=uploads)
     wake(request)
     return {"id": info.id, "status": info.status, "attempt": info.attempt, "duplicate": info.duplicate}

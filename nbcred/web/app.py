@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nbcred import __version__
@@ -19,11 +20,12 @@ from nbcred.errors import NbcredError
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import ServiceError, TooManyAttempts
 from nbcred.service.notify import Listener
+from nbcred.service.paths import scrub
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
 from nbcred.web import api, apidocs, instructor, oidc, pages, public, reach, selfservice, sessions, views
 from nbcred.web.auth import write_session
-from nbcred.web.door import Door
+from nbcred.web.door import BUSY, Door
 from nbcred.web.render import render
 from nbcred.web.secret import LazySecret
 from nbcred.web.security import SecurityHeaders
@@ -116,6 +118,16 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIX) and "text/html" in request.headers.get("accept", "")
 
 
+def _unavailable(request: Request, message: str) -> Response:
+    """503 with a retry hint: the database is locked or unreachable; nothing was changed."""
+    headers = {"Retry-After": "30"}
+    if _wants_html(request):
+        answer = render(request, "error.html", {"status": 503, "message": message}, status_code=503)
+        answer.headers.update(headers)
+        return answer
+    return JSONResponse({"detail": message}, status_code=503, headers=headers)
+
+
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
@@ -136,7 +148,13 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(NbcredError)
     async def app_error(request: Request, exc: NbcredError) -> Response:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=503)
+        first = str(exc).split("\n")[0].split(" [SQL:")[0]  # never a statement or a server path
+        return _unavailable(request, scrub(first, app.state.ctx.settings))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        log.warning("%s %s: the database did not answer: %s", request.method, request.url.path, exc)
+        return _unavailable(request, BUSY)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

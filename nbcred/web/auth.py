@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
 from nbcred.service import sessions
 from nbcred.service.context import ServiceContext
@@ -205,7 +206,8 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
     async def dependency(
         request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
     ) -> Account:
-        account = current_account(request)  # reads the header itself: ``bearer`` declares the scheme
+        # reads the header itself (``bearer`` declares the scheme); the database off the event loop
+        account = await run_in_threadpool(current_account, request)
         if account is None:
             raise NotAuthenticated("sign in at /signin, or send Authorization: Bearer <token> "
                                    "(create one with `nbcred user token EMAIL`)")
@@ -221,7 +223,7 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
 async def optional_account(request: Request) -> Account | None:
     """The caller if signed in (public pages show a menu), never refusing."""
     try:
-        return current_account(request)
+        return await run_in_threadpool(current_account, request)
     except NotAuthenticated:
         return None
 

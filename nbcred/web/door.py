@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -22,6 +23,8 @@ from nbcred.service.errors import BadRequest, NotAuthenticated
 from nbcred.service.jsonlimits import check_depth
 from nbcred.settings import Settings
 
+BUSY = ("the gradebook is busy (another process holds it) or unreachable: nothing was changed; "
+        "try again in a minute")
 BODYLESS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 PUBLIC_UPLOADS = {"/verify"}  # multipart forms anyone may post (under NBCRED_REQUEST_MAX_BYTES)
 FORM_OVERHEAD = 64 * 1024
@@ -136,6 +139,10 @@ async def _anonymous_refusal(scope: Scope) -> Response | None:
         account = await run_in_threadpool(current_account, request)
     except NotAuthenticated as exc:
         return _refuse(scope, 401, str(exc))
+    except OperationalError:  # locked or unreachable: the same answer the routes give
+        answer = _refuse(scope, 503, BUSY)
+        answer.headers["Retry-After"] = "30"
+        return answer
     if account is not None:
         return None
     return _refuse(scope, 401, "sign in at /signin, or send Authorization: Bearer <token> "

@@ -38,7 +38,7 @@ def _safe_next(target: str) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-async def signin_page(request: Request, me: Annotated[Account | None, Depends(optional_account)],
+def signin_page(request: Request, me: Annotated[Account | None, Depends(optional_account)],
                       next: str = "/", reset: str = "") -> HTMLResponse:
     return render(request, "signin.html", {"next": _safe_next(next), "problem": None,
                                            "reset_done": reset == "done"})
@@ -46,7 +46,7 @@ async def signin_page(request: Request, me: Annotated[Account | None, Depends(op
 
 @router.post("/signin", response_class=HTMLResponse, response_model=None,
              dependencies=[Depends(public_form)])
-async def signin(
+def signin(
     request: Request,
     email: Annotated[str, Form()], password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
@@ -69,13 +69,13 @@ async def signin(
 
 
 @router.post("/signout", dependencies=[Depends(public_form)])
-async def signout(request: Request) -> RedirectResponse:
+def signout(request: Request) -> RedirectResponse:
     end_session(request)
     return RedirectResponse("/signin", status_code=303)
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, me: Caller) -> HTMLResponse:
+def home(request: Request, me: Caller) -> HTMLResponse:
     ctx = context(request)
     mine = submissions.list_submissions(ctx, me) if not me.is_staff else []
     latest: dict[str, submissions.SubmissionInfo] = {}
@@ -86,7 +86,7 @@ async def home(request: Request, me: Caller) -> HTMLResponse:
 
 
 @router.get("/assessments/{assessment_id}", response_class=HTMLResponse)
-async def assessment_page(request: Request, me: Caller, assessment_id: str) -> HTMLResponse:
+def assessment_page(request: Request, me: Caller, assessment_id: str) -> HTMLResponse:
     ctx = context(request)
     info = catalogue.assessment_info(ctx, assessment_id)
     mine = [s for s in submissions.list_submissions(ctx, me, assessment=info.id) if s.learner == me.learner]
@@ -98,13 +98,13 @@ async def assessment_page(request: Request, me: Caller, assessment_id: str) -> H
 
 
 @router.post("/assessments/{assessment_id}/submit", response_class=HTMLResponse, response_model=None)
-async def submit_page(
+def submit_page(
     request: Request, me: Caller, assessment_id: str,
     files: Annotated[list[UploadFile], File()],
 ) -> Response:
     ctx = context(request)
     try:
-        uploads = await read_uploads(request, [f for f in files if f.filename])
+        uploads = read_uploads(request, [f for f in files if f.filename])
         info = submissions.submit(ctx, me, assessment_id=assessment_id, files=uploads)
     except ServiceError as exc:
         a = catalogue.assessment_info(ctx, assessment_id)
@@ -116,13 +116,13 @@ async def submit_page(
 
 
 @router.get("/submissions", response_class=HTMLResponse)
-async def submissions_page(request: Request, me: Caller, assessment: str | None = None) -> HTMLResponse:
+def submissions_page(request: Request, me: Caller, assessment: str | None = None) -> HTMLResponse:
     rows = submissions.list_submissions(context(request), me, assessment=assessment)
     return render(request, "submissions.html", {"rows": rows})
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-async def submission_page(request: Request, me: Caller, submission_id: str) -> HTMLResponse:
+def submission_page(request: Request, me: Caller, submission_id: str) -> HTMLResponse:
     ctx = context(request)
     detail = submissions.get_submission(ctx, me, submission_id)
     title, names = detail.info.assessment, {}
@@ -136,7 +136,7 @@ async def submission_page(request: Request, me: Caller, submission_id: str) -> H
 
 
 @router.get("/wallet", response_class=HTMLResponse)
-async def wallet_page(request: Request, me: Caller) -> HTMLResponse:
+def wallet_page(request: Request, me: Caller) -> HTMLResponse:
     ctx = context(request)
     return render(request, "wallet.html", {"credentials": wallet.list_credentials(ctx, me),
                                            "pathways": wallet.pathway_progress(ctx, me)})
@@ -152,7 +152,7 @@ def _account(request: Request, me: Account, new_token: str | None = None,
 
 
 @router.get("/account", response_class=HTMLResponse)
-async def account_page(request: Request, me: Caller) -> HTMLResponse:
+def account_page(request: Request, me: Caller) -> HTMLResponse:
     return _account(request, me)
 
 
@@ -175,12 +175,12 @@ async def wallet_show_name(request: Request, me: Caller, credential_id: str,
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
-async def new_token(request: Request, me: Caller, label: Annotated[str, Form()] = "") -> HTMLResponse:
+def new_token(request: Request, me: Caller, label: Annotated[str, Form()] = "") -> HTMLResponse:
     created = users.create_token(context(request), email=me.email, label=label.strip()[:200])
     return _account(request, me, created.token, status_code=201)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, me: Caller, token_id: int) -> RedirectResponse:
+def revoke_token(request: Request, me: Caller, token_id: int) -> RedirectResponse:
     users.revoke_tokens(context(request), email=me.email, token_id=token_id)
     return RedirectResponse("/account", status_code=303)

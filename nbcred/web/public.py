@@ -81,7 +81,8 @@ async def check_recipient(request: Request, credential_id: str,
                           email: Annotated[str, Form(max_length=320)] = "") -> Response:
     """Whether an e-mail address is the one the credential was issued to (its hashed identifier)."""
     try:
-        matches = credential_page.recipient_matches(context(request), credential_id, email)
+        matches = await run_in_threadpool(credential_page.recipient_matches, context(request), credential_id,
+                                          email)
     except ServiceError as exc:
         if exc.status == 404:
             raise
@@ -100,7 +101,7 @@ def credential_image(request: Request, credential_id: str) -> Response:
 
 
 @router.get("/issuer", response_model=None)
-async def issuer(request: Request, me: Annotated[Any, Depends(optional_account)]) -> Response:
+def issuer(request: Request, me: Annotated[Any, Depends(optional_account)]) -> Response:
     """The issuer profile (page, or JSON)."""
     view = public.issuer_profile(context(request))
     if wants_json(request):
@@ -142,7 +143,7 @@ def status_list(request: Request, purpose: str, number: str) -> JSONResponse:
 
 
 @router.get("/achievements/{assessment_id}/{version}", response_model=None)
-async def achievement(request: Request, assessment_id: str, version: str,
+def achievement(request: Request, assessment_id: str, version: str,
                       me: Annotated[Any, Depends(optional_account)]) -> Response:
     """An achievement (what a badge certifies): page or JSON."""
     document = public.achievement(context(request), assessment_id, version)
@@ -171,7 +172,7 @@ def pathway_image(request: Request, pathway_id: str, filename: str) -> FileRespo
 
 
 @router.get("/verify", response_class=HTMLResponse)
-async def verify_page(request: Request, me: Annotated[Any, Depends(optional_account)]) -> HTMLResponse:
+def verify_page(request: Request, me: Annotated[Any, Depends(optional_account)]) -> HTMLResponse:
     """The verify form: paste JSON, upload a baked badge or give a link."""
     return render(request, "verify.html", {"report": None})
 

@@ -39,7 +39,7 @@ def _invalid(request: Request, exc: ServiceError, title: str) -> HTMLResponse:
 
 
 @router.get("/claim/{token}", response_class=HTMLResponse)
-async def claim_page(request: Request, token: str,
+def claim_page(request: Request, token: str,
                      me: Annotated[Account | None, Depends(optional_account)]) -> HTMLResponse:
     try:
         page = claims.claim_page(context(request), token)
@@ -51,7 +51,7 @@ async def claim_page(request: Request, token: str,
 
 @router.post("/claim/{token}", response_class=HTMLResponse, response_model=None,
              dependencies=[Depends(public_form)])
-async def claim(request: Request, token: str, password: Annotated[str, Form()]) -> Response:
+def claim(request: Request, token: str, password: Annotated[str, Form()]) -> Response:
     ctx = context(request)
     try:
         account = claims.claim(ctx, token, password)
@@ -69,20 +69,20 @@ async def claim(request: Request, token: str, password: Annotated[str, Form()]) 
 
 
 @router.get("/password-reset", response_class=HTMLResponse)
-async def reset_request_page(request: Request,
+def reset_request_page(request: Request,
                              me: Annotated[Account | None, Depends(optional_account)]) -> HTMLResponse:
     return render(request, "reset_request.html", {"sent": False})
 
 
 @router.post("/password-reset", response_class=HTMLResponse, dependencies=[Depends(public_form)])
-async def reset_request(request: Request, email: Annotated[str, Form()]) -> HTMLResponse:
+def reset_request(request: Request, email: Annotated[str, Form()]) -> HTMLResponse:
     accounts.request_reset(context(request), email)
     wake_mailer(request)
     return render(request, "reset_request.html", {"sent": True})
 
 
 @router.get("/password-reset/{token}", response_class=HTMLResponse)
-async def reset_page(request: Request, token: str,
+def reset_page(request: Request, token: str,
                      me: Annotated[Account | None, Depends(optional_account)]) -> HTMLResponse:
     try:
         email = accounts.reset_email(context(request), token)
@@ -94,7 +94,7 @@ async def reset_page(request: Request, token: str,
 
 @router.post("/password-reset/{token}", response_class=HTMLResponse, response_model=None,
              dependencies=[Depends(public_form)])
-async def reset(request: Request, token: str, password: Annotated[str, Form()]) -> Response:
+def reset(request: Request, token: str, password: Annotated[str, Form()]) -> Response:
     ctx = context(request)
     try:
         accounts.reset_password(ctx, token, password)
@@ -112,7 +112,7 @@ async def reset(request: Request, token: str, password: Annotated[str, Form()]) 
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
-async def unsubscribe_page(request: Request, token: str,
+def unsubscribe_page(request: Request, token: str,
                            me: Annotated[Account | None, Depends(optional_account)]) -> HTMLResponse:
     try:
         email = outbox.unsubscribe_address(context(request).settings, token)
@@ -122,7 +122,7 @@ async def unsubscribe_page(request: Request, token: str,
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-async def unsubscribe(request: Request, token: str) -> HTMLResponse:
+def unsubscribe(request: Request, token: str) -> HTMLResponse:
     """One-click unsubscribe (RFC 8058): mail clients post here without a session or CSRF token."""
     ctx = context(request)
     try:
@@ -135,7 +135,7 @@ async def unsubscribe(request: Request, token: str) -> HTMLResponse:
 
 
 @router.get("/credentials/{credential_id}/image.png")
-async def credential_image(request: Request, credential_id: str) -> Response:
+def credential_image(request: Request, credential_id: str) -> Response:
     """The badge picture of a credential (for e-mails; the credential page is public too)."""
     summary, _document = wallet.public_credential(context(request), credential_id)
     return Response(wallet.badge_png(summary.name), media_type="image/png",
@@ -143,7 +143,7 @@ async def credential_image(request: Request, credential_id: str) -> Response:
 
 
 @router.get("/admin/mail", response_class=HTMLResponse)
-async def outbox_page(request: Request, me: Annotated[Account, Depends(require(*STAFF))],
+def outbox_page(request: Request, me: Annotated[Account, Depends(require(*STAFF))],
                       status: str | None = None) -> HTMLResponse:
     with context(request).store.session() as session:
         rows = outbox.list_messages(session, status=status or None, limit=500)
@@ -152,7 +152,7 @@ async def outbox_page(request: Request, me: Annotated[Account, Depends(require(*
 
 
 @router.post("/admin/mail/retry")
-async def outbox_retry(request: Request,
+def outbox_retry(request: Request,
                        me: Annotated[Account, Depends(require(*STAFF))]) -> RedirectResponse:
     with context(request).store.session() as session:
         outbox.retry_failed(session)
