@@ -157,7 +157,7 @@ def account_page(request: Request, me: Caller) -> HTMLResponse:
 
 
 @router.post("/wallet/credentials/{credential_id}/name")
-async def wallet_show_name(request: Request, me: Caller, credential_id: str,
+def wallet_show_name(request: Request, me: Caller, credential_id: str,
                            show: Annotated[str, Form()] = "") -> Response:
     """Show (or hide) the learner's name on one credential's public page (it is signed again)."""
     from nbcred.service.credential_page import show_name

@@ -43,7 +43,7 @@ def _policy(request: Request) -> SignupPolicy:
 
 
 @router.get("/signup", response_class=HTMLResponse)
-async def signup_page(request: Request, me: Anyone) -> HTMLResponse:
+def signup_page(request: Request, me: Anyone) -> HTMLResponse:
     policy = _policy(request)
     return render(request, "signup.html", {"policy": policy, "sent": False, "problem": None, "values": {},
                                            "min_length": context(request).settings.password_min_length},
@@ -51,7 +51,7 @@ async def signup_page(request: Request, me: Anyone) -> HTMLResponse:
 
 
 @router.post("/signup", response_class=HTMLResponse, dependencies=[Depends(public_form)])
-async def signup(request: Request, name: Annotated[str, Form()], email: Annotated[str, Form()],
+def signup(request: Request, name: Annotated[str, Form()], email: Annotated[str, Form()],
                  password: Annotated[str, Form()]) -> HTMLResponse:
     ctx = context(request)
     values = {"policy": _policy(request), "min_length": ctx.settings.password_min_length,
@@ -66,7 +66,7 @@ async def signup(request: Request, name: Annotated[str, Form()], email: Annotate
 
 
 @router.get("/signup/confirm/{token}", response_class=HTMLResponse)
-async def confirm_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
+def confirm_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
     try:
         email = selfservice.confirm_email(context(request), token)
     except NotFound as exc:
@@ -78,7 +78,7 @@ async def confirm_page(request: Request, token: str, me: Anyone) -> HTMLResponse
 
 @router.post("/signup/confirm/{token}", response_class=HTMLResponse, response_model=None,
              dependencies=[Depends(public_form)])
-async def confirm(request: Request, token: str) -> Response:
+def confirm(request: Request, token: str) -> Response:
     try:
         account = selfservice.confirm(context(request), token)
     except ServiceError as exc:
@@ -88,7 +88,7 @@ async def confirm(request: Request, token: str) -> Response:
 
 
 @router.get("/invite/{token}", response_class=HTMLResponse)
-async def invite_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
+def invite_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
     try:
         page = invitations.invitation(context(request), token)
     except NotFound as exc:
@@ -99,7 +99,7 @@ async def invite_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
 
 @router.post("/invite/{token}", response_class=HTMLResponse, response_model=None,
              dependencies=[Depends(public_form)])
-async def accept(request: Request, token: str, me: Anyone, name: Annotated[str, Form()] = "",
+def accept(request: Request, token: str, me: Anyone, name: Annotated[str, Form()] = "",
                  password: Annotated[str, Form()] = "") -> Response:
     ctx = context(request)
     try:
@@ -117,14 +117,14 @@ async def accept(request: Request, token: str, me: Anyone, name: Annotated[str, 
 
 
 @router.get("/instructor/cohorts/{cohort}/invite", response_class=HTMLResponse)
-async def invite_form(request: Request, me: Staff, cohort: str) -> HTMLResponse:
+def invite_form(request: Request, me: Staff, cohort: str) -> HTMLResponse:
     return render(request, "invite_form.html", {"cohort": cohort, "report": None, "problem": None})
 
 
 @router.post("/instructor/cohorts/{cohort}/invite", response_class=HTMLResponse)
-async def invite_upload(request: Request, me: Staff, cohort: str,
+def invite_upload(request: Request, me: Staff, cohort: str,
                         addresses: Annotated[UploadFile, File()]) -> HTMLResponse:
-    text = (await addresses.read(1024 * 1024)).decode("utf-8", errors="replace")
+    text = addresses.file.read(1024 * 1024).decode("utf-8", errors="replace")
     try:
         report = invitations.invite(context(request), cohort=cohort,
                                     addresses=invitations.read_addresses(text), inviter=me.name)
@@ -144,18 +144,18 @@ def _settings_page(request: Request, me: Account, *, message: str | None = None,
 
 
 @router.get("/account/settings", response_class=HTMLResponse)
-async def settings_page(request: Request, me: Caller) -> HTMLResponse:
+def settings_page(request: Request, me: Caller) -> HTMLResponse:
     return _settings_page(request, me)
 
 
 @router.post("/account/notifications", response_class=HTMLResponse)
-async def notifications(request: Request, me: Caller, wanted: Annotated[str, Form()] = "") -> HTMLResponse:
+def notifications(request: Request, me: Caller, wanted: Annotated[str, Form()] = "") -> HTMLResponse:
     selfservice.set_account_notifications(context(request), me, wanted == "on")
     return _settings_page(request, me, message="Saved.")
 
 
 @router.post("/account/email", response_class=HTMLResponse)
-async def email_change(request: Request, me: Caller, email: Annotated[str, Form()],
+def email_change(request: Request, me: Caller, email: Annotated[str, Form()],
                        password: Annotated[str, Form()]) -> HTMLResponse:
     try:
         selfservice.request_email_change(context(request), me, new_email=email, password=password)
@@ -167,7 +167,7 @@ async def email_change(request: Request, me: Caller, email: Annotated[str, Form(
 
 
 @router.get("/account/email/{token}", response_class=HTMLResponse)
-async def email_confirm_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
+def email_confirm_page(request: Request, token: str, me: Anyone) -> HTMLResponse:
     return render(request, "confirm.html", {"email": "", "action": f"/account/email/{token}",
                                             "title": "Confirm your new address",
                                             "button": "Use this address for my account"})
@@ -175,7 +175,7 @@ async def email_confirm_page(request: Request, token: str, me: Anyone) -> HTMLRe
 
 @router.post("/account/email/{token}", response_class=HTMLResponse, response_model=None,
              dependencies=[Depends(public_form)])
-async def email_confirm(request: Request, token: str) -> Response:
+def email_confirm(request: Request, token: str) -> Response:
     try:
         selfservice.change_email(context(request), token)
     except ServiceError as exc:
@@ -184,7 +184,7 @@ async def email_confirm(request: Request, token: str) -> Response:
 
 
 @router.post("/account/delete", response_class=HTMLResponse, response_model=None)
-async def delete(request: Request, me: Caller, password: Annotated[str, Form()],
+def delete(request: Request, me: Caller, password: Annotated[str, Form()],
                  confirm: Annotated[str, Form()] = "") -> Response:
     if confirm != "DELETE":
         return _settings_page(request, me, problem="type DELETE to confirm", status_code=400)

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -122,3 +123,21 @@ def test_a_locked_database_is_a_clear_503_and_the_service_keeps_answering(
                              files=[("files", ("cleaning.ipynb", NOTEBOOK + b" "))])
         assert retried.status_code == 202  # nothing was half-stored by the refused attempt
     assert PASSWORD  # Ada's password exists: the slow sign-in above was a real wrong-password check
+
+
+#: Routes that may be coroutines: they only wait (long poll) or render a static page.
+ASYNC_ALLOWED = {"get_submission", "api_docs", "oauth2_redirect"}
+
+
+def test_routes_are_plain_functions_run_in_the_threadpool() -> None:
+    """A coroutine route runs on the event loop: any database call or hash in it stalls everyone."""
+    import asyncio
+
+    from fastapi.routing import APIRoute
+
+    from tests.web.test_refusals import _walk
+
+    app = create_app(settings_for(Path("/nonexistent"), "sqlite://", serve_grading=False))
+    coroutines = {route.endpoint.__name__ for _, route in _walk(app.routes, "")
+                  if isinstance(route, APIRoute) and asyncio.iscoroutinefunction(route.endpoint)}
+    assert coroutines <= ASYNC_ALLOWED, coroutines - ASYNC_ALLOWED
