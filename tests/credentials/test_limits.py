@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from credentials.canonical import canonicalize
 from credentials.did import Resolver
 from credentials.errors import LimitExceeded
-from credentials.jsonld import canonicalize
 from credentials.keys import KeyPair
 from credentials.limits import LIMITS
 from credentials.proof import sign
