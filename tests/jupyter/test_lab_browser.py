@@ -124,7 +124,7 @@ def test_learner_goes_from_jupyterlab_to_a_verified_badge(
         assert badge_url and badge_url.startswith(f"{sqlite_service.url}/credentials/")
         credential = browser.new_page()
         credential.goto(badge_url)
-        expect(credential.locator("#verdict.pass")).to_be_visible()
+        expect(credential.locator("#standing.standing-valid")).to_be_visible()
         assert_accessible(credential)
         shot(credential, "jupyterlab-5-badge-verified")
     finally:
