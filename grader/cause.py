@@ -13,6 +13,7 @@ the next one); a test cell that itself ran past the time limit is named as such.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from nbformat import NotebookNode
@@ -138,3 +139,21 @@ def _raised(cell: NotebookNode, hidden: HiddenContent) -> str:
     if not evalue or hidden.reveals(evalue):
         return f"raised {ename}"
     return f"raised {ename}: {evalue}"
+
+
+def as_shown(executed: NotebookNode, replies: dict[int, str], limits: ExecutionLimits) -> NotebookNode:
+    """The executed notebook as the learner sees it: a cell stopped at the time limit shows that
+    limit instead of the ``KeyboardInterrupt`` the interruption raised (a copy; scoring is not
+    affected)."""
+    stopped = [i for i, reply in replies.items() if reply == "timeout" and i < len(executed.cells)]
+    if not stopped:
+        return executed
+    shown = copy.deepcopy(executed)
+    for index in stopped:
+        cell = shown.cells[index]
+        words = f"this cell ran past the {limits.cell_timeout:g} s time limit and was stopped"
+        kept = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"]
+        cell["outputs"] = [*kept, NotebookNode({
+            "output_type": "error", "ename": "TimeLimit", "evalue": words,
+            "traceback": [f"TimeLimit: {words} (look for an endless loop or very slow code)"]})]
+    return shown

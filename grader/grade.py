@@ -24,6 +24,7 @@ from nbgrader.preprocessors import LimitOutput
 from papermill.parameterize import parameterize_notebook
 
 from grader.assessment import Assessment, SourceNotebook
+from grader.cause import as_shown
 from grader.errors import SubmissionError
 from grader.execute import NotebookRunner, RunOutcome
 from grader.feedback import test_feedback, write_feedback
@@ -148,7 +149,7 @@ def _grade_notebook(
     flags += collect_flags(outcome.notebook, source.name)
     executed, _ = LimitOutput().preprocess(outcome.notebook, {})
     if options.feedback_dir is not None:
-        write_learner_view(executed, source,
+        write_learner_view(as_shown(executed, outcome.replies, assessment.spec.execution), source,
                            executed_folder(options.feedback_dir, assessment.id, learner, digest))
     scored = score_notebook(source.grade_cells, executed, outcome.replies)
     return scored, (restored.tampered, test_feedback(assessment, source, scored, executed,

@@ -7,6 +7,7 @@ causes are built from an executed notebook and a run outcome, as every runner le
 
 from __future__ import annotations
 
+import copy
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,7 +67,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Assessment, GradeR
     (root / "causes" / "assessment.yaml").write_text(yaml.safe_dump(spec))
     assessment = load_assessment(root / "causes")
     for source in assessment.notebooks:
-        release = source.release
+        release = copy.deepcopy(source.release)  # the assessment's own stays as released
         for cell in release.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in ANSWERS:
@@ -146,3 +147,17 @@ def test_a_stopped_run_names_its_limit_and_cell(
     assert entry.status == "not run"
     assert entry.cause == words + "; the cells after it did not run."
     assert entry.message.startswith("Not run: your notebook ") and "cell `tidy_text`" in entry.message
+
+
+def test_the_notebook_as_graded_shows_the_limit_not_the_interrupt(
+    graded: tuple[Assessment, GradeResult],
+) -> None:
+    from grader.learner_view import executed_folder
+
+    assessment, result = graded
+    assert result.feedback is not None
+    feedback_dir = Path(result.feedback).parents[2]
+    view = executed_folder(feedback_dir, assessment.id, result.learner, result.content_hash) / "slow.ipynb"
+    text = view.read_text()
+    assert "KeyboardInterrupt" not in text
+    assert "this cell ran past the 2 s time limit and was stopped" in text

@@ -4,6 +4,7 @@ its time limit. Each page is checked with axe-core and photographed for the docs
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from collections.abc import Iterator
@@ -133,7 +134,7 @@ def timed_out_feedback(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        {"cell": "reviews/test_tidy_empty", "competency": "text"}]}
     (root / "reviews" / "assessment.yaml").write_text(yaml.safe_dump(spec))
     assessment = load_assessment(root / "reviews")
-    release = assessment.notebooks[0].release
+    release = copy.deepcopy(assessment.notebooks[0].release)
     for cell in release.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "tidy_text":
             cell.source = ("import time\nwhile True:  # wait for the data to arrive\n    time.sleep(0.1)\n"
