@@ -223,6 +223,11 @@ def allowed_paths() -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
+def _within(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or lies below it."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def _loaded_libraries() -> list[str]:
     """Shared objects mapped into this process (libpython of an interpreter under /usr/local)."""
     try:
@@ -243,9 +248,10 @@ def make_plan(workdir: Path, rundir: Path, limits: ExecutionLimits, policy: Sand
             for path in folder.rglob("*"):
                 os.chown(path, uid, uid, follow_symlinks=False)
     keep = allowed_paths() if policy.filesystem else ()
+    hidden = tuple(h for h in policy.hidden if not any(_within(k, h) for k in keep))  # never the interpreter
     return SandboxPlan(
         workdir=str(workdir), rundir=str(rundir), uid=uid, network=policy.network,
-        filesystem=policy.filesystem, pid=policy.pid, hidden=policy.hidden, keep=keep,
+        filesystem=policy.filesystem, pid=policy.pid, hidden=hidden, keep=keep,
         limits=rlimits(limits, policy), disk_mb=policy.disk_mb, env=kernel_env(str(rundir / "home")),
     )
 

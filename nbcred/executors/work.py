@@ -23,32 +23,41 @@ log = logging.getLogger(__name__)
 RUNNERS = ("auto", "inprocess", "forked", "sandboxed", "plain")
 
 
+def private_paths(settings: Settings) -> tuple[str, ...]:
+    """What no kernel may read, wherever it is: the service's home (gradebook, keys, uploads) and
+    the catalogue (source notebooks, hidden tests)."""
+    return tuple(str(p.expanduser().resolve()) for p in (settings.home, settings.catalogue))
+
+
 def make_runner(
     name: str, assessment: Assessment | None = None, *, preload: bool = True,
-    report: SandboxReport | None = None, engine: str = "shell",
+    report: SandboxReport | None = None, engine: str = "shell", hide: tuple[str, ...] = (),
 ) -> NotebookRunner:
     """The notebook runner called ``name`` (see :func:`nbcred.executors.get_executor`); with
     ``preload``, a forked runner's template imports each assessment's modules too. ``report`` is
     a sandbox probe made on this machine already (by default it probes now). ``auto`` picks the
     in-process runner with ``engine="shell"`` (``Settings.notebook_engine``), else pre-forked
-    kernels, when the machine allows forking from a template; sandboxed kernels otherwise."""
+    kernels, when the machine allows forking from a template; sandboxed kernels otherwise.
+    ``hide``: paths the sandbox covers even if its allow-list would show them (the service's home
+    and catalogue, see :func:`private_paths`)."""
     if name == "plain":
         return KernelRunner()
-    from grader.sandbox import SandboxedRunner
+    from grader.sandbox import SandboxedRunner, SandboxPolicy
     from grader.sandbox_probe import probe
 
     report = report or probe()
+    policy = SandboxPolicy(hidden=hide)
     forkable = report.available("pidfd")
     if name == "inprocess" or (name == "auto" and forkable and engine == "shell"):
         from grader.inprocess_runner import InProcessRunner
 
-        return InProcessRunner(report=report, assessment_preload=preload)
+        return InProcessRunner(report=report, assessment_preload=preload, policy=policy)
     if name == "forked" or (name == "auto" and forkable):
         from grader.forkserver import ForkedRunner
 
-        return ForkedRunner(report=report, assessment_preload=preload)
+        return ForkedRunner(report=report, assessment_preload=preload, policy=policy)
     if name in ("auto", "sandboxed"):
-        return SandboxedRunner(report=report)
+        return SandboxedRunner(report=report, policy=policy)
     raise ConfigurationError(f"unknown runner {name!r}; choose one of: {', '.join(RUNNERS)}")
 
 
@@ -91,7 +100,8 @@ class JobGrader:
         """The runner, built on first use."""
         if self._runner is None:
             self._runner = make_runner(self.runner_name, assessment, preload=self.settings.kernel_preload,
-                                       report=self.report, engine=self.settings.notebook_engine)
+                                       report=self.report, engine=self.settings.notebook_engine,
+                                       hide=private_paths(self.settings))
         return self._runner
 
     def warm(self, path: str) -> None:

@@ -100,6 +100,36 @@ def test_kernel_sees_only_the_allow_list(forked_runner: ForkedRunner) -> None:
     assert view["tmp_writable"] and not view["lib_writable"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+def test_hidden_paths_are_covered_inside_the_allow_list(forked_runner: ForkedRunner) -> None:
+    """A gradebook or catalogue kept inside the Python environment is still out of reach."""
+    import shutil
+    import sys
+    import uuid
+
+    from nbcred.executors.work import make_runner, private_paths
+    from nbcred.settings import Settings
+
+    planted = Path(sys.prefix) / f"nbcred-hidden-{uuid.uuid4().hex}"
+    (planted / "catalogue").mkdir(parents=True)
+    (planted / "catalogue" / "source.ipynb").write_text("hidden tests")
+    (planted / "gradebook.sqlite").write_text("grades")
+    reader = code(f"import os\nprint(sorted(os.listdir({str(planted)!r})) if os.path.isdir({str(planted)!r}) "
+                  f"else 'absent', os.path.exists({str(planted / 'gradebook.sqlite')!r}))")
+    settings = Settings(home=planted, catalogue=planted / "catalogue")
+    try:
+        seen = forked_runner.run(notebook(reader), workdir=Path(tempfile.mkdtemp(prefix="nbcred-test-")),
+                                 limits=ExecutionLimits(), kernel_name="python3")
+        assert "gradebook.sqlite" in seen.notebook.cells[0].outputs[0]["text"]  # allowed, unless hidden
+        runner = make_runner("sandboxed", hide=private_paths(settings))
+        assert isinstance(runner, SandboxedRunner) and str(planted) in runner.policy.hidden
+        hidden = runner.run(notebook(reader), workdir=Path(tempfile.mkdtemp(prefix="nbcred-test-")),
+                            limits=ExecutionLimits(), kernel_name="python3")
+        assert hidden.notebook.cells[0].outputs[0]["text"].strip() == "[] False"
+    finally:
+        shutil.rmtree(planted)
+
+
 def test_probe_reports_every_mechanism_with_a_reason() -> None:
     report = probe()
     names = {m.name for m in report.mechanisms}

@@ -4,6 +4,8 @@ no longer signs in; users and admins list and end sessions (API, account page, C
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -103,3 +105,25 @@ def test_the_cli_lists_and_ends_sessions(quiet_service: Service) -> None:
     assert browser.get("/api/v1/me").status_code == 401
     missing = runner.invoke(cli, ["user", "end-sessions", "ada@example.org", "--id", "999", *db])
     assert missing.exit_code == 2 and "no session 999" in missing.output
+
+
+def test_sessions_end_on_either_database(db_url: str, tmp_path: Path) -> None:
+    from nbcred.service import ServiceContext
+    from nbcred.service.users import add_user
+    from tests.web.conftest import settings_for
+
+    ctx = ServiceContext.open(settings_for(tmp_path / "home", db_url))
+    try:
+        ada = add_user(ctx, email="ada@example.org", name="Ada", role="learner")
+        first, second = (sessions.open_session(ctx, ada, address="192.0.2.1") for _ in range(2))
+        signed = sessions.session_account(ctx, first.token)
+        assert signed is not None and signed.account.email == ada.email and signed.session_id == first.id
+        assert sessions.end_sessions(ctx, email=ada.email, keep=second.id) == 1
+        assert sessions.session_account(ctx, first.token) is None
+        assert sessions.session_account(ctx, second.token) is not None
+        assert [s.id for s in sessions.list_sessions(ctx, email=ada.email)] == [second.id]
+        later = datetime.now(UTC) + sessions.SESSION_LIFETIME + timedelta(seconds=1)
+        assert sessions.session_account(ctx, second.token, now=later) is None  # expired
+        assert sessions.end_session(ctx, second.token) and not sessions.end_session(ctx, second.token)
+    finally:
+        ctx.store.engine.dispose()
