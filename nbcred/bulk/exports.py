@@ -36,7 +36,6 @@ from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.issuance.manage import learner_clr
 from nbcred.store import Store
 from nbcred.store.models import (
-    AssessmentVersion,
     Cohort,
     CompetencyResult,
     Grading,
@@ -44,6 +43,7 @@ from nbcred.store.models import (
     Learner,
     Submission,
 )
+from nbcred.store.queries import latest_gradings
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_POSSIBLE = "Points Possible"
@@ -89,12 +89,10 @@ def _number(value: float) -> str:
 
 def _latest_gradings(store: Store, assessment_id: str) -> dict[str, int]:
     """The latest grading id of each learner for an assessment (any version)."""
+    query = latest_gradings(assessment_id).with_only_columns(Submission.learner_id, Grading.id)
     with store.session() as session:
-        found = session.execute(
-            select(Submission.learner_id, Grading.id).join(Grading.submission).join(Submission.assessment)
-            .where(AssessmentVersion.assessment_id == assessment_id).order_by(Grading.id)
-        ).all()
-    return {learner: grading for learner, grading in found}
+        found = session.execute(query).all()
+    return {learner: grading for learner, grading in found}  # oldest first: the latest wins
 
 
 def gradebook(store: Store, catalogue: Catalogue, target: str) -> GradeTable:

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import NotFound, Unprocessable
-from nbcred.store.models import AssessmentVersion, CohortMember, Grading, Submission, WebSubmission
+from nbcred.store.models import CohortMember, WebSubmission
+from nbcred.store.queries import latest_gradings
 from nbcred.store.store import to_result
 
 SORTS = ("learner", "score", "attempts", "graded")
@@ -104,19 +105,16 @@ def gradebook(
 
 
 def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[str, list[Attempt]]:
-    latest = select(func.max(Grading.id)).group_by(Grading.submission_id).scalar_subquery()
-    query = (select(Grading).join(Submission).join(AssessmentVersion)
-             .where(Grading.id.in_(latest), AssessmentVersion.assessment_id == assessment))
     out: dict[str, list[Attempt]] = {}
     with ctx.store.session() as session:
+        members = None
         if cohort:
             members = set(session.scalars(select(CohortMember.learner_id)
                                           .where(CohortMember.cohort_id == cohort)))
             if not members:
                 raise NotFound(f"cohort {cohort!r} has no learners")
-            query = query.where(Submission.learner_id.in_(members))
         web = {g: s for s, g in session.execute(select(WebSubmission.id, WebSubmission.grading_id))}
-        for grading in session.scalars(query.order_by(Grading.id)):
+        for grading in session.scalars(latest_gradings(assessment, learners=members)):
             result = to_result(grading)
             out.setdefault(result.learner, []).append(Attempt(
                 attempt=grading.submission.attempt, score=result.score, max_score=result.max_score,
