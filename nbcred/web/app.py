@@ -23,7 +23,19 @@ from nbcred.service.notify import Listener
 from nbcred.service.paths import scrub
 from nbcred.service.watch import StatusWatch
 from nbcred.settings import Settings
-from nbcred.web import api, apidocs, instructor, oidc, pages, public, reach, selfservice, sessions, views
+from nbcred.web import (
+    api,
+    apidocs,
+    bulk_pages,
+    instructor,
+    oidc,
+    pages,
+    public,
+    reach,
+    selfservice,
+    sessions,
+    views,
+)
 from nbcred.web.auth import write_session
 from nbcred.web.door import BUSY, Door
 from nbcred.web.render import render
@@ -92,6 +104,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.include_router(api.router)
     app.include_router(sessions.router)
     app.include_router(instructor.router)
+    app.include_router(bulk_pages.router)
     app.include_router(public.router)
     app.include_router(reach.router)
     app.include_router(selfservice.router)

@@ -114,3 +114,23 @@ def test_revoke_asks_before_acting(chromium: Any, site: Site) -> None:
         assert page.locator("#credentials .status-active").count() == 1  # nothing was revoked
     finally:
         page.context.close()
+
+
+def test_bulk_issue_from_a_csv_with_a_preview(chromium: Any, site: Site, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("learner,name,email,achievement\nzed,Zed Bulk,zed@example.org,pandas-cleaning\n")
+    page = site.page(chromium, "grace")
+    try:
+        page.goto(f"{site.base}/instructor/bulk")
+        page.check("input[name=action][value=issue]")
+        page.set_input_files("input[name=file]", str(roster))
+        page.click("#preview-button")
+        page.wait_for_selector("#preview-rows")
+        assert "Zed Bulk" in page.inner_text("#preview-rows")
+        shots(page, "bulk-preview")
+        page.click("#confirm-button")
+        page.wait_for_selector("#bulk-result")
+        assert "Issued 1" in page.inner_text("#bulk-result")
+        assert_accessible(page)
+    finally:
+        page.context.close()

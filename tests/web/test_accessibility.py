@@ -35,7 +35,7 @@ def pages_of(who: str | None, site: Site) -> list[str]:
                 f"/instructor/submissions/{site.submission}", "/instructor/credentials",
                 "/instructor/credentials?q=ada", "/instructor/grading",
                 f"/instructor/grading?assessment={ASSESSMENT}", f"/instructor/similarity/{ASSESSMENT}",
-                f"/instructor/extensions/{ASSESSMENT}?learner=bob@example.org"]
+                f"/instructor/extensions/{ASSESSMENT}?learner=bob@example.org", "/instructor/bulk"]
     return ["/", "/instructor", "/account"]
 
 
