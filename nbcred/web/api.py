@@ -160,6 +160,20 @@ def download_credential(request: Request, caller: Caller, credential_id: str) ->
                         headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
 
 
+class ShowName(BaseModel):
+    show: bool = Field(description="Put your account's name in the credential (true) or take it out.")
+
+
+@router.put("/credentials/{credential_id}/name", responses=ERRORS)
+def show_name(request: Request, caller: Caller, credential_id: str, body: ShowName) -> dict[str, Any]:
+    """Show (or hide) your name on one of your credentials: an OB 3.0 ``identifier`` of type
+    ``name``, signed again; off until you turn it on. Returns ``{"id", "shows_name"}``."""
+    from nbcred.service.credential_page import show_name as change
+
+    shown = change(context(request), caller, credential_id, body.show)
+    return {"id": credential_id, "shows_name": shown}
+
+
 @router.post("/credentials/verify", responses={400: {"model": Detail}})
 def verify_credential(
     request: Request, credential: Annotated[Any, Body(description="A signed credential (JSON).")],

@@ -97,7 +97,9 @@ def test_the_earners_name_is_shown_only_when_they_choose(shared_quiet_service: S
     assert ob3.subject_name(document) == "Ada"
     assert verify_document(service.ctx, document).result.verified  # signed again, still valid
     assert service.client.post(url, data={"show": "yes"}, headers=service.auth("bob")).status_code == 404
-    service.client.post(url, data={"show": "no"}, headers=service.auth("ada"))
+    api = f"/api/v1/credentials/{credential}/name"
+    hide = service.client.put(api, json={"show": False}, headers=service.auth("ada"))
+    assert hide.status_code == 200 and hide.json()["shows_name"] is False
     hidden = service.client.get(f"/credentials/{credential}?download=json").json()
     assert ob3.subject_name(hidden) is None and "Ada" not in str(hidden["credentialSubject"])
 
