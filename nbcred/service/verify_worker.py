@@ -5,7 +5,8 @@ Reading a badge image, canonicalising and checking a credential are CPU work on 
 anyone. They run in a small pool of separate processes (``pebble``); each task gets
 ``verify_deadline_seconds`` and its worker is killed and replaced when the time is up. The limits
 of :mod:`credentials.limits` refuse the known expensive shapes long before that; the deadline is
-the backstop, and each worker's address space is capped (:data:`WORKER_MEMORY_BYTES`).
+the backstop, each worker's address space is capped (:data:`WORKER_MEMORY_BYTES`) and it runs
+at a lower priority (nice 10) than the service, which keeps answering while a worker is busy.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import multiprocessing
+import os
 import resource
 import threading
 from collections.abc import Callable
@@ -112,7 +114,9 @@ def _ready() -> bool:
     return True
 
 
-def _limit_memory(limit: int) -> None:
+def _start_worker(limit: int) -> None:
+    """A worker yields the CPU to the service (nice 10) and cannot take more than ``limit`` bytes."""
+    os.nice(10)
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or hard > limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -123,7 +127,7 @@ class Workers:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._pool = ProcessPool(max_workers=size, initializer=_limit_memory,
+        self._pool = ProcessPool(max_workers=size, initializer=_start_worker,
                                  initargs=(WORKER_MEMORY_BYTES,),
                                  context=multiprocessing.get_context("spawn"))
         self._ready = self._pool.schedule(_ready)
