@@ -19,6 +19,7 @@ from nbcred.issuance.issuer import parse_time
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import NotFound, Unprocessable
 from nbcred.service.users import Account
+from nbcred.service.verify import VerifyReport
 from nbcred.service.wallet import URN, CredentialSummary, credential_url, public_credential
 from nbcred.store.models import IssuedCredential, User
 
@@ -77,7 +78,7 @@ class CredentialPage:
     json_url: str
 
 
-def page(ctx: ServiceContext, credential_id: str, report: Any, *,
+def page(ctx: ServiceContext, credential_id: str, report: VerifyReport, *,
          now: datetime | None = None) -> CredentialPage:
     """The page of one credential; ``report`` is :func:`nbcred.service.verify.verify_document`'s."""
     summary, document = public_credential(ctx, credential_id)
@@ -87,7 +88,7 @@ def page(ctx: ServiceContext, credential_id: str, report: Any, *,
         changed, replaced_by = parse_time(row.status_changed_at), row.superseded_by
     result = report.result
     trusted = result.proof == "ok"
-    standing = _standing(ctx, summary, result, changed, replaced_by, now or datetime.now(UTC))
+    standing = _standing(ctx, summary, report, changed, replaced_by, now or datetime.now(UTC))
     subject = document.get("credentialSubject") if trusted else None
     achievement = subject.get("achievement", {}) if isinstance(subject, dict) else {}
     found = document.get("issuer")
@@ -96,7 +97,8 @@ def page(ctx: ServiceContext, credential_id: str, report: Any, *,
     return CredentialPage(
         summary=summary, document=document, standing=standing, trusted=trusted,
         earner=ob3.subject_name(document) if trusted else None,
-        issuer_name=str(issuer.get("name") or ctx.settings.issuer_name),
+        issuer_name=(ctx.settings.issuer_name if report.issuer.this_service  # a claimed name is no fact
+                     else f"{report.issuer.id or 'no issuer named'} (not this service)"),
         issuer_url=issuer.get("url") if isinstance(issuer.get("url"), str) else None,
         description=str(achievement.get("description") or ""),
         criteria=str((achievement.get("criteria") or {}).get("narrative") or ""),
@@ -109,8 +111,9 @@ def page(ctx: ServiceContext, credential_id: str, report: Any, *,
     )
 
 
-def _standing(ctx: ServiceContext, summary: CredentialSummary, result: Any, changed: datetime | None,
-              replaced_by: str | None, now: datetime) -> Standing:
+def _standing(ctx: ServiceContext, summary: CredentialSummary, report: VerifyReport,
+              changed: datetime | None, replaced_by: str | None, now: datetime) -> Standing:
+    result = report.result
     replacement = credential_url(ctx, replaced_by) if replaced_by else None
     if result.proof != "ok":
         return Standing("altered", "NOT VALID", "This credential does not match what its issuer signed: "
@@ -130,6 +133,8 @@ def _standing(ctx: ServiceContext, summary: CredentialSummary, result: Any, chan
     if not result.verified:
         return Standing("unconfirmed", "NOT CONFIRMED", "This credential could not be confirmed: "
                         "see the checks on the verify page.")
+    if report.verdict == "issuer-not-recognised":
+        return Standing("unconfirmed", "ISSUER NOT RECOGNISED", report.headline)
     newer = " A newer credential replaces it." if replacement else ""
     return Standing("valid", "VALID", f"Issued by {ctx.settings.issuer_name}, unchanged since, and not "
                     f"revoked or expired.{newer}", None, replacement)

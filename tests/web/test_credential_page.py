@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from credentials import ob3
 from nbcred.issuance import CredentialIssuer
@@ -150,3 +151,13 @@ def test_a_tampered_document_is_announced_and_nothing_in_it_shown(shared_quiet_s
                 re.findall(r'<tr class="(ok|bad|unknown)" data-check="(\w+)">', shown))
     assert rows == {"signature": "bad", "issuer": "unknown", "dates": "unknown", "status": "unknown",
                     "schema": "unknown"}  # no tick computed from forged data
+
+
+def test_a_credential_signed_by_another_issuer_is_not_passed_off_as_ours(
+    shared_quiet_service: Service, tmp_path: Path,
+) -> None:
+    ctx = shared_quiet_service.ctx
+    elsewhere = ctx.settings.model_copy(update={"home": tmp_path / "elsewhere"})  # other keys
+    credential = issue(ctx, "ivy-page", issuer=CredentialIssuer(elsewhere, ctx.store))
+    page = shared_quiet_service.client.get(f"/credentials/{credential}").text
+    assert banner(page) == "ISSUER NOT RECOGNISED" and "(not this service)" in page
