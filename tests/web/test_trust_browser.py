@@ -1,11 +1,14 @@
 """In Chromium, at desktop width and at 390 px: the public credential page (valid, revoked with its
 replacement), the verify page given a tampered copy, and the feedback of a notebook that ran past
-its time limit. Each page is checked with axe-core and photographed for the docs."""
+its time limit. Each page is checked with axe-core and photographed: to ``$NBCRED_TEST_SCREENSHOTS``
+when set (the docs' come from here: ``NBCRED_TEST_SCREENSHOTS=docs/screenshots``), else to
+``tests/web/artifacts``."""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "grader"))
 import factory
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("NBCRED_TEST_SCREENSHOTS") or Path(__file__).parent / "artifacts")
 WIDTHS = {"desktop": 1100, "phone": PHONE}
 
 
