@@ -71,6 +71,8 @@ def expiring(
     within: Annotated[str, typer.Option("--within", help="Window: 30d, 12h, 2w.")] = "30d",
     db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json (one object per line).")] = "table",
+    notify: Annotated[bool, typer.Option("--notify", help="E-mail each learner whose badge expires "
+                                                          "(once per credential and date).")] = False,
 ) -> None:
     """List active credentials that expire within the window (superseded ones left out)."""
     import json
@@ -78,7 +80,8 @@ def expiring(
     from nbcred.service.programs import expiring as find_expiring
 
     try:
-        found = find_expiring(open_context(db), within=within)
+        ctx = open_context(db)
+        found = find_expiring(ctx, within=within)
     except NbcredError as exc:
         raise fail(str(exc)) from exc
     for c in found:
@@ -90,6 +93,12 @@ def expiring(
             out.print(f"{c.valid_until:%Y-%m-%d %H:%M}  {c.learner}  {c.name}  {c.id}", highlight=False)
     if fmt != "json":
         err.print(f"{len(found)} credential(s) expire within {within}", highlight=False)
+    if notify:
+        from nbcred.service.claims import expiring_notices
+
+        with ctx.store.session() as session:
+            queued = expiring_notices(session, ctx.settings, [c.id for c in found])
+        err.print(f"e-mails queued: {queued}", highlight=False)
 
 
 def _status_command(action: str) -> Callable[..., None]:

@@ -24,7 +24,7 @@ from nbcred.service.errors import Conflict
 from nbcred.service.passwords import check_password
 from nbcred.service.users import Account, hash_password, new_account
 from nbcred.settings import Settings
-from nbcred.store.models import IssuedCredential, User
+from nbcred.store.models import IssuedCredential, Learner, User
 
 URN = "urn:uuid:"
 
@@ -146,3 +146,23 @@ def badge_ready(session: Session, settings: Settings, *, email: str, name: str, 
               "link": f"{settings.public_base_url.rstrip('/')}/credentials/{credential_id.removeprefix(URN)}"}
     return enqueue(session, settings, [Outgoing("badge_ready", email, values,
                                                 dedupe_key=f"ready:{credential_id}")])
+
+
+def expiring_notices(session: Session, settings: Settings, credential_ids: Sequence[str]) -> int:
+    """Queue "your badge expires on …" for each credential whose learner has an address."""
+    items = []
+    for credential_id in credential_ids:
+        row = session.get(IssuedCredential, credential_id)
+        if row is None or row.valid_until is None:
+            continue
+        learner = session.get(Learner, row.learner_id)
+        if learner is None or not learner.email:
+            continue
+        document = dict(row.document)
+        until = f"{row.valid_until:%Y-%m-%d}"
+        items.append(Outgoing("expiring", learner.email, {
+            "name": learner.name or learner.email, "achievement": achievement_name(document),
+            "until": until, "image_url": image_url(settings, row.id, document),
+            "link": f"{settings.public_base_url.rstrip('/')}/credentials/{row.id.removeprefix(URN)}"},
+            dedupe_key=f"expiring:{row.id}:{until}"))
+    return enqueue(session, settings, items)

@@ -127,7 +127,24 @@ def finish(ctx: ServiceContext, claimed: Claim, result: GradeResult) -> str:
             announce(session, STATUS, claimed.id)
             if credential is not None:
                 _badge_ready(ctx, session, row.user_id, credential)
+            elif status == "graded":
+                _feedback_ready(ctx, session, row, passed=result.passed)
     return status
+
+
+def _feedback_ready(ctx: ServiceContext, session: Session, row: WebSubmission, *, passed: bool) -> None:
+    """Queue "your feedback is ready" (a notification) with the submission's status."""
+    from nbcred.mail import Outgoing, enqueue
+
+    user = session.get(User, row.user_id)
+    if user is None:
+        return
+    assessment = ctx.catalogue.assessments.get(row.assessment_id)
+    title = assessment.spec.title if assessment is not None else row.assessment_id
+    verdict = "passed" if passed else "not passed yet"
+    enqueue(session, ctx.settings, [Outgoing("feedback", user.email, {
+        "name": user.name, "assessment": title, "attempt": row.attempt, "verdict": verdict,
+        "link": f"{ctx.settings.links_base()}/submissions/{row.id}"}, dedupe_key=f"feedback:{row.id}")])
 
 
 def _badge_ready(ctx: ServiceContext, session: Session, user_id: int, credential_id: str) -> None:
