@@ -1,4 +1,4 @@
-"""``nbcred cohort import | grade``: rosters with deadlines, graded at once."""
+"""``nbcred cohort import | grade | invite``: rosters with deadlines, graded at once; invitations."""
 
 from __future__ import annotations
 
@@ -65,3 +65,27 @@ def grade_command(
                 out.print(f"{o.assessment} {label}: {', '.join(names)}", highlight=False)
     for line in stacked:
         out.print(line, highlight=False)
+
+
+@app.command("invite")
+def invite_command(
+    cohort: Annotated[str, typer.Argument(help="Cohort id.")],
+    addresses: Annotated[Path, typer.Argument(help="CSV with an email column, or one address per line.")],
+    inviter: Annotated[str, typer.Option(help="Who invites (shown in the e-mail).")] = "Your instructor",
+    db: DbOption = None,
+) -> None:
+    """E-mail an invitation to join COHORT to each address not yet in it (sign-up or sign-in, then join)."""
+    from nbcred.service.invitations import invite, read_addresses
+
+    if not addresses.is_file():
+        raise fail(f"{addresses} not found; give the path of a CSV file")
+    try:
+        report = invite(open_context(db), cohort=cohort, inviter=inviter,
+                        addresses=read_addresses(addresses.read_text(encoding="utf-8")))
+    except NbcredError as exc:
+        raise fail(str(exc)) from exc
+    for problem in report.problems:
+        out.print(f"skipped: {problem}", highlight=False)
+    out.print(f"invited {len(report.invited)}, already members {len(report.members)}, "
+              f"skipped {len(report.problems)} (e-mails queued)", highlight=False)
+    raise typer.Exit(1 if report.problems else 0)

@@ -160,3 +160,23 @@ def test_change_email_notifications_and_delete_account(home: Path, db_url: str, 
         assert session.scalars(select(User).where(User.email.in_(["old@example.org", "new@example.org"]))
                                ).first() is None
         assert session.scalars(select(Learner).where(Learner.email == "new@example.org")).first() is None
+
+
+def test_cohort_invite_command(home: Path, db_url: str, smtp: SmtpServer, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nbcred.cli import app
+
+    world = World(db_url, smtp)
+    with world.ctx.store.session() as session:
+        session.add(Cohort(id="spring", title="Spring cohort"))
+    addresses = tmp_path / "emails.csv"
+    addresses.write_text("bo@example.org\ncy@example.org\nbo@example.org\n", encoding="utf-8")
+    runner = CliRunner()
+    done = runner.invoke(app, ["cohort", "invite", "spring", str(addresses), "--inviter", "Grace",
+                               "--db", db_url])
+    assert done.exit_code == 0 and "invited 2" in done.output, done.output
+    missing = runner.invoke(app, ["cohort", "invite", "autumn", str(addresses), "--db", db_url])
+    assert missing.exit_code == 2 and "no cohort" in missing.output
+    world.deliver()
+    assert sorted(m["To"] for m in world.smtp.mailbox.messages) == ["bo@example.org", "cy@example.org"]
