@@ -24,7 +24,7 @@ CONNECT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
-class CatalogueEntry:
+class RemoteAssessment:
     """An assessment of the service's catalogue as a learner sees it."""
 
     id: str
@@ -73,7 +73,7 @@ class SubmissionState:
 
 
 @dataclass(frozen=True)
-class CredentialSummary:
+class RemoteCredential:
     """One of the learner's credentials as the wallet lists it."""
 
     id: str
@@ -132,7 +132,7 @@ class ServiceClient:
         """The absolute URL of a path of the service."""
         return f"{self.url}{path}"
 
-    def assessments(self) -> list[CatalogueEntry]:
+    def assessments(self) -> list[RemoteAssessment]:
         """The catalogue (``GET /api/v1/assessments``)."""
         rows = self._json("GET", "/api/v1/assessments")
         return _parse(_entry, _rows(rows, "the catalogue"), "the catalogue")
@@ -173,11 +173,11 @@ class ServiceClient:
         """The learner feedback page of a graded submission."""
         return self._send("GET", f"/api/v1/submissions/{_seg(submission_id)}/feedback").text
 
-    def credentials(self) -> list[CredentialSummary]:
+    def credentials(self) -> list[RemoteCredential]:
         """The learner's credentials."""
         rows = self._json("GET", "/api/v1/credentials")
         return [
-            CredentialSummary(str(r.get("id", "")), str(r.get("achievement", "")),
+            RemoteCredential(str(r.get("id", "")), str(r.get("achievement", "")),
                               str(r.get("issued", "")), str(r.get("url", "")))
             for r in _rows(rows, "the credentials")
         ]
@@ -268,8 +268,8 @@ def _parse(make: Callable[[dict[str, Any]], T], rows: list[dict[str, Any]], what
                             "is it an older version?") from exc
 
 
-def _entry(row: dict[str, Any]) -> CatalogueEntry:
-    return CatalogueEntry(
+def _entry(row: dict[str, Any]) -> RemoteAssessment:
+    return RemoteAssessment(
         id=str(row["id"]),
         title=str(row.get("title") or row["id"]),
         version=str(row.get("version", "")),

@@ -31,7 +31,7 @@ from nbgrader.exchange import abc
 from traitlets import Bool, Float, Instance, Unicode, default
 from traitlets.config import Application
 
-from nbcred.jupyter.client import DEFAULT_TIMEOUT, CatalogueEntry, ServiceClient, SubmissionSummary
+from nbcred.jupyter.client import DEFAULT_TIMEOUT, RemoteAssessment, ServiceClient, SubmissionSummary
 from nbcred.jupyter.errors import ServiceClientError
 from nbcred.jupyter.feedback import fetched_fingerprint, fingerprint, with_links, write_stamp
 from nbcred.jupyter.files import select_uploads, unpack_release
@@ -119,7 +119,7 @@ class Exchange(abc.Exchange):  # type: ignore[misc]
             root = root / self.course_id
         return (root / assessment_id).absolute()
 
-    def find(self, assessment_id: str) -> CatalogueEntry:
+    def find(self, assessment_id: str) -> RemoteAssessment:
         """The catalogue entry, or a failure naming the closest ids."""
         entries = self.client.assessments()
         for entry in entries:

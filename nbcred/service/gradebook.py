@@ -27,7 +27,7 @@ Chart = Literal["heatmap", "scores", "difficulty"]
 
 
 @dataclass(frozen=True)
-class Attempt:
+class GradedAttempt:
     """One graded attempt as the gradebook shows it."""
 
     attempt: int
@@ -52,8 +52,8 @@ class Attempt:
 @dataclass(frozen=True)
 class LearnerRow:
     learner: str
-    latest: Attempt
-    best: Attempt
+    latest: GradedAttempt
+    best: GradedAttempt
     attempts: int
 
 
@@ -104,8 +104,8 @@ def gradebook(
                      [(c.id, c.name) for c in spec.spec.competencies], rows, tests)
 
 
-def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[str, list[Attempt]]:
-    out: dict[str, list[Attempt]] = {}
+def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[str, list[GradedAttempt]]:
+    out: dict[str, list[GradedAttempt]] = {}
     with ctx.store.session() as session:
         members = None
         if cohort:
@@ -116,7 +116,7 @@ def _attempts(ctx: ServiceContext, assessment: str, cohort: str | None) -> dict[
         web = {g: s for s, g in session.execute(select(WebSubmission.id, WebSubmission.grading_id))}
         for grading in session.scalars(latest_gradings(assessment, learners=members)):
             result = to_result(grading)
-            out.setdefault(result.learner, []).append(Attempt(
+            out.setdefault(result.learner, []).append(GradedAttempt(
                 attempt=grading.submission.attempt, score=result.score, max_score=result.max_score,
                 passed=result.passed, needs_manual=result.needs_manual,
                 competencies={c.id: (c.score / c.max_score if c.max_score else 0.0)

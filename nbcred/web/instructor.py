@@ -126,7 +126,7 @@ def api_gradebook(request: Request, caller: Staff, assessment: str, cohort: str 
                       "latest": _attempt_json(r.latest), "best": _attempt_json(r.best)} for r in book.rows]}
 
 
-def _attempt_json(a: gradebook.Attempt) -> dict[str, Any]:
+def _attempt_json(a: gradebook.GradedAttempt) -> dict[str, Any]:
     return {"attempt": a.attempt, "score": a.score, "max_score": a.max_score, "passed": a.passed,
             "needs_manual": a.needs_manual, "competencies": a.competencies, "submission": a.submission,
             "version": a.version}
