@@ -53,6 +53,7 @@ SURFACE: dict[str, str] = {
     "NotebookRunner": "grader.execute",
     "KernelRunner": "grader.execute",
     "SandboxedRunner": "grader.sandbox",
+    "SandboxPolicy": "grader.sandbox",
     "ForkedRunner": "grader.forkserver",
     "InProcessRunner": "grader.inprocess_runner",
     "SandboxReport": "grader.sandbox_probe",
