@@ -59,6 +59,8 @@ def test_manual_grading_queue_with_counts_next_previous_and_keys(chromium: Any, 
         page.wait_for_url(f"**/instructor/submissions/{bob}")
         shots(page, "manual-grading-submission")
 
+        page.keyboard.press("?")
+        assert page.evaluate("document.activeElement.id") == "shortcuts"
         page.keyboard.press("g")
         assert page.evaluate("document.activeElement.name") == "score"
         page.keyboard.type("j1")  # typing in a field is not a shortcut

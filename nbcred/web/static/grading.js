@@ -1,6 +1,6 @@
 // Keyboard shortcuts of the manual-grading page (a static file: no inline script under the CSP).
 // j / k: next / previous submission waiting; g: first score field; Ctrl+Enter: save the grade
-// being edited; ?: show the list of shortcuts. Letters are ignored while typing in a field.
+// being edited; ?: move to the list of shortcuts. Letters are ignored while typing in a field.
 (function () {
   "use strict";
   function typing(target) {
@@ -24,7 +24,7 @@
       if (score) { event.preventDefault(); score.focus(); }
     } else if (event.key === "?") {
       var help = document.getElementById("shortcuts");
-      if (help) { help.open = true; help.querySelector("summary").focus(); }
+      if (help) { help.focus(); help.scrollIntoView({block: "nearest"}); }
     }
   });
 })();
