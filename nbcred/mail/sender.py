@@ -169,7 +169,12 @@ class Sender:
     def _send_one(self, client: smtplib.SMTP, message: MailMessage, report: SendReport) -> str:
         """"sent", "failed" (permanent, recorded) or the reason the connection broke."""
         try:
-            refused = client.sendmail(self._sender_address, [message.recipient], self.envelope(message))
+            envelope = self.envelope(message)
+        except (UnicodeError, ValueError, TypeError) as exc:  # never retried: it cannot be written
+            self._finish(message, "failed", f"the message cannot be encoded for SMTP: {exc}")
+            return "failed"
+        try:
+            refused = client.sendmail(self._sender_address, [message.recipient], envelope)
         except smtplib.SMTPRecipientsRefused as exc:
             return self._refused(message, exc.recipients, report)
         except smtplib.SMTPResponseException as exc:

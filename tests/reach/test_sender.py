@@ -142,3 +142,23 @@ def test_running_serve_sends_pending_mail_within_seconds(home: Path, sqlite_url:
         except subprocess.TimeoutExpired:
             server.kill()
     assert statuses(ctx) == {"sent": 3}
+
+
+def test_non_ascii_names_arrive_and_an_unencodable_address_fails_alone(home: Path, sqlite_url: str,
+                                                                       smtp: SmtpServer) -> None:
+    settings = Settings(database_url=sqlite_url, issuer_name="Académie des Données",
+                        mail_from="Académie des Données <badges@example.org>")
+    ctx = ServiceContext.open(settings)
+    values = {"name": "Zoë", "achievement": "Données propres", "image_url": None, "link": "https://x/c"}
+    with ctx.store.session() as session:
+        enqueue(session, settings, [Outgoing("badge_ready", "zoë@example.org", values),
+                                    Outgoing("badge_ready", "zoe@example.org", values)])
+    report = Sender(settings, ctx.store).send_pending()
+    assert (report.sent, report.failed) == (1, 1)
+    [message] = smtp.mailbox.messages
+    assert message["Subject"] == "Your badge is ready: Données propres"
+    assert str(message["From"]) == "Académie des Données <badges@example.org>"
+    assert "Zoë" in body_text(message)
+    with ctx.store.session() as session:
+        failed = session.scalars(select(MailMessage).where(MailMessage.status == "failed")).one()
+    assert failed.recipient == "zoë@example.org" and "cannot be encoded" in (failed.last_error or "")
