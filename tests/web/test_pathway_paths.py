@@ -8,10 +8,14 @@ and passes the fourth through one path.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from grader.assessment import Assessment
@@ -24,7 +28,7 @@ from nbcred.service.users import account_for_token
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import IssuedCredential
-from tests.web.conftest import CATALOGUE, Service, catalogue, grade_queued, sample
+from tests.web.conftest import CATALOGUE, SAMPLES, Service, catalogue, grade_queued, sample
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "instructor"))
 
@@ -130,3 +134,26 @@ def test_certificate_is_issued_once_however_often_the_last_badge_is_reissued(qui
     hold(ctx, "kim", COMPONENTS)
     hold(ctx, "kim", COMPONENTS[:1])  # passing again finds the same badge and certificate
     assert len(certificates(ctx.store, "kim")) == 1
+
+
+@pytest.mark.slow
+def test_the_nbcred_grade_command_issues_the_certificate(tmp_path: Path) -> None:
+    """The console script, a real kernel: the last component graded by ``nbcred grade``."""
+    home, db = tmp_path / "home", f"sqlite:///{tmp_path / 'gradebook.sqlite'}"
+    settings = Settings(home=home, catalogue=CATALOGUE, database_url=db, public_base_url="https://badges.test")
+    store = Store.open(settings.resolved_database_url())
+    issuer = CredentialIssuer(settings, store)
+    for assessment_id in COMPONENTS[1:]:
+        assessment = catalogue().assessments[assessment_id]
+        result = passing(assessment, "alice", content=assessment_id[0])
+        recorded = store.record(result, fingerprint=assessment.fingerprint, title=assessment.spec.title)
+        assert issuer(result, assessment, recorded.grading_id) is not None
+    assert certificates(store, "alice") == []
+    env = {**os.environ, "NBCRED_HOME": str(home), "NBCRED_CATALOGUE": str(CATALOGUE), "NBCRED_WORKERS": "1",
+           "NBCRED_PUBLIC_BASE_URL": "https://badges.test"}
+    command = [str(Path(sys.executable).parent / "nbcred"), "grade", str(CATALOGUE / COMPONENTS[0]),
+               str(SAMPLES / COMPONENTS[0] / "alice"), "--db", db, "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1])["passed"] is True
+    assert_stacked(store, settings, "alice")
