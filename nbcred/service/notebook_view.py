@@ -40,7 +40,7 @@ from markdown_it import MarkdownIt
 from nbcred.service.errors import TooLarge
 
 #: Bump when the output changes: cached pages of an older renderer are not reused.
-RENDERER = "nbview-1"
+RENDERER = "nbview-2"
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
 MAX_CELLS = 2_000
 MAX_TEXT_CHARS = 64 * 1024
@@ -50,6 +50,8 @@ MAX_DIMENSION = 10_000
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+#: An absolute path in a traceback or a warning (kernel temp files, site-packages): the name is kept.
+SERVER_PATH = re.compile(r"(?<![\w.:/-])/(?:[\w.+@~-]+/)+(?=[\w.+@~-])")
 
 #: Tags a notebook's Markdown and HTML outputs may keep (no forms, frames, media or style).
 TAGS = {
@@ -134,6 +136,8 @@ def _text(value: Any) -> str:
 
 def _pre(text: str, css: str) -> str:
     text = ANSI.sub("", text)
+    if css in ("error", "stderr"):
+        text = SERVER_PATH.sub("", text)  # tracebacks and warnings name files, not server folders
     cut = len(text) > MAX_TEXT_CHARS
     shown = html.escape(text[:MAX_TEXT_CHARS])
     note = f'\n<span class="note">[{len(text) - MAX_TEXT_CHARS:,} more characters not shown]</span>' \

@@ -237,7 +237,7 @@ def feedback_html(ctx: ServiceContext, account: Account, submission_id: str) -> 
     if not detail.feedback_path or not Path(detail.feedback_path).is_file():
         raise NotFound(f"submission {submission_id} has no feedback page"
                        + (f": {detail.error}" if detail.error else ""))
-    return Path(detail.feedback_path).read_text(encoding="utf-8")
+    return scrub(Path(detail.feedback_path).read_text(encoding="utf-8"), ctx.settings)
 
 
 def executed_notebooks(ctx: ServiceContext, account: Account, submission_id: str) -> dict[str, Path]:

@@ -34,10 +34,20 @@ class Beacon:
 
     def __init__(self) -> None:
         self.hits: list[str] = []
+        self.page = ""  # served at /framing (another origin framing ours)
         hits = self.hits
+        owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/framing" and owner.page:
+                    body = owner.page.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 hits.append(self.path)
                 self.send_response(204)
                 self.end_headers()
@@ -187,7 +197,7 @@ def test_screenshot_of_the_instructor_view(browser: Any, site: tuple[str, dict[s
                                   viewport={"width": 1100, "height": 900})
     page = context.new_page()
     page.goto(f"{base}/instructor/submissions/{submitted}")
-    page.locator("details > summary").first.click()
+    page.locator("details:has(iframe.notebook) > summary").first.click()
     frame = page.frame_locator("details iframe.notebook").first
     frame.locator("h1").first.wait_for()
     assert frame.locator("h2", has_text="Load the file").count() == 1  # Markdown rendered
@@ -196,3 +206,28 @@ def test_screenshot_of_the_instructor_view(browser: Any, site: tuple[str, dict[s
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "instructor-notebook-view.png"))
     context.close()
+
+
+def test_no_other_site_can_frame_a_page(browser: Any, site: tuple[str, dict[str, str]],
+                                        beacon: Beacon) -> None:
+    """A signed-in instructor's credentials page stays blank inside another origin's frame."""
+    base, tokens = site
+    beacon.page = ('<!doctype html><title>elsewhere</title>'
+                   f'<iframe src="{base}/instructor/credentials"></iframe>')
+    context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {tokens['grace']}"})
+    page = context.new_page()
+    try:
+        page.goto(f"{beacon.url}/framing")
+        page.wait_for_timeout(1500)
+        framed = [f for f in page.frames if f != page.main_frame]
+        assert framed, "the frame was not created"
+        texts = []
+        for frame in framed:
+            try:
+                texts.append(frame.locator("body").inner_text(timeout=2000))
+            except Exception:
+                texts.append("")  # an error page without a body: nothing of ours was shown
+        assert not any("Credentials" in t or "Sign out" in t for t in texts), texts
+    finally:
+        context.close()
+        beacon.page = ""

@@ -122,3 +122,14 @@ def test_render_is_bounded_and_cached(tmp_path: Path) -> None:
     assert (again, same) == (page, key)
     assert time.monotonic() - start < first  # read from the cache, not rendered again
     assert len(list((tmp_path / "cache").glob("*.html"))) == 1
+
+
+def test_tracebacks_and_warnings_name_files_not_server_folders() -> None:
+    cell = {"cell_type": "code", "source": "f()", "outputs": [
+        {"output_type": "error", "ename": "ValueError", "evalue": "bad",
+         "traceback": ["\x1b[0;31mValueError\x1b[0m", "File /tmp/ipykernel_812/2815.py:3, in f()"]},
+        {"output_type": "stream", "name": "stderr",
+         "text": "/srv/nbcred/.venv/lib/python3.11/site-packages/pandas/core/frame.py:12: FutureWarning"}]}
+    page = render_notebook(json.dumps({"cells": [cell]}).encode(), "t")
+    assert "File 2815.py:3, in f()" in page and "frame.py:12: FutureWarning" in page
+    assert "/tmp/" not in page and "site-packages" not in page and "\x1b" not in page
