@@ -22,10 +22,10 @@ def page_bulk(request: Request, caller: Staff) -> HTMLResponse:
 
 
 @router.post("/instructor/bulk/preview", response_class=HTMLResponse)
-async def page_bulk_preview(request: Request, caller: Staff, action: Annotated[str, Form()],
-                            file: Annotated[UploadFile, File()]) -> HTMLResponse:
+def page_bulk_preview(request: Request, caller: Staff, action: Annotated[str, Form()],
+                      file: Annotated[UploadFile, File()]) -> HTMLResponse:
     """Store the CSV and show what confirming would do; nothing changes yet."""
-    data = await file.read(context(request).settings.upload_max_bytes + 1)
+    data = file.file.read(context(request).settings.upload_max_bytes + 1)  # in the threadpool
     shown = bulk_upload.preview(context(request), action, data)
     return render(request, "instructor/bulk.html", {"preview": shown, "filename": file.filename or "CSV"})
 
