@@ -162,3 +162,40 @@ def test_non_ascii_names_arrive_and_an_unencodable_address_fails_alone(home: Pat
     with ctx.store.session() as session:
         failed = session.scalars(select(MailMessage).where(MailMessage.status == "failed")).one()
     assert failed.recipient == "zoë@example.org" and "cannot be encoded" in (failed.last_error or "")
+
+
+def test_outbox_page_shows_failures_with_reasons_to_staff_only(home: Path, sqlite_url: str,
+                                                               smtp: SmtpServer) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from nbcred.service.users import add_user
+    from nbcred.web.app import create_app
+
+    settings = Settings(database_url=sqlite_url, serve_grading=False, smtp_url=None)
+    ctx = ServiceContext.open(settings)
+    for email, role in (("staff@example.org", "instructor"), ("pupil@example.org", "learner")):
+        add_user(ctx, email=email, name=role, role=role, password="a long passphrase")
+    queue(ctx, 2)
+    smtp.mailbox.gate = lambda m: "550 5.1.1 no such mailbox" if m["To"] == "learner0@example.org" else None
+    Sender(Settings(database_url=sqlite_url), ctx.store).send_pending()
+
+    def signed_in(email: str) -> TestClient:
+        client = TestClient(create_app(settings, ctx=ctx))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text)
+        assert token
+        client.post("/signin", data={"csrf_token": token.group(1), "email": email,
+                                     "password": "a long passphrase"})
+        return client
+
+    staff = signed_in("staff@example.org")
+    page = staff.get("/admin/mail")
+    assert page.status_code == 200
+    assert "failed: 1" in page.text and "sent: 1" in page.text and "550 5.1.1 no such mailbox" in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    assert staff.post("/admin/mail/retry", data={"csrf_token": token.group(1)},
+                      follow_redirects=False).status_code == 303
+    assert statuses(ctx) == {"sent": 1, "pending": 1}
+    assert signed_in("pupil@example.org").get("/admin/mail").status_code == 403
