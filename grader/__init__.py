@@ -41,6 +41,8 @@ SURFACE: dict[str, str] = {
     "learner_id": "grader.grade",
     "by_grade_id": "grader.restore",
     "decide": "grader.score",
+    "apply_manual_grades": "grader.rescore",
+    "ManualMark": "grader.rescore",
     "roll_up": "grader.score",
     "CellScore": "grader.results",
     "CompetencyScore": "grader.results",

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from grader.assessment import Assessment, GradeCell
 from grader.feedback import write_feedback
+from grader.rescore import apply_manual_grades
 from grader.restore import by_grade_id
-from grader.results import CellScore, GradeResult, TestFeedback
-from grader.score import decide, roll_up
+from grader.results import GradeResult
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import Conflict, NotFound, Unprocessable
 from nbcred.service.submissions import SubmissionDetail, get_submission
@@ -198,7 +198,7 @@ def _save(
         session.add(grade)
         session.flush()
         latest = _latest_manual(session, target.submission_pk)
-        result = amend(to_result(base), base.tests or [], latest, assessment)
+        result = apply_manual_grades(to_result(base), base.tests or [], latest, assessment)
         result.feedback = str(write_feedback(result, assessment, (ctx.settings.home / "feedback").resolve()))
         grading = _grading_row(result, base, account.email)
         session.add(grading)
@@ -208,43 +208,6 @@ def _save(
         session.execute(update(WebSubmission).where(WebSubmission.grading_id.in_(previous))
                         .values(grading_id=grading.id).execution_options(synchronize_session=False))
         return replace(result, attempt=base.submission.attempt), grading.id
-
-
-def amend(
-    base: GradeResult, tests: list[dict], latest: dict[tuple[str, str], ManualGrade],
-    assessment: Assessment,
-) -> GradeResult:
-    """The automatic result with every cell's latest manual grade applied, re-decided."""
-    cells = []
-    for cell in base.cells:
-        grade = latest.get((cell.notebook, cell.cell))
-        cells.append(cell if grade is None else CellScore(
-            cell.notebook, cell.cell, grade.score, cell.max_score, cell.kind, False))
-    score = round(sum(c.score for c in cells), 6)
-    competencies = roll_up(assessment.spec, cells)
-    needs_manual = any(c.needs_manual for c in cells)
-    feedback = []
-    shown = set()
-    for entry in tests:
-        item = TestFeedback(**entry)
-        grade = latest.get((item.notebook, item.cell))
-        if grade is not None:
-            item = replace(item, status="graded", score=grade.score, message=grade.comment)
-        feedback.append(item)
-        shown.add((item.notebook, item.cell))
-    competency = {e.cell: e.competency for e in assessment.spec.rubric}
-    for cell in cells:  # a grading recorded without feedback entries still shows the manual grades
-        grade = latest.get((cell.notebook, cell.cell))
-        if grade is not None and (cell.notebook, cell.cell) not in shown:
-            feedback.append(TestFeedback(cell.notebook, cell.cell, "", "graded", grade.comment,
-                                         grade.score, cell.max_score,
-                                         competency.get(f"{cell.notebook}/{cell.cell}")))
-    return replace(
-        base, cells=cells, score=score, competencies=competencies, needs_manual=needs_manual,
-        passed=decide(assessment, score, base.max_score, competencies, base.errors,
-                      needs_manual=needs_manual),
-        tests=feedback,
-    )
 
 
 def _grading_row(result: GradeResult, base: Grading, grader: str) -> Grading:
