@@ -209,8 +209,8 @@ def _verdict(result: VerificationResult, issuer: IssuerView,
                              + " failed. Nothing it says is confirmed. See each check below.")
     if not issuer.recognised:
         return "issuer-not-recognised", (
-            f"Issuer not recognised: {issuer.id}. The credential is intact and in good standing, "
-            "but this service does not know that issuer; decide yourself whether to trust it.")
+            "Issuer not recognised: the credential is intact and in good standing, but its issuer "
+            "is neither this service nor one it trusts.")
     trusted = "" if issuer.this_service else " (an issuer this service trusts)"
     return "valid", (f"Valid: this credential was issued by {issuer.label}{trusted}, is unchanged, "
                      "and is in good standing.")

@@ -174,7 +174,7 @@ def show_name(request: Request, caller: Caller, credential_id: str, body: ShowNa
     return {"id": credential_id, "shows_name": shown}
 
 
-@router.post("/credentials/verify", responses={400: {"model": Detail}})
+@router.post("/credentials/verify", responses={400: {"model": Detail}, 503: {"model": Detail}})
 def verify_credential(
     request: Request, credential: Annotated[Any, Body(description="A signed credential (JSON).")],
 ) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from credentials.keys import KeyPair
+from credentials.proof import sign
 from tests.browsing import PHONE, assert_accessible, axe_violations, describe, new_page, overflowing
 from tests.site import ASSESSMENT, Site
 
@@ -92,7 +94,7 @@ def test_every_page_is_accessible(chromium: Any, site: Site, who: str | None) ->
 
 
 def test_verify_results_are_accessible(chromium: Any, site: Site) -> None:
-    """The verify page with a valid and with a tampered credential, at both widths."""
+    """The verify page with a valid, a tampered and a stranger's credential."""
     uid = site.credential.removeprefix("urn:uuid:")
     page = new_page(chromium)
     try:
@@ -100,8 +102,11 @@ def test_verify_results_are_accessible(chromium: Any, site: Site) -> None:
                                     headers={"Accept": "application/ld+json"}).json()
         tampered = json.loads(json.dumps(document))
         tampered["credentialSubject"]["achievement"]["name"] = "Brain Surgery"
+        stranger = KeyPair.generate()  # a genuine credential from an issuer this service does not know
+        unsigned = {k: v for k, v in document.items() if k != "proof"}
+        unrecognised = sign({**unsigned, "issuer": {**unsigned["issuer"], "id": stranger.did_key}}, stranger)
         problems = []
-        for name, sent in (("valid", document), ("tampered", tampered)):
+        for name, sent in (("valid", document), ("tampered", tampered), ("unrecognised", unrecognised)):
             page.set_viewport_size({"width": WIDTHS[0], "height": 900})
             page.goto(f"{site.base}/verify")
             page.fill("textarea[name=credential_json]", json.dumps(sent))
