@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nbcred.mail import outbox
 from nbcred.mail.errors import MailError
-from nbcred.service import accounts, claims, wallet
+from nbcred.service import accounts, claims
 from nbcred.service.errors import Conflict, NotFound, ServiceError
 from nbcred.service.users import Account
 from nbcred.web.auth import STAFF, context, optional_account, public_form, require, start_session
@@ -132,14 +132,6 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     with ctx.store.session() as session:
         outbox.set_notifications(session, email, False)
     return render(request, "unsubscribe.html", {"email": email, "token": token, "done": True})
-
-
-@router.get("/credentials/{credential_id}/image.png")
-def credential_image(request: Request, credential_id: str) -> Response:
-    """The badge picture of a credential (for e-mails; the credential page is public too)."""
-    summary, _document = wallet.public_credential(context(request), credential_id)
-    return Response(wallet.badge_png(summary.name), media_type="image/png",
-                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/admin/mail", response_class=HTMLResponse)

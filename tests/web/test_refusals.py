@@ -32,6 +32,14 @@ PUBLIC = {  # (method, path): deliberately open to anyone
     ("GET", "/api/v1/openapi.json"), ("GET", "/api/docs"), ("HEAD", "/api/docs"),
     ("HEAD", "/api/v1/openapi.json"), ("GET", "/api/docs/oauth2-redirect"),
     ("HEAD", "/api/docs/oauth2-redirect"),
+    # links sent by e-mail (single-use tokens) and the sign-in/sign-up pages that lead to an account
+    ("GET", "/claim/{token}"), ("POST", "/claim/{token}"), ("GET", "/password-reset"),
+    ("POST", "/password-reset"), ("GET", "/password-reset/{token}"), ("POST", "/password-reset/{token}"),
+    ("GET", "/unsubscribe/{token}"), ("POST", "/unsubscribe/{token}"), ("GET", "/signup"),
+    ("POST", "/signup"), ("GET", "/signup/confirm/{token}"), ("POST", "/signup/confirm/{token}"),
+    ("GET", "/invite/{token}"), ("POST", "/invite/{token}"), ("GET", "/account/email/{token}"),
+    ("POST", "/account/email/{token}"), ("GET", "/signin/oidc/{name}"),
+    ("GET", "/signin/oidc/{name}/callback"),
 }
 ROLE_OF = {"ada": "learner", "bob": "learner", "grace": "instructor", "alan": "admin"}
 
