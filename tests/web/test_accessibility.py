@@ -30,15 +30,14 @@ def pages_of(who: str | None, site: Site) -> list[str]:
                 "/no-such-page"]
     if who == "ada":
         return ["/", f"/assessments/{ASSESSMENT}", "/submissions", f"/submissions/{site.submission}",
-                "/wallet", "/account", "/verify"]
+                "/wallet", "/account"]
     if who == "grace":
         return ["/instructor", f"/instructor/gradebook/{ASSESSMENT}",
-                *(f"/instructor/submissions/{s}" for s in site.waiting),
-                f"/instructor/submissions/{site.submission}", "/instructor/credentials",
-                "/instructor/credentials?q=ada", "/instructor/grading",
-                f"/instructor/grading?assessment={ASSESSMENT}", f"/instructor/similarity/{ASSESSMENT}",
+                f"/instructor/submissions/{site.waiting[-1]}",  # waiting, with a tampered cell
+                f"/instructor/submissions/{site.submission}", "/instructor/credentials?q=ada",
+                "/instructor/grading", f"/instructor/similarity/{ASSESSMENT}",
                 f"/instructor/extensions/{ASSESSMENT}?learner=bob@example.org", "/instructor/bulk"]
-    return ["/", "/instructor", "/account"]
+    return ["/", "/account"]  # an admin's views of pages the others cover
 
 
 WORDS_BROKEN = """() => {
