@@ -64,7 +64,8 @@ SCRIPT_CODE = """\
 from IPython.display import HTML, SVG, Image, Javascript, Markdown, display
 _js = {js!r}
 display(HTML("<script>" + _js + "</script><img src=x onerror=\\"" + _js + "\\">"))
-_svg = "<svg xmlns='http://www.w3.org/2000/svg' onload=\\"" + _js + "\\">"
+import html as _html
+_svg = "<svg xmlns='http://www.w3.org/2000/svg' onload=\\"" + _html.escape(_js) + "\\">"
 display(SVG(_svg + "<rect width='5' height='5'/></svg>"))
 display(Markdown("[run](javascript:" + _js.replace(' ', '%20') + ")"))
 display(Javascript(_js))
