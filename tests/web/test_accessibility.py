@@ -179,3 +179,21 @@ def test_api_docs_work_offline_with_the_bearer_scheme(chromium: Any, site: Site)
         assert not elsewhere, elsewhere
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize(("path", "table"), [
+    (f"/instructor/gradebook/{ASSESSMENT}", "#gradebook"), ("/instructor/credentials?q=ada", "#credentials")])
+def test_tables_reflow_on_a_phone(chromium: Any, site: Site, path: str, table: str) -> None:
+    """At 390 px each row is a card: cells one under the other, each with its column's name."""
+    page = site.page(chromium, "grace", PHONE)
+    try:
+        page.goto(site.base + path)
+        cells = page.locator(f"{table} tr:not(:has(th))").first.locator("td")
+        first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+        assert second["y"] >= first["y"] + first["height"] - 1  # stacked, not side by side
+        assert first["width"] > 300  # the cell has the width of the phone, not of a column
+        label = cells.nth(1).evaluate("td => getComputedStyle(td, '::before').content")
+        assert label.strip('"').rstrip(": ") == cells.nth(1).get_attribute("data-label")
+        assert overflowing(page) == 0
+    finally:
+        page.context.close()
