@@ -18,6 +18,10 @@ the machine's load, then the split of one submission's time by stage (in-process
 kernels)::
 
     .venv/bin/python bench/grade_throughput.py --course -n 24 --repeat 3
+
+``--engines shell,kernel`` runs the CLI and the warm executor once per notebook engine
+(``NBCRED_NOTEBOOK_ENGINE``: the in-process runner, pre-forked kernels), side by side with the
+same nbgrader run; the default is the configured default (``shell``).
 """
 
 from __future__ import annotations
@@ -192,12 +196,14 @@ def run_cli(course: Path, subs: list[Path], workers: int, home: Path, problem_se
     return run, results
 
 
-def run_warm(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[Run, list[Any]]:
+def run_warm(course: Path, subs: list[Path], workers: int, home: Path, engine: str = "shell",
+             label: str = "") -> tuple[Run, list[Any]]:
     """The local executor; the per-submission time counts only once every worker has returned."""
     from nbcred.executors import GradeJob, get_executor
     from nbcred.settings import Settings
 
-    executor = get_executor("local", settings=Settings(home=home), workers=workers)
+    settings = Settings(home=home, notebook_engine=engine)  # type: ignore[arg-type]
+    executor = get_executor("local", settings=settings, workers=workers)
     source = str(course / "source" / PROBLEM_SET)
     arrivals: list[float] = []
     results: list[Any] = []
@@ -213,7 +219,7 @@ def run_warm(course: Path, subs: list[Path], workers: int, home: Path) -> tuple[
     seconds = time.perf_counter() - start
     steady = arrivals[workers - 1:]
     per = (steady[-1] - steady[0]) / max(1, len(steady) - 1)
-    run = Run(f"nbcred local executor, steady state, workers={workers}", seconds, per,
+    run = Run(f"nbcred local executor, steady state, workers={workers}{label}", seconds, per,
               [r.seconds for r in results], memory.peak_kb / 1024, load)
     return run, results
 
@@ -258,16 +264,19 @@ def _patched(target: Any, name: str, totals: dict[str, list[float]], key: str) -
         setattr(target, name, original)
 
 
-def stage_split(course: Path, subs: list[Path], home: Path, count: int = 8) -> dict[str, tuple[float, float]]:
-    """Wall and grader-CPU seconds per submission for each stage, pre-forked kernels in-process."""
+def stage_split(course: Path, subs: list[Path], home: Path, count: int = 8,
+                engine: str = "kernel") -> dict[str, tuple[float, float]]:
+    """Wall and grader-CPU seconds per submission for each stage, in this process, with
+    pre-forked kernels (``engine="kernel"``) or the in-process runner (``"shell"``)."""
     import grader.grade as grade
     from grader.assessment import load_assessment
     from grader.forkserver import ForkedRunner, KernelTemplate
+    from grader.inprocess_runner import InProcessRunner, ShellClient, ShellManager
     from grader.sandbox import FastKernelClient, SandboxedRunner
     from nbcred.store import Store
 
     assessment = load_assessment(course / "source" / PROBLEM_SET)
-    runner = ForkedRunner()
+    runner = InProcessRunner() if engine == "shell" else ForkedRunner()
     options = grade.GradeOptions(runner=runner, feedback_dir=home / "feedback")
     grade.grade_submission(assessment, subs[0], options=options)  # template started outside
     store = Store.open(f"sqlite:///{home / 'split.sqlite'}")
@@ -277,6 +286,9 @@ def stage_split(course: Path, subs: list[Path], home: Path, count: int = 8) -> d
         (grade, "parameterize", "parameters"), (KernelTemplate, "spawn", "fork (template round trip)"),
         (FastKernelClient, "wait_for_ready", "kernel ready (after fork)"),
         (SandboxedRunner, "execute", "execute (kernel start to shutdown)"),
+        (ShellManager, "start_kernel", "fork + connect (in-process runner)"),
+        (ShellClient, "wait_for_ready", "shell ready (after fork)"),
+        (InProcessRunner, "run", "run (fork to end, in-process runner)"),
         (grade, "score_notebook", "scoring"), (grade, "test_feedback", "feedback data"),
         (grade, "write_feedback", "feedback HTML"), (store, "record", "store (SQLite)"),
     ]
@@ -323,6 +335,8 @@ def _row(run: Run, base: float | None) -> str:
             f"{run.peak_mb:8.0f} {run.load:5.1f} {cpu:>9}")
 
 
+#: The throughput targets (issue: lean grading path), as multiples of nbgrader's rate.
+STEADY_GOAL, COLD_GOAL = 25.0, 12.0
 HEADER = (f"{'runner':46} {'seconds':>8} {'s/sub':>8} {'vs nbg':>8} {'p50 s':>7} {'p95 s':>7} "
           f"{'peak MB':>8} {'load':>5} {'cpu s/sub':>9}")
 
@@ -334,15 +348,17 @@ def _median_or_none(values: list[float | None]) -> float | None:
 
 def targets(medians: dict[str, Run], cold: str, steady: str, small: Run | None,
             say: Callable[[str], None]) -> None:
-    """The issue's targets next to what this run measured."""
+    """The issue's targets next to what this run measured (every engine's rows)."""
     base = medians.get("nbgrader autograde")
     lines = []
     if base is not None:
-        goals = ((steady, 20.0, "steady state"), (cold, 10.0, "cold 24-submission CLI batch"))
-        for name, goal, what in goals:
-            if name in medians:
-                ratio = base.per_submission / medians[name].per_submission
-                lines.append(f"  {what:34} {ratio:5.1f}x nbgrader  (target >= {goal:.0f}x): "
+        for name, run in medians.items():
+            goal, what = ((STEADY_GOAL, "steady state") if name.startswith("nbcred local") else
+                          (COLD_GOAL, "cold CLI batch") if name.startswith("nbcred grade") else (0, ""))
+            if goal:
+                ratio = base.per_submission / run.per_submission
+                engine = name.rsplit("[", 1)[-1].rstrip("]") if "[" in name else ""
+                lines.append(f"  {what + ' ' + engine:34} {ratio:5.1f}x nbgrader  (target >= {goal:.0f}x): "
                              f"{'met' if ratio >= goal else 'NOT met'}")
     if small is not None and steady in medians:
         big = medians[steady]
@@ -355,7 +371,8 @@ def targets(medians: dict[str, Run], cold: str, steady: str, small: Run | None,
 
 
 def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
-         say: Callable[[str], None] = print, steady_n: int | None = None) -> None:
+         say: Callable[[str], None] = print, steady_n: int | None = None,
+         engines: tuple[str, ...] = ("shell",)) -> None:
     """Run the course benchmark ``repeat`` times and print every run, the medians and the split.
 
     ``steady_n`` (default ``n``): how many submissions the warm executor grades for the steady
@@ -373,13 +390,17 @@ def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
         small: Run | None = None
         for rep in range(repeat):
             runs = [] if skip_nbgrader else [run_nbgrader(course, n, subs[:n])]
-            cli, cli_results = run_cli(course, subs[:n], workers, tmp / f"cli{rep}")
-            if steady_n > n and small is None:
-                small, _ = run_warm(course, subs[:n], workers, tmp / "warm-small")
-            warm, warm_results = run_warm(course, subs, workers, tmp / f"warm{rep}")
-            if not same_grades(cli_results, warm_results[:n]):
-                raise SystemExit("the CLI and the executor disagree on a grade")
-            runs += [cli, warm]
+            for engine in engines:
+                label = f" [{engine}]" if len(engines) > 1 else ""
+                cli, cli_results = run_cli(course, subs[:n], workers, tmp / f"cli{rep}",
+                                           settings={"NBCRED_NOTEBOOK_ENGINE": engine}, label=label)
+                if steady_n > n and small is None:
+                    small, _ = run_warm(course, subs[:n], workers, tmp / "warm-small", engine, label)
+                warm, warm_results = run_warm(course, subs, workers, tmp / f"warm{rep}{engine}",
+                                              engine, label)
+                if not same_grades(cli_results, warm_results[:n]):
+                    raise SystemExit("the CLI and the executor disagree on a grade")
+                runs += [cli, warm]
             base = None if skip_nbgrader else runs[0].per_submission
             say(f"\nrepetition {rep + 1}\n{HEADER}")
             for run in runs:
@@ -399,7 +420,10 @@ def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
         steady_name = next((k for k in medians if k.startswith("nbcred local")), "")
         targets(medians, cold_name, steady_name, small, say)
         if split:
-            say(f"\nwhere one submission's time goes ({min(8, n)} submissions in-process, pre-forked "
-                "kernels; wall s / grader CPU s per submission):")
-            for key, (wall, cpu) in stage_split(course, subs[:n], tmp / "split").items():
-                say(f"  {key:36} {wall:7.4f} {cpu:7.4f}")
+            for engine in engines:
+                what = "the in-process runner" if engine == "shell" else "pre-forked kernels"
+                say(f"\nwhere one submission's time goes ({min(8, n)} submissions in this process, "
+                    f"{what}; wall s / grader CPU s per submission; load {os.getloadavg()[0]:.1f}):")
+                for key, (wall, cpu) in stage_split(course, subs[:n], tmp / f"split-{engine}",
+                                                    engine=engine).items():
+                    say(f"  {key:38} {wall:7.4f} {cpu:7.4f}")

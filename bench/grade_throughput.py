@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="course and data-science modes: repetitions (default 1)")
     parser.add_argument("--workers", type=int, default=2, help="course mode: nbcred workers (default 2)")
+    parser.add_argument("--engines", default="shell",
+                        help="course mode: notebook engines to compare, comma-separated: shell "
+                        "(in-process runner, the default) and/or kernel (pre-forked kernels)")
     parser.add_argument("--steady-n", type=int, default=None,
                         help="course mode: submissions for the warm executor's steady state "
                         "(default -n; the issue's figure is 240)")
@@ -141,7 +144,7 @@ def main() -> None:
         from course_mode import main as course_main
 
         course_main(args.n, args.repeat, args.workers, args.skip_nbgrader, not args.no_profile,
-                    steady_n=args.steady_n)
+                    steady_n=args.steady_n, engines=tuple(args.engines.split(",")))
         return
     with tempfile.TemporaryDirectory(prefix="nbcred-bench-") as tmp_name:
         tmp = Path(tmp_name)
