@@ -224,11 +224,13 @@ def run_warm(course: Path, subs: list[Path], workers: int, home: Path, engine: s
     return run, results
 
 
-def same_grades(cli: list[dict[str, Any]], warm: list[Any]) -> bool:
-    """The cold CLI and the warm executor gave every learner the same cells and score."""
+def differing_grades(cli: list[dict[str, Any]], warm: list[Any]) -> list[str]:
+    """The learners of the cold CLI run whose cells or score the warm executor graded otherwise
+    (the executor's results arrive in completion order, so they are matched by learner)."""
     by_cli = {r["learner"]: (r["score"], [c["score"] for c in r["cells"]]) for r in cli}
     by_warm = {r.learner: (r.score, [c.score for c in r.cells]) for r in warm}
-    return by_cli == by_warm
+    return [f"{learner}: CLI {grades}, executor {by_warm.get(learner)}"
+            for learner, grades in by_cli.items() if by_warm.get(learner) != grades]
 
 
 # --- where one submission's time goes -------------------------------------------------------------
@@ -398,8 +400,9 @@ def main(n: int, repeat: int, workers: int, skip_nbgrader: bool, split: bool,
                     small, _ = run_warm(course, subs[:n], workers, tmp / "warm-small", engine, label)
                 warm, warm_results = run_warm(course, subs, workers, tmp / f"warm{rep}{engine}",
                                               engine, label)
-                if not same_grades(cli_results, warm_results[:n]):
-                    raise SystemExit("the CLI and the executor disagree on a grade")
+                differing = differing_grades(cli_results, warm_results)
+                if differing:
+                    raise SystemExit("the CLI and the executor disagree on a grade:\n" + "\n".join(differing))
                 runs += [cli, warm]
             base = None if skip_nbgrader else runs[0].per_submission
             say(f"\nrepetition {rep + 1}\n{HEADER}")
