@@ -33,7 +33,7 @@ from typing import Any
 from nbformat import NotebookNode
 
 from grader.execute import KERNEL_SETUP, RunOutcome, run_client
-from grader.forkserver import KERNEL_ARGS, ForkedRunner, KernelTemplate, PidfdProcess
+from grader.forkserver import KERNEL_ARGS, ForkedRunner, KernelTemplate, PidfdProcess, _hand_over
 from grader.sandbox import BoundedClient, SandboxPlan, make_plan, reject_forged_results, release, why_it_died
 from grader.spec import ExecutionLimits
 
@@ -204,6 +204,11 @@ class ShellManager:
         return self.forked is not None
 
     async def start_kernel(self, **_kwargs: Any) -> None:
+        """Fork the sandboxed child (nbclient's start; a spare was forked already)."""
+        if self.forked is None:
+            self.fork()
+
+    def fork(self) -> None:
         """Fork the sandboxed child through the template; it connects to our socket first."""
         path = os.path.join(self.plan.rundir, SOCKET)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
@@ -241,16 +246,67 @@ class ShellManager:
             self.forked.kill()
 
 
+@dataclass
+class _SpareShell:
+    """A shell forked ahead of its notebook, sandboxed to a scratch folder made for it."""
+
+    key: tuple[ExecutionLimits, str, KernelTemplate]
+    manager: ShellManager
+    rundir: Path
+    workdir: Path
+
+    def discard(self, *, remove_workdir: bool = True) -> None:
+        self.manager.kill()
+        if self.manager.connection is not None:
+            self.manager.connection.close()
+        release(self.manager.plan, self.rundir)
+        if remove_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 class InProcessRunner(ForkedRunner):
     """Runs each Python notebook in one forked, sandboxed process holding an IPython shell.
 
     The template, preload, sandbox plan and limits are the :class:`ForkedRunner`'s; only the
     kernel application is gone. Notebooks for other languages are run by kernels as before.
+    Once :meth:`new_workdir` has been asked for, the next notebook's shell is forked (and builds
+    itself) while the current one runs, in the folder :meth:`new_workdir` hands out next — as
+    :class:`ForkedRunner` keeps a spare kernel: latency, not CPU.
     """
 
+    _shell_spare: _SpareShell | None = None
+
     def new_workdir(self) -> Path:
-        """A fresh scratch folder (no kernel is forked ahead: the child starts in ~10 ms)."""
+        """A fresh scratch folder for the next notebook (the spare shell's, when there is one)."""
+        self._keep_spare = True
+        if self._shell_spare is not None:
+            return self._shell_spare.workdir
         return Path(tempfile.mkdtemp(prefix="nbcred-run-"))
+
+    def _fork_shell(self, limits: ExecutionLimits, kernel_name: str) -> _SpareShell | None:
+        workdir = Path(tempfile.mkdtemp(prefix="nbcred-run-"))
+        rundir = Path(tempfile.mkdtemp(prefix="nbcred-k-"))
+        manager = ShellManager(self.template, make_plan(workdir, rundir, limits, self.policy), kernel_name)
+        spare = _SpareShell((limits, kernel_name, self.template), manager, rundir, workdir)
+        try:
+            manager.fork()
+        except OSError:
+            spare.discard()
+            return None
+        return spare
+
+    def _take_spare(self, workdir: Path, limits: ExecutionLimits, kernel_name: str) -> ShellManager | None:
+        """The spare shell if it was made for this folder and these limits and still runs."""
+        spare, self._shell_spare = self._shell_spare, None
+        if spare is None:
+            return None
+        forked = spare.manager.forked
+        if (spare.workdir != workdir or spare.key != (limits, kernel_name, self.template)
+                or forked is None or forked.poll() is not None):
+            spare.discard(remove_workdir=spare.workdir != workdir)  # the caller's to remove
+            return None
+        _hand_over(workdir, spare.manager.plan, forked.pid)  # what was written after the fork
+        return spare.manager
 
     def run(
         self, nb: NotebookNode, *, workdir: Path, limits: ExecutionLimits, kernel_name: str
@@ -258,9 +314,14 @@ class InProcessRunner(ForkedRunner):
         if kernel_language(kernel_name) != "python":
             return super().run(nb, workdir=workdir, limits=limits, kernel_name=kernel_name)
         self.use_preload(limits.preload)
-        rundir = Path(tempfile.mkdtemp(prefix="nbcred-k-"))
-        plan = make_plan(workdir, rundir, limits, self.policy)
-        manager = ShellManager(self.template, plan, kernel_name)
+        manager = self._take_spare(workdir, limits, kernel_name)
+        if self._keep_spare:
+            self._shell_spare = self._fork_shell(limits, kernel_name)  # the next one starts meanwhile
+        if manager is None:
+            rundir = Path(tempfile.mkdtemp(prefix="nbcred-k-"))
+            plan = make_plan(workdir, rundir, limits, self.policy)
+            manager = ShellManager(self.template, plan, kernel_name)
+        plan, rundir = manager.plan, Path(manager.plan.rundir)
         try:
             outcome = RunOutcome(nb)
             client = self.client(nb, workdir=workdir, limits=limits, kernel_name=kernel_name,
@@ -279,3 +340,10 @@ class InProcessRunner(ForkedRunner):
                 manager.connection.close()
             release(plan, rundir)
             shutil.rmtree(rundir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Stop the spare shell, then what :class:`ForkedRunner` stops."""
+        if self._shell_spare is not None:
+            self._shell_spare.discard()
+            self._shell_spare = None
+        super().close()

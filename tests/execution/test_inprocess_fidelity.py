@@ -62,3 +62,26 @@ def test_corpus_covers_display_kinds(runners: tuple[ForkedRunner, InProcessRunne
                 mimes.update(output.get("data", {}))
     assert {"stream:stdout", "stream:stderr", "execute_result:", "display_data:", "error:"} <= kinds
     assert {"image/png", "text/html", "text/markdown", "text/latex", "application/json"} <= mimes
+
+
+def test_a_spare_shell_is_forked_ahead_and_gets_the_files_written_after(tmp_path: Path) -> None:
+    """As the executors use it: the next notebook's shell starts while one runs, in the folder
+    ``new_workdir`` hands out next; files written there later reach it, and nothing of the
+    previous notebook does."""
+    runner = InProcessRunner()
+    try:
+        outputs = []
+        for value in ("first", "second", "third"):
+            workdir = runner.new_workdir()
+            spare = runner._shell_spare
+            (workdir / "data.txt").write_text(value)
+            cells = ["open('data.txt').read()", "'seen' in globals()", "seen = 1"]
+            outcome = runner.run(notebook(cells), workdir=workdir,
+                                 limits=ExecutionLimits(cell_timeout=30), kernel_name="python3")
+            assert outcome.error is None
+            outputs.append([c.outputs[0]["data"]["text/plain"] for c in outcome.notebook.cells[1:3]])
+            assert (spare is not None) == (value != "first")  # the first run had none ready
+            assert runner._shell_spare is not None and runner._shell_spare is not spare
+    finally:
+        runner.close()
+    assert outputs == [["'first'", "False"], ["'second'", "False"], ["'third'", "False"]]
