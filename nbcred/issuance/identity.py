@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,8 +54,31 @@ def _passphrase(settings: Settings) -> str:
     return settings.key_passphrase.get_secret_value()
 
 
+@contextmanager
+def _keys_locked(settings: Settings) -> Iterator[None]:
+    """Hold the key store's lock file: one process at a time adds a key."""
+    folder = key_store(settings).path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / ".lock").open("a")
+    except OSError:  # a read-only key store: nobody adds keys to it
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def rotate_key(settings: Settings) -> str:
     """Add a new signing key (it signs from now on; older keys stay in the DID document)."""
+    with _keys_locked(settings):
+        return _add_key(settings)
+
+
+def _add_key(settings: Settings) -> str:
     store = key_store(settings)
     ids = store.key_ids()
     number = 1 + max((int(i.removeprefix(KEY_PREFIX)) for i in ids if _numbered(i)), default=0)
@@ -71,8 +97,9 @@ def _numbered(key_id: str) -> bool:
 def load_identity(settings: Settings) -> IssuerIdentity:
     """Load the issuer's keys (creating the first on first use) and publish the did:web document."""
     store = key_store(settings)
-    if not store.key_ids():
-        rotate_key(settings)
+    with _keys_locked(settings):  # processes starting together make one key, and see it whole
+        if not store.key_ids():
+            _add_key(settings)
     try:
         ring = store.keyring(passphrase=_passphrase(settings))
     except CredentialError as exc:
