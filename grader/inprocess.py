@@ -28,6 +28,7 @@ import getpass
 import io
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -172,10 +173,16 @@ class DescriptorCapture:
         self._thread.start()
 
     def _pump(self) -> None:
+        # Marked as carrying while the bytes are still counted in the pipe (after select, before
+        # read), so settle() never sees an empty pipe and an idle pump with text in between.
         with contextlib.suppress(OSError):
-            while chunk := os.read(self.read_fd, 1 << 16):
+            while True:
+                select.select([self.read_fd], [], [])
                 self._carrying = True
                 try:
+                    chunk = os.read(self.read_fd, 1 << 16)
+                    if not chunk:
+                        return
                     self.stream.write(chunk.decode(errors="replace"))
                 finally:
                     self._carrying = False

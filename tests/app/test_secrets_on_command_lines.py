@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,10 @@ def test_urls_without_a_password_are_accepted() -> None:
 def exposed() -> Iterator[int]:
     decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--db", URL])
     try:
+        cmdline = Path(f"/proc/{decoy.pid}/cmdline")
+        deadline = time.monotonic() + 30  # until exec, the child still shows this process's command line
+        while b"--db" not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
         yield decoy.pid
     finally:
         decoy.kill()

@@ -184,8 +184,17 @@ def normalised(cell: NotebookNode) -> dict[str, Any]:
                        for name in ("stdout", "stderr") if name in run)
         run.clear()
 
-    for output in cell.get("outputs", []):
-        out = _clean(dict(output))
+    cells_outputs = [_clean(dict(output)) for output in cell.get("outputs", [])]
+    # Text a child process writes to the file descriptors reaches a kernel through ipykernel's
+    # capture thread, which may forward it just after the cell's result: a stream that follows
+    # the execute_result is taken as written before it (which is when it was written).
+    results = [i for i, out in enumerate(cells_outputs) if out["output_type"] == "execute_result"]
+    if results:
+        last = results[-1]
+        late = [out for out in cells_outputs[last + 1:] if out["output_type"] == "stream"]
+        if late and len(late) == len(cells_outputs) - last - 1:
+            cells_outputs = cells_outputs[:last] + late + [cells_outputs[last]]
+    for out in cells_outputs:
         if out["output_type"] == "stream":
             run[out["name"]] = run.get(out["name"], "") + out["text"]
             continue
