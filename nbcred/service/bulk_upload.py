@@ -113,13 +113,14 @@ def _preview_ids(ctx: ServiceContext, path: Path, shown: Preview) -> None:
         shown.problems = ["the file names no credential (a credential_id column, one id per row)"]
 
 
-def confirm_issue(ctx: ServiceContext, token: str) -> BulkReport:
-    """Issue every row of the previewed roster not issued before."""
+def confirm_issue(ctx: ServiceContext, token: str, *, notify: bool = False) -> BulkReport:
+    """Issue every row of the previewed roster not issued before; ``notify``: mail each learner
+    whose credential is new a claim link (as ``issue-bulk --notify``)."""
     from nbcred.service.programs import bulk_issuer
 
     path = _path(ctx, token)
     try:
-        return bulk_issuer(ctx, workers=1).run(path)
+        return bulk_issuer(ctx, workers=1, notify=notify).run(path)
     except RosterInvalid as exc:
         raise Unprocessable(str(exc).replace(str(path), "the roster")) from None
 

@@ -32,10 +32,12 @@ def page_bulk_preview(request: Request, caller: Staff, action: Annotated[str, Fo
 
 @router.post("/instructor/bulk/confirm", response_class=HTMLResponse)
 def page_bulk_confirm(request: Request, caller: Staff, action: Annotated[str, Form()],
-                      token: Annotated[str, Form()], reason: Annotated[str, Form()] = "") -> HTMLResponse:
+                      token: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+                      notify: Annotated[bool, Form()] = False) -> HTMLResponse:
     ctx = context(request)
     if action == "issue":
-        done: dict[str, object] = {"issued": bulk_upload.confirm_issue(ctx, token), "changed": None}
+        issued = bulk_upload.confirm_issue(ctx, token, notify=notify)
+        done: dict[str, object] = {"issued": issued, "changed": None}
     else:
         done = {"issued": None, "changed": bulk_upload.confirm_status(ctx, token, action, reason)}
     return render(request, "instructor/bulk_done.html", {"action": action, **done})

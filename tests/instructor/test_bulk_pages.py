@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from instructor_course import Course, open_course
 from sqlalchemy import select
 
-from nbcred.store.models import IssuedCredential
+from nbcred.store.models import IssuedCredential, MailMessage
 from nbcred.web.app import create_app
 
 ROSTER = ("learner,name,email,achievement\n"
@@ -95,3 +95,19 @@ def test_learners_cannot_use_bulk_pages(web: tuple[Course, TestClient]) -> None:
     refused = client.post("/instructor/bulk/preview", headers=learner, data={"action": "issue"},
                           files={"file": ("list.csv", ROSTER.encode(), "text/csv")})
     assert refused.status_code == 403
+
+
+def test_issue_from_the_page_can_mail_claim_links(web: tuple[Course, TestClient]) -> None:
+    course, _ = web
+    roster = ("learner,name,email,achievement\n"
+              "xia,Xia S,xia@example.org,pandas-cleaning\n"
+              "wes,Wes T,wes@example.org,pandas-cleaning\n")
+    shown = upload(web, "issue", roster)
+    assert 'name="notify"' in shown.text.split('id="bulk-confirm"')[1]
+    assert "Issued 2, skipped 0" in confirm(web, shown, notify="true").text
+    assert "Issued 0, skipped 2" in confirm(web, shown, notify="true").text
+    with course.ctx.store.session() as session:
+        mails = [(m.recipient, m.text_body) for m in session.scalars(select(MailMessage))
+                 if m.recipient in {"xia@example.org", "wes@example.org"}]
+    assert sorted(r for r, _ in mails) == ["wes@example.org", "xia@example.org"]  # once each
+    assert all("/claim/" in body for _, body in mails)
