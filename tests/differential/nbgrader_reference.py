@@ -127,7 +127,12 @@ def _run_driver(course: Path, assignments: Sequence[str], *, grade: bool) -> dic
     cmd = [sys.executable, str(Path(__file__).resolve()), "--drive", str(course), *assignments]
     if not grade:
         cmd.append("--no-grade")
-    proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, check=False)
+    for attempt in (1, 2):
+        proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, check=False)
+        # jupyter_client picks a kernel's ports before binding them: with other kernels starting on
+        # the machine one may be taken in between, and that kernel never answers. Once more, then.
+        if proc.returncode == 0 or attempt == 2 or "Address already in use" not in proc.stderr:
+            break
     if proc.returncode != 0:
         raise NbgraderFailed(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr}")
     result: dict[str, Any] = json.loads((course.parent / "driver-result.json").read_text())
