@@ -264,6 +264,29 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Client secrets of the OpenID Connect providers by name, as JSON: {\"uni\": \"…\"}.",
     )
+    lti_poll_seconds: float = Field(
+        2.0, gt=0, description="How often a running service looks for scores to post to an LMS (LTI "
+        "Assignment and Grade Services).",
+    )
+    lti_max_tries: int = Field(
+        10, ge=1,
+        description="Attempts to post one score to an LMS (waits grow from 5 s to an hour) before it is "
+        "marked failed; instructors post it again from the passback page or `nbcred lti retry`.",
+    )
+    lti_lease_seconds: float = Field(
+        60.0, ge=1,
+        description="A score claimed by a poster that stopped is posted by another after this many seconds.",
+    )
+    lti_score_policy: Literal["latest", "best"] = Field(
+        "latest",
+        description="Which attempt's score goes to the LMS gradebook when a learner submitted several: "
+        "the latest graded one, or the best.",
+    )
+    lti_score_policies: dict[str, Literal["latest", "best"]] = Field(
+        default_factory=dict,
+        description="Per-assessment exceptions to NBCRED_LTI_SCORE_POLICY, as JSON: {\"python-basics\": "
+        "\"best\"}.",
+    )
     password_min_length: int = Field(8, ge=8, description="Shortest password accepted at sign-up, "
                                      "claim and reset (common passwords are refused too).")
 
@@ -292,6 +315,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def score_policy(self, assessment_id: str) -> Literal["latest", "best"]:
+        """The attempt policy applied before a score is posted to an LMS for ``assessment_id``."""
+        return self.lti_score_policies.get(assessment_id, self.lti_score_policy)
 
     def resolved_database_url(self) -> str:
         """The gradebook URL, defaulting to SQLite inside ``home``."""

@@ -82,6 +82,12 @@ def _mail_app() -> Any:
     return mail_app
 
 
+def _lti_app() -> Any:
+    from nbcred.cli.lti import app as lti_app
+
+    return lti_app
+
+
 def _export() -> Any:
     from nbcred.cli.export import export
 
@@ -99,6 +105,7 @@ class _Commands(LazyGroup):
         "cohort": Lazy(_cohort_app, "Import a cohort's roster and grade everything it submitted."),
         "export": Lazy(_export, "Export grades (Canvas, Moodle), credentials or CLRs of an assessment "
                        "or cohort."),
+        "lti": Lazy(_lti_app, "LMS platforms (LTI 1.3): register, sync rosters, grades sent back."),
         "mail": Lazy(_mail_app, "The outbox of e-mails: list, send now (flush), retry failures."),
         "similarity": Lazy(_similarity, "Pairs of learners whose written code is alike (instructors)."),
     }

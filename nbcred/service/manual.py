@@ -207,6 +207,9 @@ def _save(
         previous = select(Grading.id).where(Grading.submission_id == target.submission_pk)
         session.execute(update(WebSubmission).where(WebSubmission.grading_id.in_(previous))
                         .values(grading_id=grading.id).execution_options(synchronize_session=False))
+        from nbcred.service.lti import grading_recorded  # the changed score goes to the LMS too
+
+        grading_recorded(ctx, session, learner_id=base.submission.learner_id, assessment_id=assessment.id)
         return replace(result, attempt=base.submission.attempt), grading.id
 
 

@@ -129,6 +129,10 @@ def finish(ctx: ServiceContext, claimed: Claim, result: GradeResult) -> str:
                 _badge_ready(ctx, session, row.user_id, credential)
             elif status == "graded":
                 _feedback_ready(ctx, session, row, passed=result.passed)
+            if status == "graded":  # the LMS gradebooks of the links this learner launched it from
+                from nbcred.service.lti import grading_recorded
+
+                grading_recorded(ctx, session, learner_id=row.learner_id, assessment_id=row.assessment_id)
     return status
 
 

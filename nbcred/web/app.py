@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from nbcred.web import (
     apidocs,
     bulk_pages,
     instructor,
+    lti,
     oidc,
     pages,
     public,
@@ -78,9 +80,15 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
             mailer = SenderThread(settings, ctx.store)
             mailer.start()
         app.state.mailer = mailer
+        from nbcred.service.lti import score_poster
+
+        poster = score_poster(ctx)  # scores for LMS gradebooks queued by any process go out from here
+        poster.start()
+        app.state.lti_poster = poster
         try:
             yield
         finally:
+            poster.close()
             if mailer is not None:
                 mailer.close()
             listener.close()
@@ -99,6 +107,8 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.state.dispatcher = None
     app.state.mailer = None
     app.state.watch = watch
+    app.state.lti_poster = None
+    app.state.frame_origins = frame_origins = FrameOrigins(ctx)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
     app.include_router(api.router)
@@ -109,6 +119,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.include_router(reach.router)
     app.include_router(selfservice.router)
     app.include_router(oidc.router)
+    app.include_router(lti.router)
     app.include_router(pages.router)
     app.include_router(views.router)
     _handlers(app)
@@ -123,8 +134,31 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
 
     app.add_middleware(Door, settings=settings)  # body limits, sign-in before an upload is read
     # outermost: every answer, errors and refusals at the door included, carries the headers
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestor_origins)
+    app.add_middleware(SecurityHeaders, frame_ancestors=frame_origins)
     return app
+
+
+class FrameOrigins:
+    """Who may frame the pages: ``NBCRED_FRAME_ANCESTORS`` plus the registered LMS platforms'
+    origins (looked up at most every 30 s)."""
+
+    def __init__(self, ctx: ServiceContext, ttl: float = 30.0) -> None:
+        self.ctx = ctx
+        self.ttl = ttl
+        self._cached: tuple[float, list[str]] | None = None
+
+    def __call__(self) -> list[str]:
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > self.ttl:
+            from nbcred.service.lti import frame_origins
+
+            try:
+                platforms = frame_origins(self.ctx)
+            except OperationalError:  # the database is busy: the setting alone this time
+                platforms = []
+            configured = self.ctx.settings.frame_ancestor_origins()
+            self._cached = (now, configured + [o for o in platforms if o not in configured])
+        return self._cached[1]
 
 
 def _wants_html(request: Request) -> bool:

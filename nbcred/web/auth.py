@@ -147,8 +147,11 @@ def write_session(request: Request, response: Response) -> None:
     if not getattr(request.state, "session_changed", False):
         return
     value = _serializer(request).dumps(request.state.session)
-    response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+    secure = request.url.scheme == "https"
+    # a session opened by an LMS launch lives in the LMS's frame: SameSite=None (Secure) under HTTPS
+    framed = secure and request.state.session.get("lti") is True
+    response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, httponly=True,
+                        samesite="none" if framed else "lax", secure=secure, path="/")
 
 
 def current_account(request: Request) -> Account | None:

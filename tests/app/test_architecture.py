@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("grader", "credentials", "nbcred")
 #: What the command line and the web service may not import (they call nbcred.service instead).
-BEHIND_THE_SERVICE = ("nbcred.store", "nbcred.bulk", "nbcred.issuance", "nbcred.runtime")
+BEHIND_THE_SERVICE = ("nbcred.store", "nbcred.bulk", "nbcred.issuance", "nbcred.runtime", "nbcred.lti")
 #: Class names still shared, and why. Add none: give the new class its own name.
 SHARED_NAMES = {
     "CellGrade": "the API's request body (its OpenAPI schema name) and the gradebook table",

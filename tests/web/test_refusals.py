@@ -40,6 +40,10 @@ PUBLIC = {  # (method, path): deliberately open to anyone
     ("GET", "/invite/{token}"), ("POST", "/invite/{token}"), ("GET", "/account/email/{token}"),
     ("POST", "/account/email/{token}"), ("GET", "/signin/oidc/{name}"),
     ("GET", "/signin/oidc/{name}/callback"),
+    # LTI 1.3: posted by the LMS's page (the launch is authenticated by its signed id_token and
+    # single-use state), the tool's public keys, and the single-use continuation after a launch
+    ("GET", "/lti/login"), ("POST", "/lti/login"), ("POST", "/lti/launch"), ("GET", "/lti/jwks.json"),
+    ("GET", "/lti/continue/{code}"), ("GET", "/lti/resume/{code}"),
 }
 ROLE_OF = {"ada": "learner", "bob": "learner", "grace": "instructor", "alan": "admin"}
 
