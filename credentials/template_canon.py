@@ -30,6 +30,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -102,6 +103,34 @@ def _skeleton(node: Any, leaves: list[str], key: str | None = None) -> Any:
     return ("v", type(node).__name__, repr(node))
 
 
+class Shape:
+    """A document's skeleton with its hash computed once: the key of its templates.
+
+    Documents of one shape differ only in their substitutable strings (:func:`shape_of`), so a
+    caller that makes many documents of one shape (bulk issuance) computes it once and passes
+    each document's strings to :meth:`TemplateCanonicalizer.canonicalize_values`.
+    """
+
+    __slots__ = ("_hash", "skeleton")
+
+    def __init__(self, skeleton: Any) -> None:
+        self.skeleton = skeleton
+        self._hash = hash(skeleton)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Shape) and self._hash == other._hash
+                                 and self.skeleton == other.skeleton)
+
+
+def shape_of(document: dict[str, Any]) -> tuple[Shape, list[str]]:
+    """The document's :class:`Shape` and its substitutable strings, in document order."""
+    values: list[str] = []
+    return Shape(_skeleton(document, values)), values
+
+
 def _fill(node: Any, values: list[str], position: list[int], key: str | None = None) -> Any:
     """Rebuild ``node`` with its substitutable strings replaced by ``values`` in order."""
     if key == "@context":
@@ -121,19 +150,26 @@ def _fill(node: Any, values: list[str], position: list[int], key: str | None = N
 # where a slot's suffix is None for an IRI, else the literal's "^^<datatype>", "@lang" or "".
 Term = tuple[Any, ...]
 Quad = tuple[Term, Term, Term, Term | None]
+Piece = str | tuple[str, str] | tuple[str, int, str | None]
+Form = tuple[str | tuple[str, int, str | None], ...]
+"""A blank quad as a ``%``-format: text (``%`` doubled, each blank node ``%(key)s``) and slots."""
 
 
 @dataclass
 class _Template:
     ground: tuple[str, ...]
     """Canonical lines of the quads without blank nodes or slots (fixed for every document)."""
+    ground_pieces: tuple[tuple[Piece, ...], ...]
+    """The quads without blank nodes that hold a slot: text and slots."""
     ground_slotted: tuple[Quad, ...]
     blank: tuple[Quad, ...]
     """Quads with blank nodes: only these take part in RDFC-1.0's labelling."""
-    ground_pieces: tuple[tuple[Piece, ...], ...]
-    blank_pieces: tuple[tuple[Piece, ...], ...]
+    forms: tuple[Form, ...]
+    """Each blank quad as a format whose keys are its blank nodes' keys."""
     quads_of: dict[str, tuple[int, ...]]
-    """The blank quads (by number) that mention each blank node."""
+    """The blank quads (by number) that mention each blank node (by key)."""
+    az: dict[str, dict[str, str]]
+    """For each blank node (by key): every key to ``_:z``, its own to ``_:a`` (first-degree hash)."""
     slotted: frozenset[int]
     """The blank quads (by number) that hold a slot."""
     fixed_hashes: dict[str, str]
@@ -145,6 +181,8 @@ class _Template:
     iri_slots: frozenset[int]
     unsafe: frozenset[int]
     """Slots whose sentinel did not land as one whole term: they must be pinned."""
+    checked: tuple[int, ...]
+    """The slots whose value may pin them (unsafe ones and IRIs), in order."""
     terms: frozenset[str]
     """Terms the document's contexts define: an IRI whose scheme is one is a compact IRI."""
     base: _Base | None = None
@@ -166,7 +204,7 @@ class TemplateCanonicalizer:
         self.misses = 0
         self.fallbacks = 0
         self.seconds = 0.0
-        """Total time spent in :meth:`canonicalize`."""
+        """Total time spent in :meth:`canonicalize` and :meth:`canonicalize_values`."""
         self.build_seconds = 0.0
         """Of which building templates (JSON-LD expansion and conversion to RDF)."""
 
@@ -176,29 +214,41 @@ class TemplateCanonicalizer:
             raise CanonicalizationError("a JSON-LD document must be a JSON object")
         started = time.perf_counter()
         try:
-            return self._canonicalize(document)
+            shape, values = shape_of(document)
+            return self._canonicalize(shape, document, values)
         finally:
             self.seconds += time.perf_counter() - started
 
-    def _canonicalize(self, document: dict[str, Any]) -> str:
-        values: list[str] = []
-        skeleton = _skeleton(document, values)
-        template = self._template(document, skeleton, values, pinned=())
+    def canonicalize_values(self, shape: Shape, exemplar: dict[str, Any], values: list[str]) -> str:
+        """What :meth:`canonicalize` gives for the document of ``shape`` whose strings are ``values``.
+
+        ``exemplar`` is any document of that shape (its own strings do not matter): it is
+        expanded only when the shape's template is built. The caller vouches that ``shape`` is
+        ``shape_of(exemplar)[0]`` and that ``values`` has one string per slot.
+        """
+        started = time.perf_counter()
+        try:
+            return self._canonicalize(shape, exemplar, values)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _canonicalize(self, shape: Shape, document: dict[str, Any], values: list[str]) -> str:
+        template = self._template(document, shape, len(values), pinned=())
         pinned = tuple(
-            (i, values[i]) for i in range(len(values))
-            if i in template.unsafe or (i in template.iri_slots and not _safe_iri(values[i], template.terms))
+            (i, values[i]) for i in template.checked
+            if i in template.unsafe or not _safe_iri(values[i], template.terms)
         )
         if pinned:
-            template = self._template(document, skeleton, values, pinned=pinned)
+            template = self._template(document, shape, len(values), pinned=pinned)
         result = _canonical(template, values)
         if result is None:
             self.fallbacks += 1
             return _canonical_oxigraph(template, values)
         return result
 
-    def _template(self, document: dict[str, Any], skeleton: Any, values: list[str],
+    def _template(self, document: dict[str, Any], shape: Shape, count: int,
                   pinned: tuple[tuple[int, str], ...]) -> _Template:
-        key = (skeleton, pinned)
+        key = (shape, pinned)
         template = self._templates.get(key)
         if template is not None:
             self.hits += 1
@@ -206,7 +256,7 @@ class TemplateCanonicalizer:
             return template
         self.misses += 1
         started = time.perf_counter()
-        template = _build(document, len(values), dict(pinned))
+        template = _build(document, count, dict(pinned))
         self.build_seconds += time.perf_counter() - started
         self._templates[key] = template
         if len(self._templates) > self.max_templates:
@@ -269,32 +319,39 @@ def _build(document: dict[str, Any], count: int, pinned: dict[int, str]) -> _Tem
     unsafe.update(i for i in by_value.values() if i not in seen)
     terms: set[str] = set()
     _document_terms(document, terms)
-    blank_pieces = tuple(_pieces(q) for q in blank)
+    return _assemble(ground, ground_slotted, blank, iri_slots, unsafe, frozenset(terms) | _bundled_terms())
+
+
+def _assemble(ground: list[str], ground_slotted: list[Quad], blank: list[Quad], iri_slots: set[int],
+              unsafe: set[int], terms: frozenset[str]) -> _Template:
+    """Index a template's quads: which quads hold which slot and blank node, and their formats."""
+    keys: dict[str, str] = {}
+    for quad in blank:
+        for t in quad:
+            if t is not None and t[0] == "b" and t[1] not in keys:
+                keys[t[1]] = f"n{len(keys)}"
+    forms = tuple(_form(q, keys) for q in blank)
     quads_of: dict[str, list[int]] = {}
-    for number, pieces in enumerate(blank_pieces):
-        for piece in pieces:
-            if isinstance(piece, tuple) and piece[0] == "b":
-                numbers = quads_of.setdefault(str(piece[1]), [])
-                if not numbers or numbers[-1] != number:
-                    numbers.append(number)
-    fixed = {
-        node: _first_degree_hash(node, [blank_pieces[n] for n in numbers])  # type: ignore[misc]
-        for node, numbers in quads_of.items()
-        if all(isinstance(p, str) or p[0] == "b" for n in numbers for p in blank_pieces[n])
-    }
+    nodes_of_quad = []
+    for number, quad in enumerate(blank):
+        nodes = tuple(dict.fromkeys(keys[t[1]] for t in quad if t is not None and t[0] == "b"))
+        nodes_of_quad.append(nodes)
+        for node in nodes:
+            quads_of.setdefault(node, []).append(number)
+    az = {node: {**dict.fromkeys(quads_of, "_:z"), node: "_:a"} for node in quads_of}
+    slotted = frozenset(n for n, form in enumerate(forms) if any(not isinstance(p, str) for p in form))
+    fixed = {node: _first_degree_hash([str(forms[n][0]) for n in numbers], az[node])
+             for node, numbers in quads_of.items() if not any(n in slotted for n in numbers)}
     ground_pieces = tuple(_pieces(q) for q in ground_slotted)
-    return _Template(tuple(ground), tuple(ground_slotted), tuple(blank), ground_pieces, blank_pieces,
-                     {node: tuple(numbers) for node, numbers in quads_of.items()},
-                     frozenset(n for n, pieces in enumerate(blank_pieces)
-                               if any(not isinstance(p, str) and p[0] == "s" for p in pieces)),
-                     fixed, _by_slot(blank_pieces), _by_slot(ground_pieces),
-                     tuple(tuple(dict.fromkeys(str(p[1]) for p in pieces
-                                               if not isinstance(p, str) and p[0] == "b"))
-                           for pieces in blank_pieces),
-                     frozenset(iri_slots), frozenset(unsafe), frozenset(terms) | _bundled_terms())
+    return _Template(
+        tuple(ground), ground_pieces, tuple(ground_slotted), tuple(blank), forms,
+        {node: tuple(numbers) for node, numbers in quads_of.items()}, az, slotted, fixed,
+        _by_slot(forms), _by_slot(ground_pieces), tuple(nodes_of_quad), frozenset(iri_slots),
+        frozenset(unsafe), tuple(sorted(iri_slots | unsafe)), terms,
+    )
 
 
-def _by_slot(quads: tuple[tuple[Piece, ...], ...]) -> dict[int, tuple[int, ...]]:
+def _by_slot(quads: tuple[tuple[Any, ...], ...]) -> dict[int, tuple[int, ...]]:
     """For each slot, the quads (by number) that hold it."""
     found: dict[int, list[int]] = {}
     for number, pieces in enumerate(quads):
@@ -306,13 +363,10 @@ def _by_slot(quads: tuple[tuple[Piece, ...], ...]) -> dict[int, tuple[int, ...]]
     return {slot: tuple(numbers) for slot, numbers in found.items()}
 
 
-def _first_degree_hash(node: str, quads: list[tuple[str | tuple[str, str], ...]]) -> str:
-    """RDFC-1.0's first-degree hash: the node's quads with it as ``_:a``, other blank nodes ``_:z``."""
-    lines = sorted(
-        "".join(p if isinstance(p, str) else ("_:a" if p[1] == node else "_:z") for p in quad)
-        for quad in quads
-    )
-    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+def _first_degree_hash(lines: list[str], az: dict[str, str]) -> str:
+    """RDFC-1.0's first-degree hash of a node: its quads (as formats) with it as ``_:a``, other
+    blank nodes ``_:z``, sorted."""
+    return hashlib.sha256("".join(sorted(line % az for line in lines)).encode("utf-8")).hexdigest()
 
 
 def _render(term: Term, values: list[str], labels: dict[str, str]) -> str:
@@ -330,9 +384,6 @@ def _render(term: Term, values: list[str], labels: dict[str, str]) -> str:
 def _line(quad: Quad, values: list[str], labels: dict[str, str]) -> str:
     terms = [t for t in quad if t is not None]
     return " ".join(_render(t, values, labels) for t in terms) + " .\n"
-
-
-Piece = str | tuple[str, str] | tuple[str, int, str | None]
 
 
 def _pieces(quad: Quad) -> tuple[Piece, ...]:
@@ -355,13 +406,29 @@ def _pieces(quad: Quad) -> tuple[Piece, ...]:
     return tuple(merged)
 
 
+def _form(quad: Quad, keys: dict[str, str]) -> Form:
+    """A blank quad's :data:`Form`: its text with ``%`` doubled and blank nodes as ``%(key)s``."""
+    out: list[str | tuple[str, int, str | None]] = []
+    for piece in _pieces(quad):
+        text = (piece.replace("%", "%%") if isinstance(piece, str)
+                else f"%({keys[str(piece[1])]})s" if piece[0] == "b" else None)
+        if text is None:
+            out.append(piece)  # type: ignore[arg-type]
+        elif out and isinstance(out[-1], str):
+            out[-1] += text
+        else:
+            out.append(text)
+    return tuple(out)
+
+
 @dataclass
 class _Base:
     """A template's first document, fully rendered: later documents redo only what differs."""
 
     values: list[str]
     slot_text: dict[tuple[int, str | None], str]
-    filled: list[tuple[str | tuple[str, str], ...]]
+    lines: list[str]
+    """Each blank quad's format with the slots filled in."""
     ground_lines: list[str]
     hashes: dict[str, str]
 
@@ -378,18 +445,18 @@ def _canonical(template: _Template, values: list[str]) -> str | None:
     base = template.base
     if base is None:
         slot_text: dict[tuple[int, str | None], str] = {}
-        filled: list[tuple[str | tuple[str, str], ...]] = list(template.blank_pieces)  # type: ignore[arg-type]
+        lines = [f[0] if len(f) == 1 and isinstance(f[0], str) else "" for f in template.forms]
         ground = [""] * len(template.ground_pieces)
         hashes = dict(template.fixed_hashes)
-        blank_quads: set[int] = set(template.slotted)
-        ground_quads: set[int] = set(range(len(ground)))
-        nodes = {node for node in template.quads_of if node not in hashes}
+        blank_quads: Iterable[int] = template.slotted
+        ground_quads: Iterable[int] = range(len(ground))
+        nodes: Iterable[str] = [node for node in template.quads_of if node not in hashes]
     else:
         old = base.values
         changed = [i for i, value in enumerate(values) if value is not old[i] and value != old[i]]
         slot_text = {k: v for k, v in base.slot_text.items() if k[0] not in changed} if changed \
             else base.slot_text
-        filled = list(base.filled)
+        lines = list(base.lines)
         ground = list(base.ground_lines)
         hashes = dict(base.hashes)
         blank_quads = {n for i in changed for n in template.blank_by_slot.get(i, ())}
@@ -405,20 +472,20 @@ def _canonical(template: _Template, values: list[str]) -> str | None:
         return text
 
     for n in blank_quads:
-        filled[n] = tuple(p if isinstance(p, str) or p[0] == "b" else slot(p[1], p[2])  # type: ignore[misc,arg-type]
-                          for p in template.blank_pieces[n])
+        lines[n] = "".join(p if isinstance(p, str) else slot(p[1], p[2]).replace("%", "%%")  # type: ignore[arg-type]
+                           for p in template.forms[n])
     for n in ground_quads:
         ground[n] = "".join(p if isinstance(p, str) else slot(p[1], p[2])  # type: ignore[misc,arg-type]
                             for p in template.ground_pieces[n])
     for node in nodes:
-        hashes[node] = _first_degree_hash(node, [filled[n] for n in template.quads_of[node]])
+        hashes[node] = _first_degree_hash([lines[n] for n in template.quads_of[node]], template.az[node])
     if base is None:
-        template.base = _Base(list(values), slot_text, filled, ground, hashes)
+        template.base = _Base(list(values), slot_text, lines, ground, hashes)
     if len(set(hashes.values())) != len(hashes):
         return None
     order = sorted(hashes, key=hashes.__getitem__)
     canonical = {node: f"_:c14n{i}" for i, node in enumerate(order)}
-    blank_lines = ["".join(p if isinstance(p, str) else canonical[p[1]] for p in pieces) for pieces in filled]
+    blank_lines = [line % canonical for line in lines]
     if len(set(blank_lines)) != len(blank_lines):  # substituted values made two quads equal
         return None
     return "".join(sorted({*template.ground, *ground, *blank_lines}))

@@ -10,6 +10,7 @@ stored is simply left unused.
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 import time
 from collections import deque
@@ -22,11 +23,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from credentials.errors import CredentialError
+from nbcred.bulk.fastsign import Signed
 from nbcred.bulk.plans import achievement_plans, unknown_reason
 from nbcred.bulk.roster import RosterCheck, RosterRow, read_rows, validate_roster
 from nbcred.bulk.signing import (
@@ -39,6 +41,7 @@ from nbcred.bulk.signing import (
     sign_in_worker,
     sign_items,
 )
+from nbcred.bulk.storing import holding_others, insert_new, issued, upsert_learners
 from nbcred.catalogue import Catalogue
 from nbcred.errors import NbcredError
 from nbcred.issuance import statuslists
@@ -46,7 +49,7 @@ from nbcred.issuance.identity import load_identity
 from nbcred.issuance.issuer import CredentialIssuer, mark_superseded, parse_time
 from nbcred.settings import Settings
 from nbcred.store import Store
-from nbcred.store.models import IssuedCredential, Learner
+from nbcred.store.models import IssuedCredential
 
 RESULT_COLUMNS = ("line", "learner", "email", "achievement", "result", "credential_id", "reason")
 
@@ -120,14 +123,14 @@ class _Batch:
 def _remote_result(pending: Any, lines: list[int], failed: dict[int, str]) -> SignedChunk:
     """Wait for a Celery worker's signed batch (redelivered and re-signed if a worker died)."""
     values = pending.get(propagate=False)
-    signed: dict[int, dict[str, Any]] = {}
+    signed: dict[int, Signed] = {}
     failed = dict(failed)
     if not isinstance(values, list) or len(values) != len(lines):
         failed.update({line: f"the signing task failed: {values!r}" for line in lines})
         return SignedChunk(signed, failed, Timings())
     for line, value in zip(lines, values, strict=True):
         if isinstance(value, dict):
-            signed[line] = value
+            signed[line] = Signed(str(value["id"]), json.dumps(value), value.get("validUntil"))
         else:
             failed[line] = str(value)
     return SignedChunk(signed, failed, Timings())
@@ -253,12 +256,7 @@ class BulkIssuer:
         rows = {row.line: row for row in chunk}
         keys = {row.line: self._key(row) for row in chunk}
         with self.store.session() as session:
-            columns = (IssuedCredential.learner_id, IssuedCredential.achievement_id,
-                       IssuedCredential.achievement_version, IssuedCredential.issue_key)
-            found = session.execute(
-                select(*columns, IssuedCredential.id).where(tuple_(*columns).in_(list(set(keys.values()))))
-            ).tuples().all()
-            existing = {(a, b, c, d): credential for a, b, c, d, credential in found}
+            existing = issued(session, set(keys.values()))
             skipped: dict[int, tuple[str, str]] = {}
             fresh: list[RosterRow] = []
             claimed: dict[tuple[str, str, str, str], int] = {}
@@ -291,14 +289,9 @@ class BulkIssuer:
     def _record_learners(self, session: Session, rows: list[RosterRow]) -> None:
         if not rows:
             return
-        values = list({row.learner: {"id": row.learner, "email": row.email, "name": row.name,
-                                     "created_at": datetime.now(UTC)} for row in rows}.values())
-        statement = _insert(session, Learner.__table__)
-        statement = statement.on_conflict_do_update(
-            index_elements=["id"],
-            set_={"email": statement.excluded.email, "name": statement.excluded.name},
-        )
-        session.execute(statement, values)  # executemany: compiled once, cached
+        now = datetime.now(UTC)
+        upsert_learners(session, list({row.learner: {"id": row.learner, "email": row.email, "name": row.name,
+                                                     "created_at": now} for row in rows}.values()))
 
     def _finish(self, batch: _Batch, writer: Any, report: BulkReport, progress: Progress | None) -> None:
         """Store a signed batch (inserting only what is still new) and write its result rows."""
@@ -322,8 +315,8 @@ class BulkIssuer:
             elif line in failed:
                 outcome, credential, reason = "failed", "", failed[line]
                 report.failed += 1
-            elif line in signed and signed[line]["id"] in inserted:
-                outcome, credential, reason = "issued", signed[line]["id"], ""
+            elif line in signed and signed[line].id in inserted:
+                outcome, credential, reason = "issued", signed[line].id, ""
                 report.issued += 1
             else:  # stored meanwhile (an earlier row of the file, or another run): that one stands
                 outcome, credential, reason = "skipped", "", "already issued"
@@ -332,43 +325,37 @@ class BulkIssuer:
         if progress is not None:
             progress(report)
 
-    def _store(self, batch: _Batch, signed: dict[int, dict[str, Any]]) -> set[str]:
+    def _store(self, batch: _Batch, signed: dict[int, Signed]) -> set[str]:
         if not signed:
             return set()
         now = datetime.now(UTC)
-        values = []
+        rows = []
         for item in batch.items:
-            document = signed.get(item.line)
-            if document is None:
+            credential = signed.get(item.line)
+            if credential is None:
                 continue
             row = batch.rows[item.line]
             plan = self.plans[row.achievement]
-            values.append({
-                "id": document["id"], "learner_id": row.learner, "achievement_id": plan.achievement_id,
-                "achievement_version": plan.version, "kind": plan.kind, "grading_id": None,
-                "status": "active", "status_reason": None,
-                "status_list": item.status_entry["statusListCredential"],
-                "status_index": int(item.status_entry["statusListIndex"]), "document": document,
-                "issued_at": now, "valid_until": parse_time(document.get("validUntil")),
-                "issue_key": row.issue_key, "superseded_by": None,
-            })
+            entry = item.status_entry
+            rows.append((credential.id, row.learner, plan.achievement_id, plan.version, plan.kind, None,
+                         "active", None, entry["statusListCredential"], int(entry["statusListIndex"]),
+                         credential.text, now, parse_time(credential.valid_until), row.issue_key, None))
         with self.store.session() as session:
-            table = IssuedCredential.__table__
-            statement = _insert(session, table).on_conflict_do_nothing().returning(table.c.id)
-            inserted = set(session.scalars(statement, values))
-            mark_superseded(session, [(v["id"], v["learner_id"], v["achievement_id"])
-                                      for v in values if v["id"] in inserted])
+            inserted = insert_new(session, rows)
+            others = holding_others(session, {r[1] for r in rows if r[0] in inserted}, inserted)
+            mark_superseded(session, [(r[0], r[1], r[2]) for r in rows
+                                      if r[0] in inserted and r[1] in others])
             if self.notify and inserted:
                 self._notify(session, batch, signed, inserted)
             return inserted
 
-    def _notify(self, session: Session, batch: _Batch, signed: dict[int, dict[str, Any]],
+    def _notify(self, session: Session, batch: _Batch, signed: dict[int, Signed],
                 inserted: set[str]) -> None:
         from nbcred.service.claims import NewCredential, claim_messages
 
-        fresh = [NewCredential(document["id"], batch.rows[line].learner, batch.rows[line].name,
-                               batch.rows[line].email, document)
-                 for line, document in signed.items() if document["id"] in inserted]
+        fresh = [NewCredential(credential.id, batch.rows[line].learner, batch.rows[line].name,
+                               batch.rows[line].email, json.loads(credential.text))
+                 for line, credential in signed.items() if credential.id in inserted]
         report = claim_messages(session, self.settings, fresh)
         self.queued_mail += report
 

@@ -8,6 +8,7 @@ Workers receive a :class:`SigningContext` once and then chunks of :class:`BulkIt
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,16 @@ from credentials import ob3
 from credentials.errors import CredentialError
 from credentials.keys import KeyPair, multibase_encode
 from credentials.proof import CRYPTOSUITE, PROOF_TYPE, format_created, hash_proof, sign
-from credentials.template_canon import default_canonicalizer
+from credentials.template_canon import TemplateCanonicalizer
+from nbcred.bulk.fastsign import (
+    CHECK_EVERY,
+    DocumentTemplate,
+    Signed,
+    TemplateMismatch,
+    fields_of,
+    same_as_built,
+    shape_key,
+)
 
 
 @dataclass(frozen=True)
@@ -92,12 +102,13 @@ class Timings:
 class SignedChunk:
     """What signing a chunk gave: documents by line, failures by line, and the time it took."""
 
-    signed: dict[int, dict[str, Any]]
+    signed: dict[int, Signed]
     failed: dict[int, str]
     timings: Timings
 
 
-def _time(value: str | None) -> datetime | None:
+def parse_item_time(value: str | None) -> datetime | None:
+    """A row's ISO date-time (UTC when it names no zone)."""
     if value is None:
         return None
     moment = datetime.fromisoformat(value)
@@ -113,8 +124,8 @@ def build_document(context: SigningContext, item: BulkItem, *, now: datetime) ->
                                          name=f"Evidence for {plan.spec.name}"))
     recipient = (ob3.RecipientIdentity(email=item.email) if context.identity_salt is None
                  else ob3.RecipientIdentity(email=item.email, salt=context.identity_salt))
-    issued = _time(item.issued_at) or now
-    expires = _time(item.expires_at)
+    issued = parse_item_time(item.issued_at) or now
+    expires = parse_item_time(item.expires_at)
     document = ob3.build_credential(
         achievement=plan.spec, issuer=context.issuer, recipient=recipient, evidence=evidence,
         credential_status=item.status_entry, valid_from=issued,
@@ -163,33 +174,72 @@ def sign_plain(context: SigningContext, item: BulkItem, *, now: datetime) -> dic
                          canonicalizer="pyld")
 
 
+class Signer:
+    """Signs rows through one :class:`~nbcred.bulk.fastsign.DocumentTemplate` per achievement and
+    shape (made on first use, kept for the process's life), or through the builder and the
+    generic template canonicaliser for a shape whose template is refused."""
+
+    def __init__(self, context: SigningContext) -> None:
+        self.context = context
+        self.canonicalizer = TemplateCanonicalizer()
+        self.templates: dict[tuple[Any, ...], DocumentTemplate | None] = {}
+        self.refused = 0
+        """Rows signed through the builder because their template was refused."""
+
+    def sign(self, item: BulkItem, *, now: datetime) -> Signed:
+        """The row's signed credential."""
+        plan = self.context.plans[item.achievement]
+        key = shape_key(item, expires_after_days=plan.expires_after_days)
+        if key not in self.templates:
+            try:
+                self.templates[key] = DocumentTemplate(self.context, item, now=now)
+            except TemplateMismatch:
+                self.templates[key] = None
+        template = self.templates[key]
+        if template is not None:
+            fields = fields_of(item, now=now, salt=self.context.identity_salt,
+                               expires_after_days=plan.expires_after_days)
+            if template.rows % CHECK_EVERY or same_as_built(template, self.context, item, fields, now=now):
+                return template.sign(fields, created=now, canonicalizer=self.canonicalizer,
+                                     verification_method=self.context.verification_method,
+                                     key=_private_key(self.context.key))
+            self.templates[key] = None
+        self.refused += 1
+        document = sign_owned(self.context, build_document(self.context, item, now=now), created=now)
+        return Signed(document["id"], json.dumps(document), document.get("validUntil"))
+
+
+_SIGNERS: dict[int, Signer] = {}
+
+
+def _signer(context: SigningContext) -> Signer:
+    signer = _SIGNERS.get(id(context))
+    if signer is None or signer.context is not context:
+        signer = _SIGNERS[id(context)] = Signer(context)
+    return signer
+
+
 def sign_items(context: SigningContext, items: list[BulkItem]) -> SignedChunk:
-    """Build and sign ``items`` with the template canonicaliser; failures are per item."""
-    canonicalizer = default_canonicalizer()
+    """Build and sign ``items`` (see :class:`Signer`); failures are per item."""
+    signer = _signer(context)
+    canonicalizer = signer.canonicalizer
     timings = Timings()
-    signed: dict[int, dict[str, Any]] = {}
+    signed: dict[int, Signed] = {}
     failed: dict[int, str] = {}
     cpu_started = time.process_time()
+    started = time.perf_counter()
+    expansion_before = canonicalizer.build_seconds
+    canon_before = canonicalizer.seconds
     for item in items:
-        now = datetime.now(UTC)
-        started = time.perf_counter()
         try:
-            document = build_document(context, item, now=now)
-            built = time.perf_counter()
-            expansion_before = canonicalizer.build_seconds
-            canon_before = canonicalizer.seconds
-            signed[item.line] = sign_owned(context, document, created=now)
+            signed[item.line] = signer.sign(item, now=datetime.now(UTC))
         except (CredentialError, ValueError, KeyError) as exc:
             failed[item.line] = f"{type(exc).__name__}: {exc}"
-            continue
-        done = time.perf_counter()
-        expansion = canonicalizer.build_seconds - expansion_before
-        canonicalisation = canonicalizer.seconds - canon_before - expansion
-        timings.build += built - started
-        timings.expansion += expansion
-        timings.canonicalisation += canonicalisation
-        timings.signing += (done - built) - expansion - canonicalisation
-    timings.cpu += time.process_time() - cpu_started
+    expansion = canonicalizer.build_seconds - expansion_before
+    timings.expansion = expansion
+    timings.canonicalisation = canonicalizer.seconds - canon_before - expansion
+    timings.signing = time.perf_counter() - started - timings.canonicalisation - expansion
+    timings.cpu = time.process_time() - cpu_started
     return SignedChunk(signed, failed, timings)
 
 
