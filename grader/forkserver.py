@@ -85,6 +85,8 @@ def serve(preload: tuple[str, ...]) -> None:
         _warm_up()
     with contextlib.suppress(Exception):
         _warm_up_matplotlib()
+    with contextlib.suppress(Exception):  # without it, each in-process child builds its shell
+        inprocess.prepare(KERNEL_ARGS)
     # Move everything imported so far out of the collector's reach: a full collection in a
     # kernel would otherwise walk (and copy-on-write) every object of the template.
     gc.collect()
@@ -224,6 +226,7 @@ def _start_kernel(connection_file: str, args: list[str]) -> None:
     sys.argv = ["ipykernel_launcher", "-f", connection_file, *args]
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()  # the template's state is shared by every fork
+    inprocess.discard_prepared()  # the kernel application builds its own shell
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
