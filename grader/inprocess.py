@@ -269,15 +269,15 @@ def prepare(args: tuple[str, ...]) -> None:
     of a child's CPU, measured) is then done once; each child takes a fresh copy by the fork
     and makes its own what the shell took from the template's process (:func:`_renew`).
     """
+    import atexit
+
     from ipykernel.compiler import XCachingCompiler
     from ipykernel.kernelapp import IPKernelApp
     from ipykernel.zmqshell import ZMQInteractiveShell
 
     app = IPKernelApp.instance(config=kernel_config(["-f", "", *args]))
-    shell = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
+    shell: Any = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
     shell.extension_manager.load_extension("storemagic")  # IPython's default extension
-    import atexit
-
     atexit.unregister(shell.atexit_operations)  # a child ends with os._exit, the template never
     _PREPARED.update(args=tuple(args), app=app, shell=shell)
 
