@@ -24,6 +24,7 @@ import asyncio
 import builtins
 import contextlib
 import fcntl
+import functools
 import getpass
 import io
 import json
@@ -68,20 +69,31 @@ class Channel:
         return request
 
 
-def _session(channel: Channel) -> Any:
-    """A jupyter_client ``Session`` whose ``send`` hands the message to ``channel``."""
+@functools.cache
+def _session_class() -> Any:
+    """A jupyter_client ``Session`` whose ``send`` hands the message to its ``channel`` (made
+    once: the template makes it before it forks)."""
     from jupyter_client.session import Session
 
     class ChannelSession(Session):  # type: ignore[misc]
+        channel: Channel
+
         def send(self, stream: Any, msg_or_type: Any, content: Any = None, parent: Any = None,
                  ident: Any = None, buffers: Any = None, track: bool = False, header: Any = None,
                  metadata: Any = None) -> dict[str, Any]:
             msg = msg_or_type if isinstance(msg_or_type, dict) else self.msg(
                 msg_or_type, content=content, parent=parent, header=header, metadata=metadata)
-            channel.send("iopub", _wire(msg))
+            self.channel.send("iopub", _wire(msg))
             return dict(msg)
 
-    return ChannelSession(key=b"", username="nbcred")
+    return ChannelSession
+
+
+def _session(channel: Channel) -> Any:
+    """A session that sends every message it is given over ``channel``."""
+    session = _session_class()(key=b"", username="nbcred")
+    session.channel = channel
+    return session
 
 
 def _wire(msg: dict[str, Any]) -> dict[str, Any]:
@@ -279,6 +291,7 @@ def prepare(args: tuple[str, ...]) -> None:
     shell: Any = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
     shell.extension_manager.load_extension("storemagic")  # IPython's default extension
     atexit.unregister(shell.atexit_operations)  # a child ends with os._exit, the template never
+    _session_class()(key=b"", username="nbcred")  # the first session of a process costs ~2 ms more
     _PREPARED.update(args=tuple(args), app=app, shell=shell)
 
 
