@@ -64,8 +64,8 @@ class Tokens:
         except (ValueError, KeyError, TypeError) as exc:
             raise PlatformCallFailed(f"the token endpoint's answer is not a token: "
                                      f"{answer.text[:200]}") from exc
-        granted = str(body.get("scope") or "").split()
-        missing = [s for s in scopes if granted and s not in granted]
+        granted = str(body.get("scope") or "").split() if "scope" in body else scopes  # RFC 6749 §5.1
+        missing = [s for s in scopes if s not in granted]
         if missing:
             raise PlatformCallFailed(f"the platform did not grant the scope(s) {', '.join(missing)}: "
                                      "enable the service for this tool in the LMS", retry=False)

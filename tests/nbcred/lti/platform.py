@@ -60,6 +60,7 @@ class Scenario:
     context_title: str = "Data Skills 101"
     resource_link_id: str = "link-1"
     lineitem: str | None = "item-1"  # None: no AGS claim
+    lineitems_only: bool = False  # an AGS claim with the container only: the tool creates its item
     nrps: bool = True
     deep_linking: bool = False
     deployment_id: str = DEPLOYMENT_ID
@@ -156,6 +157,8 @@ class TestPlatform:
         self.received = Received()
         self.members: list[dict[str, Any]] = []
         self.down = False  # the AGS endpoints answer 503 while True
+        self.withheld: set[str] = set()  # scopes the token endpoint does not grant
+        self.refused_users: dict[str, str] = {}  # user id -> why the scores endpoint refuses them
         self.lock = threading.Lock()
         self._pending_frames: dict[str, str] = {}
         self.app = self._app()
@@ -196,7 +199,9 @@ class TestPlatform:
             link = scenario.resource_link_id
             launch.set_resource_link_claim(link, title=f"Link {link}")
             launch.set_custom_parameters_claim(scenario.custom)
-        if scenario.lineitem is not None:
+        if scenario.lineitems_only:
+            launch.set_ags(f"{self.issuer}/lineitems")
+        elif scenario.lineitem is not None:
             launch.set_ags(f"{self.issuer}/lineitems", self.lineitem_url(scenario.lineitem))
         if scenario.nrps:
             launch.set_nrps(f"{self.issuer}/memberships/{scenario.context_id}")
@@ -225,6 +230,7 @@ class TestPlatform:
         async def token(request: Request) -> Response:
             form = {k: str(v) for k, v in (await request.form()).items()}
             platform.received.tokens.append(form)
+            form["scope"] = " ".join(s for s in form.get("scope", "").split() if s not in platform.withheld)
             config = platform.config()
             try:
                 return JSONResponse(dict(config.get_access_token(form)))
@@ -238,6 +244,8 @@ class TestPlatform:
             body = await request.json()
             if not platform._authorised(request, "https://purl.imsglobal.org/spec/lti-ags/scope/score"):
                 return JSONResponse({"error": "unauthorised"}, 401)
+            if body.get("userId") in platform.refused_users:
+                return JSONResponse({"errors": [platform.refused_users[body["userId"]]]}, 422)
             with platform.lock:
                 platform.received.scores.append((item, dict(request.headers), body))
             return Response(status_code=200)
@@ -281,9 +289,15 @@ class TestPlatform:
             """A course page framing the tool (the login starts inside the iframe)."""
             src = html.escape(platform._pending_frames[hint])
             return HTMLResponse(
-                "<!doctype html><html lang=en><head><title>Course</title></head><body><main>"
-                f'<h1>Data Skills 101</h1><iframe id="tool" title="nbcred" src="{src}" '
-                'style="width:1000px;height:700px"></iframe></main></body></html>')
+                "<!doctype html><html lang=en><head><title>Data Skills 101 · Test LMS</title><style>"
+                "body{margin:0;font-family:sans-serif;display:flex;min-height:100vh;background:#f4f4f4}"
+                "nav{width:200px;background:#2d3b45;color:#fff;padding:16px}nav a{color:#fff;display:block;"
+                "margin:10px 0}main{flex:1;padding:16px 24px}h1{font-size:22px;margin:4px 0 12px}"
+                "iframe{width:100%;height:760px;border:1px solid #c7cdd1;background:#fff}</style></head>"
+                "<body><nav aria-label=course><strong>Test LMS</strong><a href=#>Home</a>"
+                "<a href=#>Assignments</a><a href=#>Grades</a><a href=#>People</a></nav><main>"
+                f'<h1>Data Skills 101 › Assignments › {html.escape(hint)}</h1>'
+                f'<iframe id="tool" title="nbcred" src="{src}"></iframe></main></body></html>')
 
         return app
 
