@@ -54,6 +54,13 @@ SURFACE: dict[str, str] = {
     "parse_datetime": "credentials.verify",
     "verify_bytes": "credentials.verify",
     "verify_credential": "credentials.verify",
+    # holders (wallets)
+    "KeyProof": "credentials.holder",
+    "PROOF_ALGORITHMS": "credentials.holder",
+    "DID_METHODS": "credentials.holder",
+    "verify_key_proof": "credentials.holder",
+    "verify_authentication": "credentials.presentation",
+    "HolderProofError": "credentials.errors",
     # baking
     "bake": "credentials.baking",
     "unbake": "credentials.baking",

@@ -12,6 +12,7 @@ wrong and how to fix it. All errors pickle (they cross process boundaries in tas
     │   └── KeyStoreError         encrypted key store problem (wrong passphrase, missing key)
     ├── ResolutionError           a DID / verification method cannot be resolved
     ├── ProofError                a proof cannot be created or is malformed
+    │   └── HolderProofError      a wallet's key proof (JWT) or presentation does not hold
     ├── DocumentError             a credential document cannot be built (bad OB3 input)
     ├── StatusListError           a Bitstring Status List or status entry is invalid
     └── BakingError               a badge image cannot be baked or unbaked
@@ -93,6 +94,11 @@ class ResolutionError(CredentialError):
 
 class ProofError(CredentialError):
     """A Data Integrity proof cannot be created, or is malformed."""
+
+
+class HolderProofError(ProofError):
+    """A holder's proof of possession (an OpenID4VCI JWT proof, a DID authentication
+    presentation) is malformed, not signed by the key it names, or not for this request."""
 
 
 class DocumentError(CredentialError):

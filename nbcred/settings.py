@@ -220,7 +220,18 @@ class Settings(BaseSettings):
     base_url: str | None = Field(
         None,
         description="Address of the web pages, used in links sent by e-mail (claim, password reset, "
-        "confirmation); default: NBCRED_PUBLIC_BASE_URL.",
+        "confirmation) and in every URL published to wallets (the OpenID4VCI credential issuer "
+        "and its endpoints, VC-API exchanges); https for wallets. Default: NBCRED_PUBLIC_BASE_URL.",
+    )
+    wallet_offer_minutes: int = Field(
+        10, ge=1, le=24 * 60,
+        description="Minutes a credential offer (its pre-authorized code and QR code) or a wallet "
+        "exchange stays usable; each is single-use.",
+    )
+    wallet_tx_code: bool = Field(
+        False,
+        description="Whether credential offers made from the wallet page carry a transaction code "
+        "(a PIN shown next to the QR code that the wallet asks for) unless the learner unticks it.",
     )
     smtp_url: str | None = Field(
         None,

@@ -14,7 +14,7 @@ from nbcred.errors import IssuanceError
 from nbcred.issuance import badges, revocations, statuslists
 from nbcred.issuance.identity import write_json
 from nbcred.issuance.issuer import CredentialIssuer, parse_time
-from nbcred.store.models import IssuedCredential
+from nbcred.store.models import HolderCopy, IssuedCredential
 
 Action = Literal["revoke", "suspend", "unsuspend"]
 _ALLOWED: dict[Action, tuple[set[str], str]] = {
@@ -81,6 +81,9 @@ def change_status(
     allowed, new_status = _ALLOWED[action]
     with issuer.store.session() as session:
         row = session.get(IssuedCredential, credential_id)
+        copy = session.get(HolderCopy, credential_id) if row is None else None
+        if copy is not None:  # a wallet's copy shares its original's status entry
+            row = session.get(IssuedCredential, copy.credential_id)
         if row is None:
             raise IssuanceError(
                 f"no credential {credential_id!r}; list them with `nbcred credential list`"

@@ -10,7 +10,8 @@
         ├── TooLarge              413: an upload exceeds a size or file-count limit
         ├── Unprocessable         422: well-formed but refused (not a notebook, unknown assessment)
         ├── TooManyAttempts       429: repeated failed sign-ins; wait ``retry_after`` seconds
-        └── Unavailable           503: the service cannot do this now (busy); try again later
+        ├── Unavailable           503: the service cannot do this now (busy); try again later
+        └── OAuthError            an OAuth 2.0 / OpenID4VCI error: ``error`` code, its status
 """
 
 from __future__ import annotations
@@ -69,3 +70,29 @@ class TooManyAttempts(ServiceError):
 
 def _too_many(message: str, retry_after: int) -> TooManyAttempts:
     return TooManyAttempts(message, retry_after=retry_after)
+
+
+class OAuthError(ServiceError):
+    """An error the OAuth 2.0 and OpenID4VCI endpoints answer as ``{"error", "error_description"}``.
+
+    ``error`` is the code the specification names (``invalid_grant``, ``invalid_nonce``…);
+    ``extra`` holds more members of the answer (a fresh ``c_nonce``).
+    """
+
+    def __init__(self, error: str, description: str, *, status: int = 400,
+                 extra: dict[str, object] | None = None) -> None:
+        super().__init__(description)
+        self.error = error
+        self.status = status
+        self.extra = dict(extra or {})
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_oauth, (self.error, str(self), self.status, self.extra))
+
+    def body(self) -> dict[str, object]:
+        """The JSON answer."""
+        return {"error": self.error, "error_description": str(self), **self.extra}
+
+
+def _oauth(error: str, description: str, status: int, extra: dict[str, object]) -> OAuthError:
+    return OAuthError(error, description, status=status, extra=extra)

@@ -572,3 +572,64 @@ class LtiScore(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WalletOffer(Base):
+    """An OpenID4VCI credential offer: its pre-authorized code (and optional transaction code)
+    stored hashed, single-use and short-lived; redeeming it gives the access token (also hashed)
+    that the wallet spends on one credential."""
+
+    __tablename__ = "wallet_offers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tx_code_hash: Mapped[str | None] = mapped_column(String(64))
+    tx_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WalletNonce(Base):
+    """A ``c_nonce`` from the nonce endpoint (hashed): a key proof must carry one, once."""
+
+    __tablename__ = "wallet_nonces"
+
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WalletExchange(Base):
+    """A VC-API exchange (the DCC Learner Credential Wallet): the secret in its URL is stored
+    hashed; the wallet authenticates its DID against ``challenge`` once."""
+
+    __tablename__ = "wallet_exchanges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handle_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"))
+    challenge: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HolderCopy(Base):
+    """A credential re-signed for a wallet: ``credentialSubject.id`` is the holder's DID and its
+    status entry is the original's, so a status change of one is a change of both."""
+
+    __tablename__ = "holder_copies"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # urn:uuid:...
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
+    holder: Mapped[str] = mapped_column(String(2000))
+    protocol: Mapped[str] = mapped_column(String(20))  # openid4vci | vcapi
+    document: Mapped[dict] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

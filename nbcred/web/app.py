@@ -37,6 +37,7 @@ from nbcred.web import (
     selfservice,
     sessions,
     views,
+    wallets,
 )
 from nbcred.web.auth import write_session
 from nbcred.web.door import BUSY, Door
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
     app.include_router(api.router)
+    app.include_router(wallets.router)
     app.include_router(sessions.router)
     app.include_router(instructor.router)
     app.include_router(bulk_pages.router)

@@ -139,7 +139,8 @@ def submission_page(request: Request, me: Caller, submission_id: str) -> HTMLRes
 def wallet_page(request: Request, me: Caller) -> HTMLResponse:
     ctx = context(request)
     return render(request, "wallet.html", {"credentials": wallet.list_credentials(ctx, me),
-                                           "pathways": wallet.pathway_progress(ctx, me)})
+                                           "pathways": wallet.pathway_progress(ctx, me),
+                                           "wallet_tx_code": ctx.settings.wallet_tx_code})
 
 
 def _account(request: Request, me: Account, new_token: str | None = None,

@@ -32,6 +32,11 @@ PUBLIC = {  # (method, path): deliberately open to anyone
     ("GET", "/api/v1/openapi.json"), ("GET", "/api/docs"), ("HEAD", "/api/docs"),
     ("HEAD", "/api/v1/openapi.json"), ("GET", "/api/docs/oauth2-redirect"),
     ("HEAD", "/api/docs/oauth2-redirect"),
+    # wallets: OpenID4VCI metadata and endpoints (the token endpoint wants a pre-authorized code,
+    # the credential endpoint an access token) and VC-API exchanges (a secret in the URL)
+    ("GET", "/.well-known/openid-credential-issuer"), ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/openid4vci/logos/{name}.png"), ("POST", "/openid4vci/token"), ("POST", "/openid4vci/nonce"),
+    ("POST", "/openid4vci/credential"), ("POST", "/exchanges/{handle}"),
     # links sent by e-mail (single-use tokens) and the sign-in/sign-up pages that lead to an account
     ("GET", "/claim/{token}"), ("POST", "/claim/{token}"), ("GET", "/password-reset"),
     ("POST", "/password-reset"), ("GET", "/password-reset/{token}"), ("POST", "/password-reset/{token}"),
