@@ -48,7 +48,7 @@ def clique_live() -> None:
     from nbcred.web.app import create_app
     from tests.browsing import serve
     from tests.credentials.poison import clique_credential
-    from tests.web.conftest import open_context, settings_for
+    from tests.nbcred.web.conftest import open_context, settings_for
 
     settings = settings_for(Path(tempfile.mkdtemp()) / "home", serve_grading=False)
     with serve(create_app(settings, ctx=open_context(settings))) as base:

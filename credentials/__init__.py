@@ -4,7 +4,7 @@ The names in ``__all__`` are what the application (``nbcred``) may use; each is 
 the module :data:`SURFACE` names (``from credentials.proof import sign``) or from here, and is
 imported on first use. A name that is a module of this package (``ob3``, ``statuslist``…) is the
 module itself, and its public names are part of the surface too.
-``tests/app/test_library_surfaces.py`` checks that the application imports nothing else.
+``tests/nbcred/structure/test_library_surfaces.py`` checks that the application imports nothing else.
 """
 
 import importlib

@@ -7,7 +7,7 @@ feedback. Nothing in here touches a database or a credential.
 The names in ``__all__`` are what the application (``nbcred``) may use; each is importable from
 the module :data:`SURFACE` names (``from grader.results import GradeResult``) or from here, and
 is imported on first use, so ``import grader.results`` does not load nbgrader.
-``tests/app/test_library_surfaces.py`` checks that the application imports nothing else.
+``tests/nbcred/structure/test_library_surfaces.py`` checks that the application imports nothing else.
 """
 
 import importlib

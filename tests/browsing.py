@@ -1,7 +1,7 @@
 """What every browser test shares: Debian's Chromium, a live server on loopback and axe-core.
 
 ``chromium`` (a session fixture in tests/conftest.py) is one browser per test process;
-``assert_accessible(page)`` runs axe-core (installed from tests/a11y/package-lock.json with
+``assert_accessible(page)`` runs axe-core (installed from tests/nbcred/web/a11y/package-lock.json with
 ``npm ci`` on first use, under a lock) in the page and fails on any serious or critical WCAG 2.2
 A/AA violation, colour contrast included; ``serve(app)`` runs an app under uvicorn on a free
 loopback port for the duration of a ``with`` block.
@@ -31,8 +31,10 @@ from typing import Any
 
 import pytest
 
+from tests.paths import TESTS
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-AXE_DIR = Path(__file__).parent / "a11y"
+AXE_DIR = TESTS / "nbcred" / "web" / "a11y"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = 1100
@@ -114,7 +116,7 @@ def serve(app: Any, *, port: int | None = None) -> Iterator[str]:
 
 @functools.cache
 def axe_source() -> str:
-    """axe.min.js from tests/a11y, installed with ``npm ci`` once (under a lock, checked by digest)."""
+    """axe.min.js from tests/nbcred/web/a11y, installed with ``npm ci`` once (locked, checked by digest)."""
     npm = shutil.which("npm")
     script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
     marker = AXE_DIR / "node_modules" / ".installed-from"

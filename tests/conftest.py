@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.paths import ROOT
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get(
     "NBCRED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -132,7 +134,7 @@ class DemoRun:
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """``nbcred demo`` run once per session in a fresh NBCRED_HOME (tests that change it copy it)."""
-    root = Path(__file__).parents[1]
+    root = ROOT
     home = tmp_path_factory.mktemp("demo") / "home"
     env = {**os.environ, "NBCRED_HOME": str(home), "COLUMNS": "200"}
     proc = subprocess.run([str(Path(sys.executable).parent / "nbcred"), "demo"], cwd=root, env=env,

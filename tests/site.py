@@ -8,18 +8,14 @@ the session fixture ``site`` (tests/conftest.py): one server per test process.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent / "instructor"))
-
-from instructor_course import ASSESSMENT, SAMPLES, graded_submission, open_course
-
 from tests.browsing import free_port, new_page, serve
+from tests.nbcred.instructor.instructor_course import ASSESSMENT, SAMPLES, graded_submission, open_course
 
 PASSWORD = "accessible horse battery"
 

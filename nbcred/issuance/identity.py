@@ -38,7 +38,7 @@ class IssuerIdentity:
         """Sign ``document`` with the newest key (eddsa-rdfc-2022).
 
         Canonicalised by the template canonicaliser, byte for byte what the full pyld path gives
-        (``tests/bulk/test_template_canon.py``) in ≈ 1 ms instead of ≈ 18 ms once an achievement's
+        (``tests/nbcred/bulk/test_template_canon.py``) in ≈ 1 ms instead of ≈ 18 ms once an achievement's
         template is built: signing is on the path from a graded submission to its visible result.
         """
         return sign(document, self.key, verification_method=self.verification_method, created=created,

@@ -16,7 +16,8 @@ import pytest
 from jsonschema import Draft4Validator, Draft201909Validator
 from jsonschema.protocols import Validator
 
-ROOT = Path(__file__).parents[2]
+from tests.paths import ROOT
+
 SHARED_SCHEMAS = ROOT.parent / "shared" / "schemas"
 OB_SCHEMA = SHARED_SCHEMAS / "ob_v3p0_achievementcredential_schema.json"
 CLR_SCHEMA = SHARED_SCHEMAS / "clr_v2p0_clrcredential_schema_draft4.json"

@@ -27,6 +27,7 @@ from credentials.did import Resolver
 from credentials.keys import load_key_file
 from credentials.proof import sign
 from credentials.verify import verify_credential
+from tests.paths import ROOT
 
 HERE = Path(__file__).parent
 NODE_DIR = HERE / "node"
@@ -253,7 +254,7 @@ def _old_form_credential(settings: Any, issuer: Any, learner: str) -> tuple[str,
     from nbcred.issuance import badges, statuslists
     from nbcred.store.models import IssuedCredential
 
-    assessment = load_assessment(Path(__file__).parents[2] / "assessments" / "pandas-cleaning")
+    assessment = load_assessment(ROOT / "assessments" / "pandas-cleaning")
     achievement = badges.achievement_spec(settings, assessment)
     urls = [statuslists.list_url(settings, p) for p in ("revocation", "suspension")]
     with issuer.store.session() as session:

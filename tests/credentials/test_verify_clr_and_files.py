@@ -21,12 +21,13 @@ from credentials.pathways import build_clr
 from credentials.proof import sign
 from credentials.schema import validate
 from credentials.verify import list_status_checker, verify_bytes, verify_credential
+from tests.paths import ROOT, SHARED
 
 KEY = KeyPair.generate()
 ISSUER = ob3.IssuerProfile(id=KEY.did_key, name="Academy", url="https://academy.example")
 LIST_URL = "https://academy.example/status/message/1"
 DATA = Path(__file__).parent / "data"
-SCHEMAS = Path(__file__).parents[2] / "credentials" / "schemas"
+SCHEMAS = ROOT / "credentials" / "schemas"
 
 
 def badge(slug: str, status: sl.StatusList) -> tuple[dict[str, Any], int]:
@@ -113,7 +114,7 @@ def test_bundled_schemas_are_the_published_files() -> None:
     for name, digest in re.findall(r"\| `([\w.]+\.json)` \|.*\| `([0-9a-f]{64})` \|", readme):
         assert hashlib.sha256((SCHEMAS / name).read_bytes()).hexdigest() == digest, name
     assert len(re.findall(r"`[0-9a-f]{64}`", readme)) == 2
-    shared = Path(__file__).parents[3] / "shared" / "schemas"
+    shared = SHARED / "schemas"
     for path in shared.glob("*.json"):  # the reference copies, where present
         assert (SCHEMAS / path.name).read_bytes() == path.read_bytes(), path.name
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +9,6 @@ import pytest
 
 from grader.forkserver import ForkedRunner
 from grader.inprocess_runner import InProcessRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grader"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +30,7 @@ def inprocess_runner() -> Iterator[InProcessRunner]:
 @pytest.fixture()
 def slow_assessment(tmp_path: Path) -> tuple[Path, list[Path]]:
     """An assessment whose answer cell sleeps 3 s, and three correct submissions of it."""
-    from factory import notebook, solution, test, write
+    from tests.grader.factory import notebook, solution, test, write
 
     source = notebook(
         solution("answer", "import time\ntime.sleep(3)\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"),

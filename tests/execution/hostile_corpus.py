@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
+
 HOSTILE = ROOT / "notebooks" / "hostile"
 HOSTILE_ASSESSMENT = HOSTILE / "assessment"
 #: The secret ``make_cases.py`` writes into the ``read_cmdlines`` case (kept equal by a test).

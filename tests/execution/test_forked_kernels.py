@@ -8,11 +8,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from factory import CORRECT, squares_source, write
 
 from grader.assessment import load_assessment
 from grader.forkserver import ForkedRunner, ForkKernelManager
 from grader.grade import GradeOptions, grade_submission
+from tests.grader.factory import CORRECT, squares_source, write
 
 
 def test_non_python_kernel_is_started_not_forked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,11 +58,10 @@ def test_kernel_setup_runs_before_the_first_cell(
     kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """grader.execute.KERNEL_SETUP (the in-kernel instrumentation hook) runs in every kernel."""
-    from factory import code, notebook
-
     from grader import execute
     from grader.sandbox import SandboxedRunner
     from grader.spec import ExecutionLimits
+    from tests.grader.factory import code, notebook
 
     monkeypatch.setattr(execute, "KERNEL_SETUP", ["import builtins; builtins.HOOKED = 'yes'"])
     runner = ForkedRunner() if kind == "forked" else SandboxedRunner()
@@ -85,10 +84,9 @@ def test_integrity_runtime_is_compiled_once_by_the_template(
     The check is the runtime at work: a learner object that claims equality with everything
     fails the test cell in every kind of kernel.
     """
-    from factory import code, notebook, test
-
     from grader.integrity import hook
     from grader.sandbox import SandboxedRunner
+    from tests.grader.factory import code, notebook, test
 
     if kind == "forked, other runtime version":
         monkeypatch.setattr(hook, "runtime_digest", lambda: "0" * 64)
@@ -111,11 +109,10 @@ def test_integrity_runtime_is_compiled_once_by_the_template(
 def test_template_warm_up_leaves_nothing_a_fresh_kernel_would_not_have(tmp_path: Path) -> None:
     """The template runs warm-up cells in a throwaway shell (grader.forkserver.WARM_UP_CELLS);
     a forked kernel's namespace, history and counters are those of a plain fresh kernel."""
-    from factory import code, notebook
-
     from grader.execute import KernelRunner
     from grader.forkserver import WARM_UP_CELLS
     from grader.spec import ExecutionLimits
+    from tests.grader.factory import code, notebook
 
     probe = ("import sys, threading\n"
              "print(sorted(k for k in globals() if not k.startswith('_')), len(In), len(Out), "

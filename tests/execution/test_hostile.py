@@ -15,7 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_corpus import (
+
+from grader.results import GradeResult
+from nbcred.executors import GradeJob, get_executor
+from nbcred.settings import Settings
+from tests.execution.hostile_corpus import (
     GAMING_ASSESSMENT,
     HOSTILE_ASSESSMENT,
     PLANTED,
@@ -23,10 +27,6 @@ from hostile_corpus import (
     gaming_cases,
     hostile_cases,
 )
-
-from grader.results import GradeResult
-from nbcred.executors import GradeJob, get_executor
-from nbcred.settings import Settings
 
 pytestmark = pytest.mark.slow
 FULL = 3.0

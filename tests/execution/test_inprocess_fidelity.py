@@ -15,13 +15,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fidelity_corpus import CORPUS, normalised, notebook
 from nbformat import NotebookNode
 
 from grader.execute import RunOutcome
 from grader.forkserver import ForkedRunner
 from grader.inprocess_runner import InProcessRunner
 from grader.spec import ExecutionLimits
+from tests.execution.fidelity_corpus import CORPUS, normalised, notebook
 
 pytestmark = pytest.mark.slow
 

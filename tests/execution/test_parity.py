@@ -14,9 +14,9 @@ from grader.forkserver import ForkedRunner
 from grader.grade import GradeOptions, grade_submission
 from grader.inprocess_runner import InProcessRunner
 from grader.sandbox import SandboxedRunner
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 #: The sample catalogue's learners (strong, partial, wrong, tampering, erroring, corrupt), plus
 #: hostile cases whose grade does not depend on the sandbox.
 CORPUS = [(ROOT / "assessments" / name, ROOT / "notebooks" / name) for name in
@@ -56,7 +56,7 @@ def test_forked_inprocess_and_sandboxed_grades_equal_plain_kernel_grades(
 def _preloaded_assessment(tmp_path: Path) -> tuple[Path, list[Path]]:
     """A notebook importing modules only its assessment's preload has (statistics, pyplot), with an
     inline figure; a correct and a wrong submission."""
-    from factory import code, notebook, solution, test, write
+    from tests.grader.factory import code, notebook, solution, test, write
 
     source = notebook(
         code("import statistics\nimport matplotlib.pyplot as plt\nfrom fractions import Fraction"),

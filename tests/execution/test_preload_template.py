@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from factory import code, notebook
 
 from grader import forkserver
 from grader.forkserver import DEFAULT_PRELOAD, ForkedRunner, KernelTemplate
 from grader.sandbox import SandboxPolicy, make_plan, release
 from grader.spec import ExecutionLimits
+from tests.grader.factory import code, notebook
 
 THREADED = "import threading, time\nthreading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
 

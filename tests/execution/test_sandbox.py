@@ -10,13 +10,13 @@ import warnings
 from pathlib import Path
 
 import pytest
-from factory import code, notebook
 
 from grader.errors import ExecutionError
 from grader.forkserver import ForkedRunner
 from grader.sandbox import SandboxedRunner, SandboxPolicy
 from grader.sandbox_probe import Mechanism, SandboxReport, probe
 from grader.spec import ExecutionLimits
+from tests.grader.factory import code, notebook
 
 PROBE = """
 import json, os, resource, socket

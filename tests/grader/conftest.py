@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,14 +11,11 @@ import pytest
 import yaml
 from nbformat import NotebookNode
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import factory
-from factory import SPEC
-
 from grader.assessment import Assessment, load_assessment
 from grader.execute import KernelRunner
 from grader.grade import GradeOptions
+from tests.grader import factory
+from tests.grader.factory import SPEC
 
 
 @pytest.fixture

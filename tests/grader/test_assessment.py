@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factory import SPEC
 
 from grader.assessment import load_assessment
 from grader.errors import AssessmentError
 from grader.release import write_release
 from grader.spec import DEFAULT_PASS_THRESHOLD
+from tests.grader.factory import SPEC
 
 
 def test_loads_spec_and_grade_cells(make_assessment: Callable[..., Path]) -> None:

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import factory
 import pytest
 import yaml
 from nbformat import NotebookNode
@@ -23,6 +22,7 @@ from grader.assessment import Assessment, load_assessment
 from grader.execute import KernelRunner
 from grader.grade import GradeOptions, grade_submission
 from grader.results import CellScore, GradeResult
+from tests.grader import factory
 
 CASCADE = factory.notebook(
     factory.solution("load", "orders = {'order_id': [1, 2]}\n### BEGIN SOLUTION\n"

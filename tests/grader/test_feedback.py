@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import factory
 import pytest
 import yaml
 
@@ -21,6 +20,7 @@ from grader.grade import GradeOptions, grade_submission
 from grader.hidden import HiddenContent, hidden_lines, released_line, squash
 from grader.results import GradeResult
 from nbcred.store.store import Store
+from tests.grader import factory
 
 SECRETS = ["48151623", "918273", "6427911", "zebra-crossing-271828", "HIDDEN", "hidden_helper"]
 

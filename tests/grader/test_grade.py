@@ -6,14 +6,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import factory
 import nbformat
 import pytest
-from factory import CORRECT
 
 from grader.assessment import Assessment, load_assessment
 from grader.grade import GradeOptions, grade_submission, learner_id, learner_seed
 from grader.validate import validate_assessment
+from tests.grader import factory
+from tests.grader.factory import CORRECT
 
 Submit = Callable[..., Path]
 

@@ -13,16 +13,16 @@ import sys
 import types
 from typing import Any
 
-import factory
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from factory import code, notebook, solution
 
 from grader.integrity import EVENT_MIME, IntegrityFlag, collect_flags, kernel_config, opted_out
 from grader.integrity.hook import preamble
 from grader.integrity.runtime import IntegrityError, Runtime, rewrite
+from tests.grader import factory
+from tests.grader.factory import code, notebook, solution
 
 
 class Publisher:

@@ -8,8 +8,7 @@ import nbformat
 
 from grader.assessment import load_assessment
 from grader.learner_view import HIDDEN_NOTE, learner_view, write_learner_view
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 def test_written_bytes_are_nbformats(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import factory
 import pytest
 import yaml
 
@@ -15,6 +14,7 @@ from grader.errors import AssessmentError
 from grader.results import CompetencyScore
 from grader.scaffold import write_starting_spec
 from grader.score import decide
+from tests.grader import factory
 
 
 def _zero_point_notebook() -> object:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import SPEC, code, notebook, squares_source, write
 
 from grader.assessment import load_assessment
 from grader.errors import AssessmentError
 from grader.preload import notebook_imports, source_imports
+from tests.grader.factory import SPEC, code, notebook, squares_source, write
 
 
 def test_import_statements_become_module_names() -> None:

@@ -1,0 +1,199 @@
+"""The outbox's sender against a real SMTP server: down and back, killed mid-batch, inside serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from nbcred.cli import app
+from nbcred.mail import Outgoing, Sender, enqueue
+from nbcred.service import ServiceContext
+from nbcred.settings import Settings
+from nbcred.store.models import MailMessage
+from tests.nbcred.mail.conftest import SmtpServer, body_text, free_port
+
+NBCRED = str(Path(sys.executable).parent / "nbcred")
+
+
+def queue(ctx: ServiceContext, count: int, kind: str = "badge_ready") -> None:
+    values = {"name": "L", "achievement": "Data Cleaning with pandas", "image_url": None,
+              "link": "https://badges.test/credentials/x"}
+    with ctx.store.session() as session:
+        enqueue(session, ctx.settings, [Outgoing(kind, f"learner{n}@example.org", values,
+                                                 dedupe_key=f"test:{n}") for n in range(count)])
+
+
+def statuses(ctx: ServiceContext) -> Counter[str]:
+    with ctx.store.session() as session:
+        return Counter(session.scalars(select(MailMessage.status)))
+
+
+def test_server_down_messages_wait_then_go_out_once(home: Path, db_url: str, smtp: SmtpServer) -> None:
+    ctx = ServiceContext.open(Settings(database_url=db_url))
+    queue(ctx, 5)
+    smtp.stop()
+    report = Sender(ctx.settings, ctx.store).send_pending(due_only=False)
+    assert report.sent == 0 and report.deferred == 5 and report.error
+    assert "cannot reach the mail server" in report.error
+    assert statuses(ctx) == {"pending": 5}
+    with ctx.store.session() as session:
+        assert all(m.last_error and m.tries == 1 for m in session.scalars(select(MailMessage)))
+    assert Sender(ctx.settings, ctx.store).send_pending().sent == 0  # waiting: not due yet
+    smtp.start()
+    assert Sender(ctx.settings, ctx.store).send_pending(due_only=False).sent == 5
+    assert sorted(m["To"] for m in smtp.mailbox.messages) == [f"learner{n}@example.org" for n in range(5)]
+    assert statuses(ctx) == {"sent": 5}
+    assert Sender(ctx.settings, ctx.store).send_pending(due_only=False).sent == 0
+
+
+def test_permanent_refusal_is_failed_with_its_reason_and_retry_queues_it(
+        home: Path, db_url: str, smtp: SmtpServer) -> None:
+    ctx = ServiceContext.open(Settings(database_url=db_url))
+    queue(ctx, 3)
+    smtp.mailbox.gate = lambda m: "550 5.1.1 no such mailbox" if m["To"] == "learner1@example.org" else None
+    report = Sender(ctx.settings, ctx.store).send_pending()
+    assert (report.sent, report.failed) == (2, 1)
+    with ctx.store.session() as session:
+        failed = session.scalars(select(MailMessage).where(MailMessage.status == "failed")).one()
+    assert failed.recipient == "learner1@example.org" and "550" in (failed.last_error or "")
+    notice = smtp.mailbox.messages[0]
+    assert notice["List-Unsubscribe"].startswith("<https://badges.test/unsubscribe/")
+    assert notice["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://badges.test/credentials/x" in body_text(notice)
+    smtp.mailbox.gate = None
+    listed = CliRunner().invoke(app, ["mail", "list", "--status", "failed", "--db", db_url])
+    assert listed.exit_code == 0 and "550" in listed.output and "failed: 1" in listed.output
+    retried = CliRunner().invoke(app, ["mail", "retry", "--db", db_url])
+    assert retried.exit_code == 0 and "queued again: 1" in retried.output
+    flushed = CliRunner().invoke(app, ["mail", "flush", "--db", db_url])
+    assert flushed.exit_code == 0, flushed.output
+    assert Counter(m["To"] for m in smtp.mailbox.messages) == {f"learner{n}@example.org": 1 for n in range(3)}
+
+
+def test_sender_killed_mid_batch_then_restarted_sends_each_message_once(
+        home: Path, db_url: str, smtp: SmtpServer) -> None:
+    ctx = ServiceContext.open(Settings(database_url=db_url))
+    queue(ctx, 40)
+    reached, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def gate(message: EmailMessage) -> str | None:
+        seen.append(str(message["To"]))
+        if len(seen) == 17:  # hold the 17th message's DATA until the sender is killed
+            reached.set()
+            release.wait(30)
+            return "451 4.3.0 try again later"
+        return None
+
+    smtp.mailbox.gate = gate
+    env = {**os.environ, "NBCRED_DATABASE_URL": db_url, "NBCRED_MAIL_LEASE_SECONDS": "2"}
+    first = subprocess.Popen([NBCRED, "mail", "flush"], env=env)
+    assert reached.wait(60), "the sender never reached the 17th message"
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    release.set()
+    assert len(smtp.mailbox.messages) == 16
+    assert statuses(ctx)["sent"] == 16
+    time.sleep(2.5)  # the dead sender's lease runs out
+    smtp.mailbox.gate = None
+    again = subprocess.run([NBCRED, "mail", "flush"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    arrived = Counter(m["To"] for m in smtp.mailbox.messages)
+    assert arrived == {f"learner{n}@example.org": 1 for n in range(40)}
+    assert statuses(ctx) == {"sent": 40}
+
+
+def test_running_serve_sends_pending_mail_within_seconds(home: Path, sqlite_url: str,
+                                                        smtp: SmtpServer) -> None:
+    db_url = sqlite_url
+    port = free_port()
+    env = {**os.environ, "NBCRED_DATABASE_URL": db_url, "NBCRED_SERVE_GRADING": "false"}
+    server = subprocess.Popen([NBCRED, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        ctx = ServiceContext.open(Settings(database_url=db_url))
+        queue(ctx, 3)  # queued by another process (e.g. a bulk run)
+        started = time.monotonic()
+        smtp.mailbox.wait(3, timeout=10)
+        assert time.monotonic() - started < 10
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert statuses(ctx) == {"sent": 3}
+
+
+def test_non_ascii_names_arrive_and_an_unencodable_address_fails_alone(home: Path, sqlite_url: str,
+                                                                       smtp: SmtpServer) -> None:
+    settings = Settings(database_url=sqlite_url, issuer_name="Académie des Données",
+                        mail_from="Académie des Données <badges@example.org>")
+    ctx = ServiceContext.open(settings)
+    values = {"name": "Zoë", "achievement": "Données propres", "image_url": None, "link": "https://x/c"}
+    with ctx.store.session() as session:
+        enqueue(session, settings, [Outgoing("badge_ready", "zoë@example.org", values),
+                                    Outgoing("badge_ready", "zoe@example.org", values)])
+    report = Sender(settings, ctx.store).send_pending()
+    assert (report.sent, report.failed) == (1, 1)
+    [message] = smtp.mailbox.messages
+    assert message["Subject"] == "Your badge is ready: Données propres"
+    assert str(message["From"]) == "Académie des Données <badges@example.org>"
+    assert "Zoë" in body_text(message)
+    with ctx.store.session() as session:
+        failed = session.scalars(select(MailMessage).where(MailMessage.status == "failed")).one()
+    assert failed.recipient == "zoë@example.org" and "cannot be encoded" in (failed.last_error or "")
+
+
+def test_outbox_page_shows_failures_with_reasons_to_staff_only(home: Path, sqlite_url: str,
+                                                               smtp: SmtpServer) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from nbcred.service.users import add_user
+    from nbcred.web.app import create_app
+
+    settings = Settings(database_url=sqlite_url, serve_grading=False, smtp_url=None)
+    ctx = ServiceContext.open(settings)
+    for email, role in (("staff@example.org", "instructor"), ("pupil@example.org", "learner")):
+        add_user(ctx, email=email, name=role, role=role, password="a long passphrase")
+    queue(ctx, 2)
+    smtp.mailbox.gate = lambda m: "550 5.1.1 no such mailbox" if m["To"] == "learner0@example.org" else None
+    Sender(Settings(database_url=sqlite_url), ctx.store).send_pending()
+
+    def signed_in(email: str) -> TestClient:
+        client = TestClient(create_app(settings, ctx=ctx))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text)
+        assert token
+        client.post("/signin", data={"csrf_token": token.group(1), "email": email,
+                                     "password": "a long passphrase"})
+        return client
+
+    staff = signed_in("staff@example.org")
+    page = staff.get("/admin/mail")
+    assert page.status_code == 200
+    assert "failed: 1" in page.text and "sent: 1" in page.text and "550 5.1.1 no such mailbox" in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    assert staff.post("/admin/mail/retry", data={"csrf_token": token.group(1)},
+                      follow_redirects=False).status_code == 303
+    assert statuses(ctx) == {"sent": 1, "pending": 1}
+    assert signed_in("pupil@example.org").get("/admin/mail").status_code == 403
