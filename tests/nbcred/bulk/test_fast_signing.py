@@ -21,8 +21,9 @@ from nbcred.catalogue import load_catalogue
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import IssuedCredential, Learner
+from tests.paths import ROOT
 
-CATALOGUE = Path(__file__).parents[3] / "assessments"
+CATALOGUE = ROOT / "assessments"
 _TEXT = "abc %s %(x)s %% \"quoted\" back\\slash \n\t\x01 é 中 🎓 <b>&amp;"
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from tests.browsing import free_port
 from tests.nbcred.lti.platform import TestPlatform, running_platform
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 NBCRED = str(Path(sys.executable).parent / "nbcred")
 
 

@@ -10,7 +10,6 @@ Screenshots go to ``$NBCRED_TEST_SCREENSHOTS`` when set (the docs' come from her
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -25,12 +24,9 @@ from nbcred.service import lti
 from nbcred.service.users import account_for_token, add_user, create_token, set_password
 from nbcred.web.app import create_app
 from tests.browsing import PHONE, assert_accessible, free_port, new_page, serve
+from tests.nbcred.instructor.instructor_course import ASSESSMENT, Course, graded_submission, open_course
 from tests.nbcred.lti.conftest import launch
 from tests.nbcred.lti.platform import CLIENT_ID, DEPLOYMENT_ID, INSTRUCTOR, Scenario, TestPlatform
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "instructor"))
-
-from instructor_course import ASSESSMENT, Course, graded_submission, open_course
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("NBCRED_TEST_SCREENSHOTS") or Path(__file__).parent / "artifacts")

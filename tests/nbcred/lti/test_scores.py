@@ -6,7 +6,6 @@ from the passback page), and the best-attempt policy."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,13 +20,16 @@ from nbcred.service import lti, manual
 from nbcred.store.models import LtiScore
 from nbcred.web.app import create_app
 from tests.browsing import free_port, serve
+from tests.nbcred.instructor.instructor_course import (
+    ASSESSMENT,
+    MANUAL_CELL,
+    Course,
+    graded_submission,
+    open_course,
+)
 from tests.nbcred.lti.ags import check_score
 from tests.nbcred.lti.conftest import launch
 from tests.nbcred.lti.platform import CLIENT_ID, DEPLOYMENT_ID, Scenario, TestPlatform, running_platform
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "instructor"))
-
-from instructor_course import ASSESSMENT, MANUAL_CELL, Course, graded_submission, open_course
 
 ADA = Scenario("lms-ada", "Ada", "ada@example.org", custom={"assessment": ASSESSMENT})
 
