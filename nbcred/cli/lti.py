@@ -25,6 +25,9 @@ def add_platform(
                                                 "endpoint (grade passback, rosters).")],
     keyset_url: Annotated[str, typer.Option("--keyset-url", help="The platform's public key set (JWKS).")],
     title: Annotated[str, typer.Option(help="A name for the admin page, e.g. 'University Canvas'.")] = "",
+    token_audience: Annotated[str | None, typer.Option(
+        "--token-audience", help="The aud the platform wants in client assertions when it is not the "
+        "token URL (Brightspace: https://api.brightspace.com/auth/token).")] = None,
     db: DbOption = None,
 ) -> None:
     """Register an LMS (or add a deployment to one already registered)."""
@@ -33,7 +36,7 @@ def add_platform(
     try:
         info = register(open_context(db), issuer=issuer, client_id=client_id, deployment_id=deployment_id,
                         auth_login_url=auth_login_url, auth_token_url=auth_token_url, keyset_url=keyset_url,
-                        title=title)
+                        title=title, token_audience=token_audience)
     except NbcredError as exc:
         raise fail(exc) from exc
     out.print(f"platform {info.id}: {info.issuer} (client {info.client_id}), deployments: "

@@ -13,7 +13,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from nbcred.store.models import LtiKey
@@ -36,21 +36,39 @@ def _new_key(session: Session, passphrase: str) -> LtiKey:
     return row
 
 
+def ensure(engine: Engine, passphrase: str) -> None:
+    """Make the first key unless there is one, in a transaction of its own that holds the table's
+    write lock: app processes and commands starting together make one key, not one each (a key
+    signed with but not yet published would fail at the platform)."""
+    unretired = select(LtiKey.id).where(LtiKey.retired_at.is_(None)).limit(1)
+    with engine.connect() as probe:
+        if probe.execute(unretired).first() is not None:
+            return
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            session.execute(text("LOCK TABLE lti_keys IN EXCLUSIVE MODE"))
+        else:  # SQLite: a write statement takes the database's write lock until commit
+            session.execute(text("UPDATE lti_keys SET kid = kid WHERE 0 = 1"))
+        if session.execute(unretired).first() is None:
+            _new_key(session, passphrase)
+
+
+def _unretired(session: Session) -> list[LtiKey]:
+    rows = list(session.scalars(select(LtiKey).where(LtiKey.retired_at.is_(None)).order_by(LtiKey.id)))
+    if not rows:
+        raise LookupError("the tool has no key yet: call nbcred.lti.keys.ensure first")
+    return rows
+
+
 def signing_key(session: Session, passphrase: str) -> tuple[str, RSAKey]:
-    """The newest unretired key (made on first use) as (kid, key)."""
-    row = session.scalars(select(LtiKey).where(LtiKey.retired_at.is_(None))
-                          .order_by(LtiKey.id.desc()).limit(1)).first()
-    if row is None:
-        row = _new_key(session, passphrase)
+    """The newest unretired key as (kid, key)."""
+    row = _unretired(session)[-1]
     return row.kid, _private(bytes(row.private_pem), passphrase)
 
 
-def published(session: Session, passphrase: str) -> dict[str, list[dict[str, Any]]]:
-    """The JWKS document: every unretired public key (one is made on first use)."""
-    rows = list(session.scalars(select(LtiKey).where(LtiKey.retired_at.is_(None)).order_by(LtiKey.id)))
-    if not rows:
-        rows = [_new_key(session, passphrase)]
-    return {"keys": [dict(row.public_jwk) for row in rows]}
+def published(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """The JWKS document: every unretired public key."""
+    return {"keys": [dict(row.public_jwk) for row in _unretired(session)]}
 
 
 def rotate(session: Session, passphrase: str) -> str:

@@ -164,8 +164,10 @@ class ScorePoster:
 
     def sign(self, payload: dict[str, Any]) -> str:
         """``payload`` signed with the tool's current key."""
+        passphrase = self.settings.key_passphrase.get_secret_value()
+        keys.ensure(self.store.engine, passphrase)
         with self.store.session() as session:
-            return keys.sign(session, self.settings.key_passphrase.get_secret_value(), payload)
+            return keys.sign(session, passphrase, payload)
 
     def claim(self, *, due_only: bool = True) -> list[int]:
         now = _now()
@@ -203,7 +205,7 @@ class ScorePoster:
                 raise LookupError(score_id)
             session.expunge_all()
             return row, link, services.Registration(platform.issuer, platform.client_id,
-                                                    platform.auth_token_url)
+                                                    platform.auth_token_url, platform.token_audience)
 
     def _post_one(self, score_id: int, report: PostReport) -> None:
         try:

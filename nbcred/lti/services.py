@@ -33,6 +33,8 @@ class Registration:
     issuer: str
     client_id: str
     token_url: str
+    audience: str | None = None
+    """The ``aud`` of client assertions (default: the token URL)."""
 
 
 class Tokens:
@@ -51,7 +53,8 @@ class Tokens:
             return cached[1]
         now = int(time.time())
         assertion = sign({"iss": registration.client_id, "sub": registration.client_id,
-                          "aud": registration.token_url, "iat": now, "exp": now + 300,
+                          "aud": registration.audience or registration.token_url,
+                          "iat": now, "exp": now + 300,
                           "jti": secrets.token_urlsafe(24)})
         form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
                 "client_assertion": assertion, "scope": " ".join(scopes)}

@@ -104,18 +104,21 @@ def _url(value: str, what: str) -> str:
 
 
 def add_platform(ctx: ServiceContext, *, issuer: str, client_id: str, deployment_id: str,
-                 auth_login_url: str, auth_token_url: str, keyset_url: str, title: str = "") -> PlatformInfo:
+                 auth_login_url: str, auth_token_url: str, keyset_url: str, title: str = "",
+                 token_audience: str | None = None) -> PlatformInfo:
     """Register a platform (or update its URLs) and add the deployment; idempotent."""
     if not issuer.strip() or not client_id.strip() or not deployment_id.strip():
         raise RegistrationError("--issuer, --client-id and --deployment-id must not be empty")
     urls = {"auth_login_url": _url(auth_login_url, "--auth-login-url"),
             "auth_token_url": _url(auth_token_url, "--auth-token-url"),
             "keyset_url": _url(keyset_url, "--keyset-url")}
+    audience = (token_audience or "").strip() or None
     with ctx.store.session() as session:
         row = session.scalars(select(LtiPlatform).where(LtiPlatform.issuer == issuer.strip(),
                                                         LtiPlatform.client_id == client_id.strip())).first()
         if row is None:
-            row = LtiPlatform(issuer=issuer.strip(), client_id=client_id.strip(), title=title.strip(), **urls)
+            row = LtiPlatform(issuer=issuer.strip(), client_id=client_id.strip(), title=title.strip(),
+                              token_audience=audience, **urls)
             session.add(row)
             session.flush()
         else:
@@ -123,6 +126,8 @@ def add_platform(ctx: ServiceContext, *, issuer: str, client_id: str, deployment
                 setattr(row, name, value)
             if title.strip():
                 row.title = title.strip()
+            if audience:
+                row.token_audience = audience
         known = session.scalars(select(LtiDeployment).where(
             LtiDeployment.platform_id == row.id,
             LtiDeployment.deployment_id == deployment_id.strip())).first()
@@ -150,22 +155,32 @@ def frame_origins(ctx: ServiceContext) -> list[str]:
     return sorted(found)
 
 
+def _passphrase(ctx: ServiceContext) -> str:
+    """The key passphrase, once the tool's first key exists (made now if need be)."""
+    passphrase = ctx.settings.key_passphrase.get_secret_value()
+    keys.ensure(ctx.store.engine, passphrase)
+    return passphrase
+
+
 def jwks(ctx: ServiceContext) -> dict[str, Any]:
     """The tool's public keys (``/lti/jwks.json``)."""
+    _passphrase(ctx)
     with ctx.store.session() as session:
-        return keys.published(session, ctx.settings.key_passphrase.get_secret_value())
+        return keys.published(session)
 
 
 def rotate_key(ctx: ServiceContext) -> str:
     """A new signing key (the previous one stays published); its ``kid``."""
+    passphrase = _passphrase(ctx)
     with ctx.store.session() as session:
-        return keys.rotate(session, ctx.settings.key_passphrase.get_secret_value())
+        return keys.rotate(session, passphrase)
 
 
 def sign(ctx: ServiceContext, claims: dict[str, Any]) -> str:
     """``claims`` signed with the tool's current key."""
+    passphrase = _passphrase(ctx)
     with ctx.store.session() as session:
-        return keys.sign(session, ctx.settings.key_passphrase.get_secret_value(), claims)
+        return keys.sign(session, passphrase, claims)
 
 
 def login(ctx: ServiceContext, params: dict[str, str], *, redirect_uri: str) -> str:
@@ -329,6 +344,7 @@ def deep_link_response(ctx: ServiceContext, account: Account, request: DeepLinkR
     assessment = ctx.catalogue.assessments.get(assessment_id)
     if assessment is None:
         raise NotFound(f"no assessment {assessment_id!r} in the catalogue")
+    passphrase = _passphrase(ctx)
     with ctx.store.session() as session:
         platform = session.get(LtiPlatform, request.platform_id)
         if platform is None:
@@ -338,7 +354,7 @@ def deep_link_response(ctx: ServiceContext, account: Account, request: DeepLinkR
         claims = deeplink.response_claims(client_id=platform.client_id, issuer=platform.issuer,
                                           deployment_id=request.deployment_id,
                                           items=[deeplink.content_item(choice)], data=request.data)
-        return request.return_url, keys.sign(session, ctx.settings.key_passphrase.get_secret_value(), claims)
+        return request.return_url, keys.sign(session, passphrase, claims)
 
 
 @dataclass(frozen=True)
@@ -366,7 +382,8 @@ def sync_roster(ctx: ServiceContext, *, issuer: str, context_id: str, client_id:
             raise BadRequest(f"no roster service is known for context {context_id!r} of {issuer}: "
                              "launch nbcred from that course once (the launch carries the service's "
                              "URL), or pass --url")
-        registration = services.Registration(platform.issuer, platform.client_id, platform.auth_token_url)
+        registration = services.Registration(platform.issuer, platform.client_id, platform.auth_token_url,
+                                             platform.token_audience)
         platform_id, title = platform.id, (context.title if context is not None else "") or context_id
     try:
         fetched = services.memberships(TOKENS, registration, lambda claims: sign(ctx, claims), memberships)

@@ -458,6 +458,8 @@ class LtiPlatform(Base):
     auth_token_url: Mapped[str] = mapped_column(Text)
     keyset_url: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(String(200), default="")
+    #: the ``aud`` of client assertions when the platform names one (Brightspace); else the token URL
+    token_audience: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

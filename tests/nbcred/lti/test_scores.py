@@ -169,3 +169,32 @@ def test_best_attempt_policy(tmp_path: Path) -> None:
         assert best.score == latest.score + 2 and best.origin == "manual" and latest.origin == "auto"
     assert course.ctx.settings.score_policy(ASSESSMENT) == "best"
     assert course.ctx.settings.score_policy("other") == "latest"
+
+
+def test_client_assertion_audience_and_key_rotation(served: Served) -> None:
+    from joserfc import jws, jwt
+    from joserfc.jwk import KeySet
+
+    platform, ctx = served.platform, served.course.ctx
+    audience = "https://api.brightspace.com/auth/token"
+    lti.add_platform(ctx, issuer=platform.issuer, client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID,
+                     auth_login_url=f"{platform.issuer}/authorize", auth_token_url=f"{platform.issuer}/token",
+                     keyset_url=f"{platform.issuer}/jwks", token_audience=audience)
+    with httpx.Client(base_url=served.base, timeout=30) as client:
+        assert launch(client, platform, "ada", ADA).status_code == 200
+        published = KeySet.import_key_set(client.get("/lti/jwks.json").json())
+    wait_scores(platform, 1)
+    assertion = platform.received.tokens[0]["client_assertion"]
+    claims = jwt.decode(assertion, published, algorithms=["RS256"]).claims  # signed by a published key
+    assert claims["aud"] == audience and claims["iss"] == claims["sub"] == CLIENT_ID
+    assert platform.received.tokens[0]["client_assertion_type"] == (
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+
+    first_kid = jws.extract_compact(assertion.encode()).headers()["kid"]
+    new_kid = lti.rotate_key(ctx)
+    kids = [k["kid"] for k in lti.jwks(ctx)["keys"]]
+    assert kids == [first_kid, new_kid]  # the previous key stays published through the rotation
+    token = lti.sign(ctx, {"probe": 1})
+    assert jws.extract_compact(token.encode()).headers()["kid"] == new_kid
+    third = lti.rotate_key(ctx)
+    assert [k["kid"] for k in lti.jwks(ctx)["keys"]] == [new_kid, third]  # the oldest is retired
