@@ -1,9 +1,10 @@
-"""The outbox: messages rendered and written in the caller's transaction, listed, retried.
+"""The outbox: messages written in the caller's transaction, listed, retried.
 
 A message exists only if the event that caused it committed (same transaction), and a
 ``dedupe_key`` (e.g. ``claim:<credential id>``) makes queueing it twice a no-op. Notifications
 (``NOTIFICATIONS``) carry ``List-Unsubscribe`` and are not queued for an address that turned them
-off; claim links, password resets and confirmations always are.
+off; claim links, password resets and confirmations always are. A message is stored as its kind
+and its template's values and rendered (:func:`letter_of`) by the sender, so queueing costs one row.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,8 @@ NOTIFICATIONS = frozenset({"badge_ready", "feedback", "expiring"})
 SECRET_KINDS = frozenset({"claim", "reset", "confirm", "email_change", "invite"})
 """Kinds whose body holds a single-use link: the body is dropped once the message is sent."""
 SENT_BODY = "(sent; this message held a single-use link and its body is no longer kept)"
+KINDS = frozenset(p.stem for p in TEMPLATES.glob("*.txt"))
+"""Every kind of message there is a template for."""
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -100,38 +103,51 @@ def wants_notifications(session: Session, email: str) -> bool:
     return row is None or row.notifications
 
 
-def _row(settings: Settings, item: Outgoing, now: datetime) -> dict[str, Any]:
+def letter_of(message: MailMessage) -> Letter:
+    """What ``message`` says: rendered from its template now, or as it was stored rendered."""
+    if message.template_values is not None:
+        return render(message.kind, message.template_values)
+    return Letter(message.subject, message.text_body, message.html_body or "")
+
+
+def _row(settings: Settings, item: Outgoing, now: datetime, domain: str,
+         unsubscriber: URLSafeSerializer | None) -> dict[str, Any]:
     values = {"issuer_name": settings.issuer_name, "base_url": settings.links_base(), **item.values}
     headers: dict[str, str] = {}
-    if item.kind in NOTIFICATIONS:
-        link = unsubscribe_url(settings, item.to)
+    if unsubscriber is not None and item.kind in NOTIFICATIONS:
+        link = f"{settings.links_base()}/unsubscribe/{unsubscriber.dumps(item.to.lower())}"
         values["unsubscribe_url"] = link
         headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    letter = render(item.kind, values)
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     return {"kind": item.kind, "dedupe_key": item.dedupe_key, "recipient": item.to,
-            "subject": letter.subject, "text_body": letter.text, "html_body": letter.html,
+            "subject": "", "text_body": "", "html_body": None, "template_values": values,
             "headers": headers, "message_id": make_msgid("nbcred", domain=domain), "status": "pending",
             "tries": 0, "next_attempt_at": now, "claimed_by": None, "lease_until": None,
             "last_error": None, "secret": item.kind in SECRET_KINDS, "created_at": now, "sent_at": None}
 
 
 def enqueue(session: Session, settings: Settings, items: Sequence[Outgoing]) -> int:
-    """Render and queue ``items`` in ``session``'s transaction; returns how many were queued.
+    """Queue ``items`` in ``session``'s transaction; returns how many were queued.
 
-    An item whose ``dedupe_key`` is already in the outbox, or a notification to an address that
-    turned them off, is left out.
+    Each message keeps its template's values and is rendered by the sender (a bulk run pays only
+    for the row). An item of an unknown kind is refused here; an item whose ``dedupe_key`` is
+    already in the outbox, or a notification to an address that turned them off, is left out.
     """
+    unknown = {i.kind for i in items} - KINDS
+    if unknown:
+        raise MailError(f"no e-mail template for {', '.join(sorted(unknown))}")
     now = datetime.now(UTC)
     muted = _muted(session, [i.to for i in items if i.kind in NOTIFICATIONS])
-    rows = [_row(settings, item, now) for item in items if not (item.kind in NOTIFICATIONS
-                                                                and item.to.lower() in muted)]
-    if not rows:
+    wanted = [i for i in items if not (i.kind in NOTIFICATIONS and i.to.lower() in muted)]
+    if not wanted:
         return 0
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    unsubscriber = _unsubscriber(settings) if any(i.kind in NOTIFICATIONS for i in wanted) else None
+    rows = [_row(settings, item, now, domain, unsubscriber) for item in wanted]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(MailMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement.returning(MailMessage.id), rows)
+    table = cast(Table, MailMessage.__table__)  # a core insert: one executemany, no ORM bookkeeping
+    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement.returning(table.c.id), rows)
     return len(result.all())
 
 
@@ -165,9 +181,18 @@ def list_messages(session: Session, *, status: str | None = None, limit: int = 2
     query = select(MailMessage).order_by(MailMessage.id.desc()).limit(limit)
     if status:
         query = query.where(MailMessage.status == status)
-    return [MessageInfo(m.id, m.kind, m.recipient, m.subject, m.status, m.tries, m.created_at,
-                        m.next_attempt_at if m.status == "pending" else None, m.sent_at, m.last_error)
+    return [MessageInfo(m.id, m.kind, m.recipient, m.subject or _subject(m), m.status, m.tries,
+                        m.created_at, m.next_attempt_at if m.status == "pending" else None, m.sent_at,
+                        m.last_error)
             for m in session.scalars(query)]
+
+
+def _subject(message: MailMessage) -> str:
+    """The subject of a message not rendered yet (its kind if it cannot be rendered)."""
+    try:
+        return letter_of(message).subject
+    except Exception:  # shown in a list: the sender records why it cannot be rendered
+        return f"({message.kind})"
 
 
 def counts(session: Session) -> dict[str, int]:

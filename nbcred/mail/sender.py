@@ -17,6 +17,7 @@ import logging
 import smtplib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.charset import QP, Charset
@@ -24,12 +25,14 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import formataddr, formatdate, parseaddr
 
+import idna
 from sqlalchemy import or_, select, text, update
 
 from nbcred.mail.errors import MailError
-from nbcred.mail.outbox import SENT_BODY
+from nbcred.mail.outbox import SENT_BODY, Letter, letter_of
 from nbcred.mail.smtp import connect
 from nbcred.settings import Settings
 from nbcred.store import Store
@@ -67,6 +70,65 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Extensions:
+    """What the SMTP server said it takes (EHLO): 8-bit bodies, UTF-8 addresses and headers."""
+
+    eight_bit: bool = False
+    smtputf8: bool = False
+
+
+PLAIN = Extensions()
+_ASCII = Charset("us-ascii")  # 7bit
+_UTF8_8BIT = Charset("utf-8")
+_UTF8_8BIT.body_encoding = None  # type: ignore[assignment]  # 8bit as it is (BODY=8BITMIME)
+LONGEST_LINE = 998  # RFC 5321: longer lines must be encoded
+
+
+def _charset_for(server: Extensions) -> Callable[[str], Charset]:
+    """How to write a body for ``server``: links stay whole in 7-bit and 8-bit bodies."""
+    def choose(body: str) -> Charset:
+        if max((len(line.encode()) for line in body.splitlines()), default=0) > LONGEST_LINE:
+            return _UTF8
+        if body.isascii():
+            return _ASCII
+        return _UTF8_8BIT if server.eight_bit else _UTF8
+    return choose
+
+
+def _ascii_domain(address: str) -> str:
+    """``address`` with its domain in IDNA (``xn--``) form, so a plain SMTP server takes it."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+
+
+def _header_address(address: str, utf8: bool) -> str:
+    return address if utf8 else _ascii_domain(address)
+
+
+def _envelope_addresses(sender: str, recipient: str, server: Extensions) -> tuple[str, str, bool]:
+    """(MAIL FROM, RCPT TO, whether SMTPUTF8 is needed); ValueError when ``server`` cannot take them.
+
+    A non-ASCII domain goes as IDNA everywhere; a non-ASCII name before the ``@`` needs a server
+    that offers SMTPUTF8 (RFC 6531), and there is no ASCII form of it to fall back to.
+    """
+    try:
+        sender, recipient = _ascii_domain(sender), _ascii_domain(recipient)
+    except idna.IDNAError as exc:
+        raise ValueError(f"{recipient!r} or {sender!r} has a domain that is not a valid "
+                         f"internationalised domain name: {exc}") from exc
+    if sender.isascii() and recipient.isascii():
+        return sender, recipient, False
+    if not server.smtputf8:
+        who = recipient if not recipient.isascii() else sender
+        raise ValueError(f"the address {who!r} has non-ASCII characters before the @ and the mail "
+                         "server does not offer SMTPUTF8 (RFC 6531), so it cannot be sent there; "
+                         "use a server that offers SMTPUTF8, or an ASCII address for this person")
+    return sender, recipient, True
+
+
 class Sender:
     """Sends what the outbox holds; ``lease_seconds`` bounds how long a dead sender's claim lasts."""
 
@@ -79,7 +141,8 @@ class Sender:
         self.batch = batch
         display, address = parseaddr(settings.mail_from)
         self._sender_address = address or settings.mail_from
-        self._from_header = formataddr((display, self._sender_address), "utf-8")
+        self._from_header = formataddr((display, _ascii_domain(self._sender_address)), "utf-8")
+        self._from_utf8 = formataddr((display, self._sender_address)) if display else self._sender_address
         self.stopping = threading.Event()
         """Set to stop after the message being sent; the rest of the batch is released."""
 
@@ -106,24 +169,30 @@ class Sender:
             session.expunge_all()
             return rows
 
-    def envelope(self, message: MailMessage) -> bytes:
-        """The message as sent: text and HTML alternatives (UTF-8, quoted-printable), its stable
-        Message-ID and extra headers (``email.mime``: built once, sent as bytes)."""
-        mail = (MIMEMultipart("alternative") if message.html_body
-                else MIMEText(message.text_body, "plain", _UTF8))  # type: ignore[arg-type]
-        mail["From"] = self._from_header
-        mail["To"] = message.recipient
-        subject = message.subject
-        mail["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    def envelope(self, message: MailMessage, letter: Letter | None = None, *,
+                 server: Extensions = PLAIN) -> bytes:
+        """The message as sent: text and HTML alternatives, its stable Message-ID and extra headers
+        (``email.mime``: built once, sent as bytes). A body is 7-bit when it is ASCII, 8-bit UTF-8
+        when the server takes 8BITMIME, else quoted-printable; headers are UTF-8 only for a server
+        that takes SMTPUTF8 (otherwise an internationalised address cannot be written: ValueError)."""
+        letter = letter or letter_of(message)
+        charset = _charset_for(server)
+        mail = (MIMEMultipart("alternative") if letter.html
+                else MIMEText(letter.text, "plain", charset(letter.text)))  # type: ignore[arg-type]
+        utf8 = server.smtputf8
+        mail["From"] = self._from_header if not utf8 else self._from_utf8
+        mail["To"] = _header_address(message.recipient, utf8)
+        subject = letter.subject
+        mail["Subject"] = subject if subject.isascii() or utf8 else Header(subject, "utf-8").encode()
         mail["Message-ID"] = message.message_id
         mail["Date"] = formatdate(localtime=False, usegmt=True)
         for name, value in (message.headers or {}).items():
             mail[name] = value
-        if message.html_body:
+        if letter.html:
             # a Charset is accepted (quoted-printable bodies); the stubs say only str
-            mail.attach(MIMEText(message.text_body, "plain", _UTF8))  # type: ignore[arg-type]
-            mail.attach(MIMEText(message.html_body, "html", _UTF8))  # type: ignore[arg-type]
-        return mail.as_bytes(policy=SMTP_POLICY)
+            mail.attach(MIMEText(letter.text, "plain", charset(letter.text)))  # type: ignore[arg-type]
+            mail.attach(MIMEText(letter.html, "html", charset(letter.html)))  # type: ignore[arg-type]
+        return mail.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
 
     def send_pending(self, *, due_only: bool = True, until_empty: bool = True) -> SendReport:
         """Send claimed batches until none is left (or the server fails); never raises for SMTP."""
@@ -168,13 +237,21 @@ class Sender:
 
     def _send_one(self, client: smtplib.SMTP, message: MailMessage, report: SendReport) -> str:
         """"sent", "failed" (permanent, recorded) or the reason the connection broke."""
+        server = Extensions(eight_bit=client.has_extn("8bitmime"), smtputf8=client.has_extn("smtputf8"))
         try:
-            envelope = self.envelope(message)
+            letter = letter_of(message)
+        except Exception as exc:  # a template or its values are wrong: retrying cannot help
+            self._finish(message, "failed", f"the message cannot be rendered: {type(exc).__name__}: {exc}")
+            return "failed"
+        try:
+            sender, recipient, utf8 = _envelope_addresses(self._sender_address, message.recipient, server)
+            envelope = self.envelope(message, letter, server=server)
         except (UnicodeError, ValueError, TypeError) as exc:  # never retried: it cannot be written
             self._finish(message, "failed", f"the message cannot be encoded for SMTP: {exc}")
             return "failed"
+        options = (["SMTPUTF8"] if utf8 else []) + (["BODY=8BITMIME"] if server.eight_bit else [])
         try:
-            refused = client.sendmail(self._sender_address, [message.recipient], envelope)
+            refused = client.sendmail(sender, [recipient], envelope, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             return self._refused(message, exc.recipients, report)
         except smtplib.SMTPResponseException as exc:
@@ -187,7 +264,7 @@ class Sender:
             return f"sending failed: {exc}"
         if refused:
             return self._refused(message, refused, report)
-        self._finish(message, "sent", None)
+        self._finish(message, "sent", None, subject=letter.subject)
         return "sent"
 
     def _refused(self, message: MailMessage, refused: dict, report: SendReport) -> str:  # type: ignore[type-arg]
@@ -199,12 +276,14 @@ class Sender:
         self._defer([message], reason, report)
         return "deferred"
 
-    def _finish(self, message: MailMessage, status: str, reason: str | None) -> None:
+    def _finish(self, message: MailMessage, status: str, reason: str | None, *, subject: str = "") -> None:
         values: dict[str, object] = {"status": status, "lease_until": None, "last_error": reason}
+        if subject and subject != message.subject:
+            values["subject"] = subject[:500]
         if status == "sent":
             values["sent_at"] = _now()
             if message.secret:
-                values.update(text_body=SENT_BODY, html_body=None)
+                values.update(text_body=SENT_BODY, html_body=None, template_values=None)
         with self.store.engine.begin() as connection:
             if status == "sent" and connection.dialect.name == "postgresql":
                 # no wait for the WAL flush: a database crash in the next ~0.2 s could forget this

@@ -83,24 +83,25 @@ def claim_messages(session: Session, settings: Settings, credentials: Sequence[N
         or_(User.email.in_(emails), User.learner_id.in_(learners)))).tuples().all()
     known = {e for e, _ in holders} | {learner for _, learner in holders}
     base = settings.links_base()
-    lifetime = timedelta(days=settings.claim_days)
+    claiming = [c for c in wanted if not (c.email.lower() in known or c.learner in known)]
+    tokens, expires = links.new_tokens(
+        session, purpose="claim", lifetime=timedelta(days=settings.claim_days),
+        wanted=[links.NewLink(c.email.lower(), {"learner": c.learner, "name": c.name,
+                                                "credential": c.credential_id}) for c in claiming])
+    token_of = {c.credential_id: token for c, token in zip(claiming, tokens, strict=True)}
     items = []
     for credential in wanted:
         values = {"name": credential.name or credential.email,
                   "achievement": achievement_name(credential.document),
                   "image_url": image_url(settings, credential.credential_id, credential.document)}
-        if credential.email.lower() in known or credential.learner in known:
+        token = token_of.get(credential.credential_id)
+        if token is None:
             values["link"] = f"{base}/signin?next=/wallet"
             kind = "signin"
         else:
-            token, expires = links.new_token(
-                session, purpose="claim", email=credential.email.lower(), lifetime=lifetime,
-                data={"learner": credential.learner, "name": credential.name,
-                      "credential": credential.credential_id})
             values.update(link=f"{base}/claim/{token}", expires=f"{expires:%Y-%m-%d}")
             kind = "claim"
         items.append(Outgoing(kind, credential.email, values, dedupe_key=f"claim:{credential.credential_id}"))
-    session.flush()
     return enqueue(session, settings, items)
 
 

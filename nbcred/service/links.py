@@ -10,9 +10,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from nbcred.service.errors import NotFound
@@ -50,6 +50,29 @@ def new_token(session: Session, *, purpose: str, email: str, lifetime: timedelta
     session.add(AccountToken(token_hash=digest(token), purpose=purpose, email=email, user_id=user_id,
                              data=data or {}, expires_at=expires))
     return token, expires
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A link to make with :func:`new_tokens`."""
+
+    email: str
+    data: dict[str, Any]
+
+
+def new_tokens(session: Session, *, purpose: str, lifetime: timedelta,
+               wanted: list[NewLink]) -> tuple[list[str], datetime]:
+    """Fresh tokens for ``wanted`` (in order), stored hashed with one bulk insert; and their expiry."""
+    if not wanted:
+        return [], datetime.now(UTC) + lifetime
+    now = datetime.now(UTC)
+    expires = now + lifetime
+    tokens = [secrets.token_urlsafe(32) for _ in wanted]
+    session.execute(insert(cast(Table, AccountToken.__table__)), [
+        {"token_hash": digest(token), "purpose": purpose, "email": link.email, "user_id": None,
+         "data": link.data, "created_at": now, "expires_at": expires, "used_at": None}
+        for token, link in zip(tokens, wanted, strict=True)])
+    return tokens, expires
 
 
 def peek(session: Session, token: str, purpose: str) -> Link:

@@ -394,6 +394,9 @@ class MailMessage(Base):
     subject: Mapped[str] = mapped_column(String(500))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    template_values: Mapped[dict | None] = mapped_column(JSON)
+    """The template's values: the message is rendered when it is sent (subject and bodies empty
+    until then); None for a message stored rendered, or once a single-use link's message went."""
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     message_id: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), index=True, default="pending")

@@ -35,6 +35,8 @@ class Mailbox:
     """What the SMTP server accepted, as parsed messages; ``gate`` may hold or refuse DATA."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[Any] = field(default_factory=list)
+    """aiosmtpd's envelopes of the accepted messages (MAIL FROM, RCPT TO, options, raw bytes)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     gate: Callable[[EmailMessage], str | None] | None = None
 
@@ -47,6 +49,7 @@ class Mailbox:
                 return answer
         with self.lock:
             self.messages.append(message)
+            self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -84,17 +87,19 @@ def link(message: EmailMessage, prefix: str) -> str:
 class SmtpServer:
     """A real SMTP server on 127.0.0.1 that can be stopped and started again on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = True, decode_data: bool = False) -> None:
         self.port = free_port()
         self.mailbox = Mailbox()
         self.controller: Controller | None = None
+        self.options = {"enable_SMTPUTF8": smtputf8, "decode_data": decode_data}
+        """aiosmtpd's defaults offer SMTPUTF8 and 8BITMIME; ``decode_data`` withdraws 8BITMIME."""
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
 
     def stop(self) -> None:

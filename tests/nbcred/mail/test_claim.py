@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def test_bulk_notify_mails_one_claim_link_per_new_credential(issued: tuple[str, 
     for message in smtp.mailbox.messages:  # only the hash is stored; the sent body is dropped
         token = link(message, f"{BASE_URL}/claim/").rsplit("/", 1)[1]
         assert all(token not in t.token_hash for t in tokens)
-        assert all(token not in m.text_body and token not in (m.html_body or "") for m in sent)
+        assert all(token not in m.text_body and token not in (m.html_body or "")
+                   and token not in json.dumps(m.template_values) for m in sent)
+        assert f"{BASE_URL}/claim/{token}" in message.as_string()  # whole in the raw message
+    assert all(m.subject.startswith("nbcred Data Skills Academy issued you a badge") for m in sent)
     assert all(m.status == "sent" for m in sent)
     assert "sent: 3" in invoke("mail", "list", "--db", db_url)
 

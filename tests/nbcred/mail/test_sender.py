@@ -142,8 +142,8 @@ def test_running_serve_sends_pending_mail_within_seconds(home: Path, sqlite_url:
     assert statuses(ctx) == {"sent": 3}
 
 
-def test_non_ascii_names_arrive_and_an_unencodable_address_fails_alone(home: Path, sqlite_url: str,
-                                                                       smtp: SmtpServer) -> None:
+def test_non_ascii_names_and_an_internationalised_address_arrive(home: Path, sqlite_url: str,
+                                                                   smtp: SmtpServer) -> None:
     settings = Settings(database_url=sqlite_url, issuer_name="Académie des Données",
                         mail_from="Académie des Données <badges@example.org>")
     ctx = ServiceContext.open(settings)
@@ -151,15 +151,16 @@ def test_non_ascii_names_arrive_and_an_unencodable_address_fails_alone(home: Pat
     with ctx.store.session() as session:
         enqueue(session, settings, [Outgoing("badge_ready", "zoë@example.org", values),
                                     Outgoing("badge_ready", "zoe@example.org", values)])
-    report = Sender(settings, ctx.store).send_pending()
-    assert (report.sent, report.failed) == (1, 1)
-    [message] = smtp.mailbox.messages
-    assert message["Subject"] == "Your badge is ready: Données propres"
-    assert str(message["From"]) == "Académie des Données <badges@example.org>"
-    assert "Zoë" in body_text(message)
+    report = Sender(settings, ctx.store).send_pending()  # aiosmtpd offers SMTPUTF8
+    assert (report.sent, report.failed) == (2, 0)
+    assert sorted(m["To"] for m in smtp.mailbox.messages) == ["zoe@example.org", "zoë@example.org"]
+    for message in smtp.mailbox.messages:
+        assert message["Subject"] == "Your badge is ready: Données propres"
+        assert str(message["From"]) == "Académie des Données <badges@example.org>"
+        assert "Zoë" in body_text(message)
     with ctx.store.session() as session:
-        failed = session.scalars(select(MailMessage).where(MailMessage.status == "failed")).one()
-    assert failed.recipient == "zoë@example.org" and "cannot be encoded" in (failed.last_error or "")
+        assert {m.subject for m in session.scalars(select(MailMessage))} == {
+            "Your badge is ready: Données propres"}
 
 
 def test_outbox_page_shows_failures_with_reasons_to_staff_only(home: Path, sqlite_url: str,
@@ -197,3 +198,55 @@ def test_outbox_page_shows_failures_with_reasons_to_staff_only(home: Path, sqlit
                       follow_redirects=False).status_code == 303
     assert statuses(ctx) == {"sent": 1, "pending": 1}
     assert signed_in("pupil@example.org").get("/admin/mail").status_code == 403
+
+
+def test_internationalised_addresses_without_smtputf8_fail_alone_with_the_reason(
+        home: Path, sqlite_url: str) -> None:
+    plain = SmtpServer(smtputf8=False, decode_data=True)  # neither SMTPUTF8 nor 8BITMIME
+    plain.start()
+    try:
+        settings = Settings(database_url=sqlite_url, smtp_url=plain.url)
+        ctx = ServiceContext.open(settings)
+        values = {"name": "Zoë", "achievement": "Données propres", "image_url": None,
+                  "link": "https://badges.test/credentials/0123456789abcdef0123456789abcdef0123456789"}
+        with ctx.store.session() as session:
+            enqueue(session, settings, [Outgoing("badge_ready", to, values, dedupe_key=to) for to in (
+                "zoë@example.org", "anna@bücher.example", "ann@example.org")])
+        report = Sender(settings, ctx.store).send_pending()
+        assert (report.sent, report.failed, report.deferred) == (2, 1, 0)
+        by_rcpt = {e.rcpt_tos[0]: e for e in plain.mailbox.envelopes}
+        assert sorted(by_rcpt) == ["ann@example.org", "anna@xn--bcher-kva.example"]  # IDNA domain
+        for envelope in by_rcpt.values():
+            assert "SMTPUTF8" not in envelope.mail_options
+            raw = envelope.original_content
+            assert raw.isascii()  # quoted-printable for the non-ASCII name: no 8BITMIME here
+            assert b"Content-Transfer-Encoding: quoted-printable" in raw
+        assert "Zoë" in body_text(plain.mailbox.messages[0])
+        with ctx.store.session() as session:
+            failed = session.scalars(select(MailMessage).where(MailMessage.status == "failed")).one()
+        assert failed.recipient == "zoë@example.org" and failed.tries == 1
+        assert "does not offer SMTPUTF8" in (failed.last_error or "")
+        listed = CliRunner().invoke(app, ["mail", "list", "--status", "failed", "--db", sqlite_url])
+        assert "SMTPUTF8" in listed.output
+    finally:
+        plain.stop()
+
+
+def test_bodies_are_7_or_8_bit_so_links_stay_whole(home: Path, sqlite_url: str, smtp: SmtpServer) -> None:
+    settings = Settings(database_url=sqlite_url)
+    ctx = ServiceContext.open(settings)
+    long_link = "https://badges.example.org/credentials/" + "a" * 60  # longer than a QP line
+    with ctx.store.session() as session:
+        enqueue(session, settings, [
+            Outgoing("badge_ready", "ascii@example.org", {"name": "Ann", "achievement": "Pandas",
+                                                          "image_url": None, "link": long_link}),
+            Outgoing("badge_ready", "utf8@example.org", {"name": "Zoë", "achievement": "Pandas",
+                                                         "image_url": None, "link": long_link})])
+    assert Sender(settings, ctx.store).send_pending().sent == 2
+    by_rcpt = {e.rcpt_tos[0]: e for e in smtp.mailbox.envelopes}
+    ascii_raw, utf8_raw = (by_rcpt[a].original_content for a in ("ascii@example.org", "utf8@example.org"))
+    assert b"Content-Transfer-Encoding: 7bit" in ascii_raw and b"quoted-printable" not in ascii_raw
+    assert b"Content-Transfer-Encoding: 8bit" in utf8_raw and "Zoë".encode() in utf8_raw
+    assert "BODY=8BITMIME" in by_rcpt["utf8@example.org"].mail_options
+    for raw in (ascii_raw, utf8_raw):
+        assert long_link.encode() in raw
