@@ -113,14 +113,23 @@ def _preview_ids(ctx: ServiceContext, path: Path, shown: Preview) -> None:
         shown.problems = ["the file names no credential (a credential_id column, one id per row)"]
 
 
-def confirm_issue(ctx: ServiceContext, token: str, *, notify: bool = False) -> BulkReport:
+@dataclass(frozen=True)
+class IssueDone:
+    """What confirming a bulk issue did, and how many claim e-mails it queued."""
+
+    report: BulkReport
+    mail_queued: int
+
+
+def confirm_issue(ctx: ServiceContext, token: str, *, notify: bool = False) -> IssueDone:
     """Issue every row of the previewed roster not issued before; ``notify``: mail each learner
     whose credential is new a claim link (as ``issue-bulk --notify``)."""
     from nbcred.service.programs import bulk_issuer
 
     path = _path(ctx, token)
     try:
-        return bulk_issuer(ctx, workers=1, notify=notify).run(path)
+        bulk = bulk_issuer(ctx, workers=1, notify=notify)
+        return IssueDone(bulk.run(path), bulk.queued_mail)
     except RosterInvalid as exc:
         raise Unprocessable(str(exc).replace(str(path), "the roster")) from None
 

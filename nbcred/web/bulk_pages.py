@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from nbcred.service import bulk_upload
 from nbcred.service.users import Account
 from nbcred.web.auth import STAFF, context, require
+from nbcred.web.reach import wake_mailer
 from nbcred.web.render import render
 
 Staff = Annotated[Account, Depends(require(*STAFF))]
@@ -37,7 +38,10 @@ def page_bulk_confirm(request: Request, caller: Staff, action: Annotated[str, Fo
     ctx = context(request)
     if action == "issue":
         issued = bulk_upload.confirm_issue(ctx, token, notify=notify)
-        done: dict[str, object] = {"issued": issued, "changed": None}
+        if issued.mail_queued:
+            wake_mailer(request)
+        done: dict[str, object] = {"issued": issued.report, "mail_queued": issued.mail_queued,
+                                   "notify": notify, "changed": None}
     else:
         done = {"issued": None, "changed": bulk_upload.confirm_status(ctx, token, action, reason)}
     return render(request, "instructor/bulk_done.html", {"action": action, **done})
