@@ -311,6 +311,16 @@ class KeyStore:
             created=datetime.fromisoformat(meta["created"]),
         )
 
+    def retire(self, key_id: str) -> Path:
+        """Move a key out of the ring into ``retired/`` (kept, never used or published again)."""
+        if key_id not in self.key_ids():
+            raise KeyStoreError(f"no key {key_id!r} in {self.path}")
+        folder = self.path / "retired"
+        folder.mkdir(exist_ok=True)
+        for source in (self._pem(key_id), self._meta(key_id)):
+            source.replace(folder / source.name)
+        return folder
+
     def keyring(self, *, passphrase: str) -> Keyring:
         """Decrypt every key into a :class:`Keyring` (oldest first)."""
         return Keyring(keys=tuple(self.load(k, passphrase=passphrase) for k in self.key_ids()))

@@ -303,3 +303,37 @@ def export_clr_command(
     clr = _run(lambda: export_learner_clr(open_context(db), learner, output))
     count = len(clr["credentialSubject"]["verifiableCredential"])
     typer.echo(f"wrote {output} ({count} credential(s))")
+
+
+def _print_keys(keys: list[Any]) -> None:
+    for key in keys:
+        typer.echo(f"{key.id}\t{key.verification_method}\t{'signing' if key.signing else 'verifies only'}")
+
+
+@app.command("keys")
+def keys_command(db: DbOption = None) -> None:
+    """The issuer's keys in its DID document (id, verification method, which one signs)."""
+    from nbcred.service.issuer_keys import issuer_keys
+
+    _print_keys(_run(lambda: issuer_keys(open_context(db))))
+
+
+@app.command("rotate-key")
+def rotate_key_command(db: DbOption = None) -> None:
+    """did:web issuers: add a signing key; older keys stay in did.json, so what they signed still
+    verifies. Restart the app processes so they sign with the new key."""
+    from nbcred.service.issuer_keys import rotate_issuer_key
+
+    _print_keys(_run(lambda: rotate_issuer_key(open_context(db))))
+
+
+@app.command("retire-key")
+def retire_key_command(
+    key_id: Annotated[str, typer.Argument(help="Key id from `nbcred credential keys`, e.g. issuer-1.")],
+    db: DbOption = None,
+) -> None:
+    """did:web issuers: take an old key out of did.json (kept aside in keys/retired); credentials
+    it signed stop verifying, so reissue them first."""
+    from nbcred.service.issuer_keys import retire_issuer_key
+
+    _print_keys(_run(lambda: retire_issuer_key(open_context(db), key_id)))

@@ -124,6 +124,11 @@ class CredentialIssuer:
             self._identity = load_identity(self.settings)
         return self._identity
 
+    def reload_identity(self) -> IssuerIdentity:
+        """Load the keys again (after a rotation or retirement) and republish the did:web document."""
+        self._identity = load_identity(self.settings)
+        return self._identity
+
     def sign(self, document: dict[str, Any]) -> dict[str, Any]:
         """Sign with the injected signer, else the newest issuer key."""
         if self._signer is not None:
