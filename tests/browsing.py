@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,25 +91,44 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def serve(app: Any, *, port: int | None = None) -> Iterator[str]:
-    """``app`` served by uvicorn in a thread on loopback (on ``port`` or a free one); yields its base URL."""
+@dataclass
+class LiveServer:
+    """An app served by uvicorn in a thread on loopback (``start_server``); ``stop()`` ends it."""
+
+    url: str
+    server: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_server(app: Any, *, port: int | None = None, **config: Any) -> LiveServer:
+    """``app`` under uvicorn in a thread on ``port`` (or a free one), once it accepts connections;
+    ``config`` goes to ``uvicorn.Config`` (``lifespan="on"``…). The one live server of the tests."""
     import uvicorn
 
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
+    return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@contextmanager
+def serve(app: Any, *, port: int | None = None, **config: Any) -> Iterator[str]:
+    """``start_server`` for the duration of a ``with`` block; yields the base URL."""
+    live = start_server(app, port=port, **config)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield live.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        live.stop()
 
 
 # axe-core -----------------------------------------------------------------------------------------

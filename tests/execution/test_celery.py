@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -22,32 +21,17 @@ from grader.results import GradeResult
 from nbcred.executors import GradeJob
 from nbcred.executors.celery_app import CeleryExecutor, CelerySettings
 from nbcred.settings import Settings
+from tests.workers import redis_ready, start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
 
 
 @pytest.fixture()
 def redis_urls() -> tuple[str, str]:
-    import redis
-
     broker, backend = f"{REDIS}/9", f"{REDIS}/10"
-    try:
-        for url in (broker, backend):
-            redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis at {REDIS} is unreachable ({exc}); CI=true requires it")
-        pytest.skip(f"Redis at {REDIS} is unreachable ({exc})")
+    redis_ready(broker, backend)
     return broker, backend
-
-
-def _start_worker(env: dict[str, str], name: str, queue: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "celery", "-A", "nbcred.executors.celery_app", "worker", "--pool=solo",
-           f"--queues={queue}", f"--hostname={name}@%h", "--loglevel=WARNING", "--without-gossip",
-           "--without-mingle", "--without-heartbeat"]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _busy(worker: subprocess.Popen[bytes]) -> bool:
@@ -67,7 +51,7 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(
            "NBCRED_HOME": str(tmp_path / "home"), "NBCRED_CELERY_QUEUE": queue,
            "NBCRED_CELERY_VISIBILITY_TIMEOUT": "10"}
     root, subs = slow_assessment
-    workers = [_start_worker(env, f"w{i}", queue) for i in range(2)]
+    workers = [start_worker(env, name=f"w{i}", queue=queue) for i in range(2)]
     settings = Settings(broker_url=broker, result_backend=backend, home=tmp_path / "home")
     executor = CeleryExecutor(settings=settings, extra=CelerySettings(queue=queue, visibility_timeout=10))
     jobs = [GradeJob(str(root), str(s), s.name) for s in subs] * 1

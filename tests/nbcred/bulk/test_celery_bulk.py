@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,31 +24,16 @@ from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import IssuedCredential
 from tests.nbcred.bulk.bulk_helpers import roster_rows, write_csv
+from tests.workers import redis_ready, start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-
-
-def _worker(env: dict[str, str], name: str, queue: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "celery", "-A", "nbcred.executors.celery_app", "worker", "--pool=solo",
-               f"--queues={queue}", f"--hostname={name}@%h", "--loglevel=WARNING", "--without-gossip",
-               "--without-mingle", "--without-heartbeat"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_celery_signing_survives_a_killed_worker(home: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import redis
-
     broker, backend = f"{REDIS}/11", f"{REDIS}/12"
-    try:
-        for url in (broker, backend):
-            redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis at {REDIS} is unreachable ({exc}); CI=true requires it")
-        pytest.skip(f"Redis at {REDIS} is unreachable ({exc})")
+    redis_ready(broker, backend)
     queue = f"nbcred-bulk-{uuid.uuid4().hex[:8]}"
     for name, value in {"NBCRED_BROKER_URL": broker, "NBCRED_RESULT_BACKEND": backend,
                         "NBCRED_CELERY_QUEUE": queue, "NBCRED_CELERY_VISIBILITY_TIMEOUT": "5"}.items():
@@ -60,7 +43,7 @@ def test_celery_signing_survives_a_killed_worker(home: Path, tmp_path: Path,
                        roster_rows(total))
     store = Store.open(Settings().resolved_database_url())
     CredentialIssuer(Settings(), store).identity  # noqa: B018 - the key exists before workers load it
-    workers = [_worker(dict(os.environ), f"b{i}", queue) for i in range(2)]
+    workers = [start_worker(dict(os.environ), name=f"b{i}", queue=queue) for i in range(2)]
     killed: list[int] = []
 
     def killer() -> None:

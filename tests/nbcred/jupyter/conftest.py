@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from nbcred.jupyter.setup import write_config
 from nbcred.service import ServiceContext
 from nbcred.service.users import add_user, create_token
 from nbcred.settings import Settings
 from nbcred.web.app import create_app
+from tests.browsing import LiveServer, free_port, start_server
 from tests.conftest import POSTGRES_URL, unavailable
 from tests.paths import ROOT
 
@@ -33,12 +33,6 @@ PASSING = ROOT / "notebooks" / ASSESSMENT / "alice" / "cleaning.ipynb"
 LEARNERS = ("ada", "bob", "carol", "dan")
 INSTRUCTOR = "grace"
 NBGRADER = Path(sys.executable).parent / "nbgrader"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -72,14 +66,7 @@ def catalogue_copy(folder: Path) -> Path:
     return folder
 
 
-@dataclass
-class _Running:
-    service: LiveService
-    server: uvicorn.Server
-    thread: threading.Thread
-
-
-def start_service(home: Path, database_url: str | None) -> _Running:
+def start_service(home: Path, database_url: str | None) -> tuple[LiveService, LiveServer]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(home=home, catalogue=catalogue_copy(home / "catalogue"), workers=1,
@@ -90,27 +77,15 @@ def start_service(home: Path, database_url: str | None) -> _Running:
         role = "instructor" if name == INSTRUCTOR else "learner"
         add_user(ctx, email=f"{name}@example.org", name=name.title(), role=role, password=None)
         tokens[name] = create_token(ctx, email=f"{name}@example.org").token
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, ctx=ctx), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="nbcred-live-service", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    return _Running(LiveService(url, ctx, tokens), server, thread)
-
-
-def stop_service(running: _Running) -> None:
-    running.server.should_exit = True
-    running.thread.join(timeout=30)
+    live = start_server(create_app(settings, ctx=ctx), port=port, lifespan="on")
+    return LiveService(url, ctx, tokens), live
 
 
 @pytest.fixture(scope="session")
 def sqlite_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    running = start_service(tmp_path_factory.mktemp("live-sqlite"), None)
-    yield running.service
-    stop_service(running)
+    service, live = start_service(tmp_path_factory.mktemp("live-sqlite"), None)
+    yield service
+    live.stop()
 
 
 @pytest.fixture(scope="session")
@@ -139,9 +114,9 @@ def service_database() -> Iterator[str]:
 def postgresql_service(
     tmp_path_factory: pytest.TempPathFactory, service_database: str
 ) -> Iterator[LiveService]:
-    running = start_service(tmp_path_factory.mktemp("live-postgres"), service_database)
-    yield running.service
-    stop_service(running)
+    service, live = start_service(tmp_path_factory.mktemp("live-postgres"), service_database)
+    yield service
+    live.stop()
 
 
 @dataclass

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import assert_accessible
-from tests.nbcred.jupyter.conftest import ASSESSMENT, PASSING, Learner, LiveService, free_port, learner_folder
+from tests.browsing import assert_accessible, free_port
+from tests.nbcred.jupyter.conftest import ASSESSMENT, PASSING, Learner, LiveService, learner_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 LAB_TOKEN = "lab-test-token"

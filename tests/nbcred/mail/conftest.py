@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,16 +17,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.browsing import free_port
 from tests.paths import ROOT
 
 CATALOGUE = ROOT / "assessments"
 BASE_URL = "https://badges.test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

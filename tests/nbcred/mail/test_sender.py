@@ -21,7 +21,8 @@ from nbcred.mail import Outgoing, Sender, enqueue
 from nbcred.service import ServiceContext
 from nbcred.settings import Settings
 from nbcred.store.models import MailMessage
-from tests.nbcred.mail.conftest import SmtpServer, body_text, free_port
+from tests.browsing import free_port
+from tests.nbcred.mail.conftest import SmtpServer, body_text
 
 NBCRED = str(Path(sys.executable).parent / "nbcred")
 

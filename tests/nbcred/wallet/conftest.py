@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from wallet_world import World, node_binary, running
+from tests.nbcred.wallet.wallet_world import World, node_binary, running
 
 
 @pytest.fixture(scope="module")

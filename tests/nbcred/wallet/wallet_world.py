@@ -29,6 +29,7 @@ from grader.score import decide, roll_up
 from nbcred.service import ServiceContext
 from nbcred.service.users import Account, account_for_token, add_user, create_token
 from nbcred.settings import Settings
+from tests.browsing import free_port
 
 NODE_DIR = Path(__file__).parent / "node"
 ASSESSMENT = "pandas-cleaning"
@@ -123,14 +124,6 @@ def make_tls(folder: Path) -> Tls:
         for blob in server.cert_chain_pems:
             out.write(blob.bytes())
     return paths
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
