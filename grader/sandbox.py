@@ -133,20 +133,27 @@ class SandboxPlan:
     disk_mb: int
     env: Mapping[str, str] = field(default_factory=dict)
 
-    def enter(self) -> int:
+    def namespaces(self) -> int:
+        """The namespaces the plan makes, as ``unshare(2)``/``clone(2)`` flags (with a user
+        namespace when not run as root)."""
+        flags = (sandbox_os.CLONE_NEWNET if self.network else 0) | (
+            sandbox_os.CLONE_NEWNS if self.filesystem else 0) | (
+            sandbox_os.CLONE_NEWPID if self.pid else 0)
+        return flags | (sandbox_os.CLONE_NEWUSER if flags and os.geteuid() != 0 else 0)
+
+    def enter(self, *, inside: int = 0) -> int:
         """Apply the sandbox to the calling (child) process; raises OSError if the OS refuses.
 
         With the PID namespace this forks twice (see
         :func:`grader.sandbox_os.enter_pid_namespace`) and returns only in the process that becomes
-        the kernel. Returns that process's pid as the grader sees it.
+        the kernel. Returns that process's pid as the grader sees it. ``inside``: the
+        :meth:`namespaces` the caller was made in (:func:`grader.sandbox_os.fork_into`; with the
+        PID namespace it is its init): those are not entered again, and only the kernel is forked.
         """
-        flags = (sandbox_os.CLONE_NEWNET if self.network else 0) | (
-            sandbox_os.CLONE_NEWNS if self.filesystem else 0) | (
-            sandbox_os.CLONE_NEWPID if self.pid else 0)
-        rootless = flags and os.geteuid() != 0
-        if flags:
-            sandbox_os.unshare(flags | (sandbox_os.CLONE_NEWUSER if rootless else 0))
-        if rootless:
+        flags = self.namespaces()
+        if flags & ~inside:
+            sandbox_os.unshare(flags & ~inside)
+        if flags & sandbox_os.CLONE_NEWUSER:
             sandbox_os.map_own_ids()
         if self.network:
             sandbox_os.loopback_up()
@@ -157,7 +164,8 @@ class SandboxPlan:
         if self.filesystem:
             sandbox_os.private_filesystem(self.hidden, self.keep, (self.workdir, self.rundir),
                                           self.disk_mb, self.uid)
-        pid = sandbox_os.enter_pid_namespace(report) if self.pid else os.getpid()
+        pid = sandbox_os.enter_pid_namespace(report, init=bool(inside & sandbox_os.CLONE_NEWPID)) \
+            if self.pid else os.getpid()
         sandbox_os.set_limits(dict(self.limits))
         if self.uid is not None:
             sandbox_os.become(self.uid, self.uid)
