@@ -9,7 +9,9 @@ one; an LMS instructor role makes a learner account an instructor.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import logging
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -37,6 +39,7 @@ from nbcred.store.models import (
     User,
 )
 
+log = logging.getLogger(__name__)
 CONTINUE = "lti_continue"
 CONTINUE_LIFETIME = timedelta(minutes=5)
 __all__ = ["LaunchRefused", "PlatformCallFailed", "RegistrationError"]  # the errors front ends map
@@ -85,8 +88,8 @@ class Landing:
     account: Account
     target: str
     deep_link: DeepLinkRequest | None = None
-    title: str = ""
-    notes: list[str] = field(default_factory=list)
+    roster: tuple[str, str, str] | None = None
+    """(issuer, client id, context id) of an instructor's launch in a course with a roster service."""
 
 
 def _info(session: Session, row: LtiPlatform) -> PlatformInfo:
@@ -230,7 +233,9 @@ def _land(ctx: ServiceContext, session: Session, verified: launch.Launch) -> Lan
         member.subject, member.role, member.launched_at = verified.subject, role, func.now()
     if not verified.instructor:  # a grading from before this launch reaches the gradebook too
         scores.queue_for(session, ctx.settings, learner_id=account.learner, assessment_id=assessment)
-    return Landing(account, f"/assessments/{assessment}")
+    roster = (verified.issuer, verified.client_id, verified.context_id) if (
+        verified.instructor and verified.context_id and verified.memberships_url) else None
+    return Landing(account, f"/assessments/{assessment}", roster=roster)
 
 
 def _assessment_of(session: Session, verified: launch.Launch) -> str | None:
@@ -398,6 +403,22 @@ def sync_roster(ctx: ServiceContext, *, issuer: str, context_id: str, client_id:
             if row is not None:
                 row.cohort_id = cohort
     return RosterSync(cohort, title, members, stored)
+
+
+def sync_roster_later(ctx: ServiceContext, *, issuer: str, client_id: str, context_id: str
+                      ) -> threading.Thread:
+    """Sync a course's roster in a background thread (an instructor's launch: no wait for the LMS)."""
+    def run() -> None:
+        try:
+            done = sync_roster(ctx, issuer=issuer, client_id=client_id, context_id=context_id)
+            log.info("roster of %s %s: %d learners in cohort %s", issuer, context_id, done.stored,
+                     done.cohort)
+        except Exception:  # the launch went on; the next one (or the command) tries again
+            log.exception("syncing the roster of %s %s failed", issuer, context_id)
+
+    thread = threading.Thread(target=run, name="nbcred-lti-roster", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True)

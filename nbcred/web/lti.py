@@ -75,6 +75,9 @@ def lti_launch(request: Request, id_token: Annotated[str, Form()] = "",
     target = landing.target
     if landing.deep_link is not None:
         target = f"/lti/deep-link?request={_deep_links(request).dumps(landing.deep_link.as_dict())}"
+    if landing.roster is not None:  # an instructor's launch: the course's roster, in the background
+        issuer, client_id, course = landing.roster
+        lti.sync_roster_later(context(request), issuer=issuer, client_id=client_id, context_id=course)
     start_session(request, landing.account)
     session(request)["lti"] = True  # the cookie is SameSite=None; Secure under HTTPS (LMS frames)
     code = lti.continuation(context(request), landing.account, target)

@@ -198,3 +198,32 @@ def test_client_assertion_audience_and_key_rotation(served: Served) -> None:
     assert jws.extract_compact(token.encode()).headers()["kid"] == new_kid
     third = lti.rotate_key(ctx)
     assert [k["kid"] for k in lti.jwks(ctx)["keys"]] == [new_kid, third]  # the oldest is retired
+
+
+def test_an_instructors_launch_syncs_the_roster(served: Served) -> None:
+    from nbcred.store.models import CohortMember
+    from tests.nbcred.lti.platform import INSTRUCTOR, LEARNER
+
+    platform, ctx = served.platform, served.course.ctx
+    platform.members = [
+        {"user_id": "lms-ada", "name": "Ada", "email": "ada@example.org", "roles": [LEARNER]},
+        {"user_id": "lms-new", "name": "Nadia New", "email": "nadia@uni.example", "roles": [LEARNER]},
+        {"user_id": "lms-gone", "name": "Gone", "email": "gone@uni.example", "roles": [LEARNER],
+         "status": "Inactive"},
+        {"user_id": "lms-grace", "name": "Grace", "email": "grace@example.org", "roles": [INSTRUCTOR]},
+    ]
+    teacher = Scenario("lms-grace", "Grace", "grace@example.org", roles=[INSTRUCTOR],
+                       custom={"assessment": ASSESSMENT}, context_id="course-7")
+    with httpx.Client(base_url=served.base, timeout=30) as client:
+        landed = launch(client, platform, "teacher", teacher)
+        assert landed.status_code == 200 and client.get("/api/v1/me").json()["role"] == "instructor"
+    deadline = time.monotonic() + 20
+    members: list[tuple[str, str]] = []
+    while time.monotonic() < deadline and len(members) < 2:
+        with ctx.store.session() as session:
+            members = sorted(session.execute(select(CohortMember.email, CohortMember.learner_id)
+                                             .where(CohortMember.cohort_id.like("lti-%-course-7"))).tuples())
+        time.sleep(0.3)
+    assert [email for email, _ in members] == ["ada@example.org", "nadia@uni.example"]
+    ada_learner = served.course.account("ada").learner
+    assert dict(members)["ada@example.org"] == ada_learner  # matched by e-mail, not a second learner
