@@ -25,7 +25,45 @@ def doctor_report(settings: Settings) -> list[DoctorCheck]:
     checks.append(DoctorCheck("workers", settings.workers >= 1, f"{settings.workers} local grading workers"))
     if settings.executor == "celery":
         checks.append(_broker(settings.broker_url))
+        checks.append(_broker(settings.result_backend, "result backend"))
+    if settings.executor == "celery" or settings.storage != "local":
+        checks.append(_database(settings))
+        checks.append(_storage(settings))
     return checks
+
+
+def _database(settings: Settings) -> DoctorCheck:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = settings.resolved_database_url()
+    try:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("select 1"))
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        return DoctorCheck("database", False, f"{redact(url)} unreachable: {exc.__class__.__name__}: "
+                           f"{str(exc).splitlines()[0]} (check NBCRED_DATABASE_URL)")
+    shared = not url.startswith("sqlite")
+    return DoctorCheck("database", True, f"{redact(url)} answers" + (
+        "" if shared else " (SQLite: this machine only)"))
+
+
+def _storage(settings: Settings) -> DoctorCheck:
+    from nbcred.storage import open_storage
+
+    try:
+        storage = open_storage(settings)
+        detail = storage.check()
+    except Exception as exc:  # any failure (a driver's, boto3's) is the report
+        return DoctorCheck("store", False, f"NBCRED_STORAGE={settings.storage}: {exc}")
+    if settings.executor == "celery" and not storage.shared:
+        return DoctorCheck("store", True, f"{detail}; workers on other machines cannot reach it: "
+                           "set NBCRED_STORAGE=database or s3://… on the app and every worker")
+    return DoctorCheck("store", True, detail)
 
 
 def _command_lines() -> DoctorCheck:
@@ -39,13 +77,13 @@ def _command_lines() -> DoctorCheck:
                  "password file)")
 
 
-def _broker(url: str) -> DoctorCheck:
+def _broker(url: str, what: str = "broker") -> DoctorCheck:
     if not url.startswith(("redis://", "rediss://")):
-        return DoctorCheck("broker", True, f"{redact(url)} (not checked: only Redis is probed)")
+        return DoctorCheck(what, True, f"{redact(url)} (not checked: only Redis is probed)")
     import redis
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.RedisError as exc:
-        return DoctorCheck("broker", False, f"Redis unreachable: {exc}")
-    return DoctorCheck("broker", True, "Redis answers")
+        return DoctorCheck(what, False, f"Redis at {redact(url)} unreachable: {exc}")
+    return DoctorCheck(what, True, f"Redis at {redact(url)} answers")

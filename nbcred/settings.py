@@ -107,6 +107,24 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0", description="Celery broker (Redis or amqp:// for RabbitMQ)."
     )
     result_backend: str = Field("redis://127.0.0.1:6379/1", description="Celery result backend.")
+    storage: str = Field(
+        "local",
+        description="Where uploads, assessment versions, executed notebooks, feedback, published files "
+        "and the issuer's keys live for every process: local (files under NBCRED_HOME, one machine), "
+        "database (content-addressed blobs in NBCRED_DATABASE_URL's database, PostgreSQL; app "
+        "processes and workers on any machine), or s3://bucket[/prefix] (an S3-compatible object "
+        "store; endpoint in NBCRED_S3_ENDPOINT_URL, keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of the S3-compatible store for NBCRED_STORAGE=s3://… (default: "
+        "AWS_ENDPOINT_URL, else Amazon S3).",
+    )
+    s3_region: str | None = Field(None, description="Region of that store (default: us-east-1).")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that may read /metrics (Prometheus format) besides an admin's API "
+        "token; give it to the monitoring system.",
+    )
     seed_secret: SecretStr = Field(
         SecretStr("nbcred-default-seed-secret"),
         description="Secret mixed into each learner's papermill seed so seeds cannot be predicted.",
@@ -319,6 +337,16 @@ class Settings(BaseSettings):
         if cleaned.startswith("domains:") and cleaned.removeprefix("domains:").strip(" ,"):
             return cleaned
         raise ValueError("NBCRED_SIGNUP is off, open, invite or domains:example.edu,example.org")
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        cleaned = value.strip()
+        if cleaned.lower() in ("local", "database"):
+            return cleaned.lower()
+        if cleaned.startswith("s3://") and cleaned.removeprefix("s3://").split("/", 1)[0]:
+            return cleaned
+        raise ValueError("NBCRED_STORAGE is local, database or s3://bucket[/prefix]")
 
     @field_validator("trusted_issuers", mode="before")
     @classmethod

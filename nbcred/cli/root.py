@@ -297,7 +297,9 @@ def show_settings() -> None:
 
 @app.command()
 def doctor() -> None:
-    """Check which sandbox mechanisms work here (each tried for real) and why any do not."""
+    """Check this machine: the sandbox mechanisms (each tried for real, and why any do not work),
+    and with NBCRED_EXECUTOR=celery or a shared NBCRED_STORAGE what a grading worker must reach:
+    the broker, the result backend, the store and the database."""
     from rich.table import Table
 
     from nbcred.doctor import doctor_report
@@ -313,21 +315,27 @@ def doctor() -> None:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def worker(ctx: typer.Context) -> None:
-    """Start a Celery grading worker (extra options are passed to ``celery worker``).
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", "-c", min=1, help="Worker processes on this machine (each grades one "
+        "notebook at a time; one per core is usual).")] = 1,
+) -> None:
+    """Start Celery grading workers (extra options are passed to ``celery worker``).
 
-    The broker and result backend come from NBCRED_BROKER_URL / NBCRED_RESULT_BACKEND: an option
-    holding a URL with a password is refused, since every process can read a command line.
+    A worker needs only the package and the settings: NBCRED_BROKER_URL, NBCRED_RESULT_BACKEND,
+    NBCRED_STORAGE (and NBCRED_DATABASE_URL when the store is the database); it fetches each
+    assessment version and submission from the shared store. An option holding a URL with a
+    password is refused, since every process can read a command line.
     """
-    from nbcred.executors.celery_app import app as celery
+    from nbcred.executors.workers import run_workers
 
     for arg in ctx.args:
         try:
             refuse_password(arg, option="celery worker option", setting="NBCRED_BROKER_URL")
         except ValueError as exc:
             raise fail(exc) from exc
-    celery.worker_main(["worker", "--pool=solo", f"--queues={celery.conf.task_default_queue}",
-                        "--loglevel=INFO", *ctx.args])
+    raise typer.Exit(run_workers(concurrency, ctx.args))
 
 
 def main() -> None:

@@ -11,15 +11,21 @@ outright (``kill -9``) is delivered again after the visibility timeout. Every ta
 result is stored once under that key (``SET NX``), so a redelivered task returns the stored
 result instead of grading again, and the parent receives exactly one result per submission.
 
-Results travel back through the result backend; the parent process records them in the gradebook
-(workers never open the database), so workers need only the broker, the assessment and
-submission folders (a shared filesystem) and the settings.
+Tasks carry identifiers, never paths (:mod:`nbcred.executors.shipping`): the assessment's
+fingerprint and the submission's content hash, whose bytes the sender put in the shared store
+(``NBCRED_STORAGE``). A worker fetches each assessment version once, grades, and ships the
+feedback page and executed notebooks back through the store; the result itself travels through
+the result backend and the sending process records it in the gradebook. So a worker needs only
+the package and the settings: the broker, the result backend and the store (with
+``NBCRED_STORAGE=database``, the database) — no checkout, no catalogue, no shared folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,11 +36,21 @@ from celery.result import AsyncResult, ResultSet
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from grader.grade import content_hash, learner_id
+from grader.grade import learner_id
 from grader.results import CellScore, CompetencyScore, GradeResult, IntegrityFlag, TestFeedback
+from nbcred.executors.shipping import (
+    AssessmentCache,
+    Ticket,
+    fetch_submission,
+    receive_feedback,
+    ship_assessment,
+    ship_feedback,
+    ship_submission,
+)
 from nbcred.executors.work import JobGrader, error_result
 from nbcred.pipeline import GradeJob
 from nbcred.settings import Settings
+from nbcred.storage import open_storage
 
 
 class CelerySettings(BaseSettings):
@@ -68,7 +84,34 @@ def make_app(settings: Settings, extra: CelerySettings | None = None) -> Celery:
 
     app.task(name=TASK, bind=True)(bulk_sign_task)
     _mail_on_workers(settings)
+    _heartbeat_on_workers(settings)
     return app
+
+
+HEARTBEAT_SECONDS = 10
+WORKER_KEY = "nbcred:worker:"
+
+
+def _heartbeat_on_workers(settings: Settings) -> None:
+    """Each worker process says it is alive in the result backend (``nbcred:worker:<name>``,
+    expiring after three missed beats): ``/metrics`` counts them."""
+    import threading
+
+    from celery import signals
+
+    def started(sender: Any = None, **_: Any) -> None:
+        name = WORKER_KEY + str(getattr(sender, "hostname", None) or "worker")
+        client = redis.Redis.from_url(settings.result_backend)
+
+        def beat() -> None:
+            while True:
+                with contextlib.suppress(redis.exceptions.RedisError):
+                    client.set(name, "1", ex=3 * HEARTBEAT_SECONDS)
+                time.sleep(HEARTBEAT_SECONDS)
+
+        threading.Thread(target=beat, name="nbcred-heartbeat", daemon=True).start()
+
+    signals.worker_ready.connect(started, weak=False)
 
 
 _mailers: list[Any] = []
@@ -97,7 +140,7 @@ def _mail_on_workers(settings: Settings) -> None:
     signals.worker_shutdown.connect(stopping, weak=False)
 
 
-_graders: dict[int, JobGrader] = {}
+_graders: dict[int, WorkerGrader] = {}
 
 
 def to_json(result: GradeResult) -> str:
@@ -115,51 +158,88 @@ def from_json(text: str | bytes) -> GradeResult:
     return GradeResult(**data)
 
 
-def _grade_task(self: Any, assessment: str, submission: str, learner: str | None, key: str) -> str:
+class WorkerGrader:
+    """What one worker process keeps between tasks: the store, assessment versions by fingerprint
+    (fetched once), and the job grader (its runner, built once)."""
+
+    def __init__(self, settings: Settings, runner: str) -> None:
+        self.settings = settings
+        self.storage = open_storage(settings)
+        self.cache = (settings.home.expanduser() / "cache").resolve()
+        self.assessments = AssessmentCache(self.storage, self.cache)
+        self.jobs = JobGrader(settings, runner)
+
+    def grade(self, ticket: Ticket) -> GradeResult:
+        """Fetch, grade, ship the feedback back; every failure becomes an error in the result."""
+        try:
+            assessment = self.assessments.get(ticket.fingerprint, ticket.assessment)
+            folder = fetch_submission(self.storage, ticket.assessment, ticket.submission, self.cache)
+        except Exception as exc:  # nothing to grade: say what is missing, do not pin the result
+            return GradeResult(
+                learner=ticket.learner, assessment=ticket.assessment, assessment_version="", score=0.0,
+                max_score=0.0, passed=False, cells=[], competencies=[], tampered_cells=[],
+                errors=[f"the worker could not fetch the job's content: {exc}"], content_hash="")
+        self.jobs.adopt(assessment)
+        result = self.jobs.grade(GradeJob(str(assessment.root), str(folder), ticket.learner))
+        feedback_root = (self.settings.home.expanduser() / "feedback").resolve()
+        return ship_feedback(self.storage, feedback_root, result)
+
+
+def _grade_task(self: Any, ticket: dict[str, Any]) -> str:
     """Grade one submission, at most once per key: a stored result is returned as it is."""
     settings: Settings = self.app.conf.nbcred_settings
     extra: CelerySettings = self.app.conf.nbcred_extra
+    job = Ticket.from_json(ticket)
     store = redis.Redis.from_url(settings.result_backend)
-    done = f"nbcred:result:{key}"
+    done = f"nbcred:result:{job.key}"
     stored = store.get(done)
     if isinstance(stored, bytes):
         return stored.decode()
-    lock = f"nbcred:grading:{key}"
+    lock = f"nbcred:grading:{job.key}"
     if not store.set(lock, self.request.hostname or "worker", nx=True, ex=extra.visibility_timeout):
         raise self.retry(countdown=2)  # another worker is grading this very submission
     try:
-        grader = _graders.setdefault(id(self.app), JobGrader(settings, extra.runner))
-        result = grader.grade(GradeJob(assessment, submission, learner))
+        grader = _graders.get(id(self.app))
+        if grader is None:
+            grader = _graders[id(self.app)] = WorkerGrader(settings, extra.runner)
+        result = grader.grade(job)
         text = to_json(result)
-        if not result.content_hash:  # not graded at all (e.g. missing folder): do not pin it
+        if not result.content_hash:  # not graded at all (e.g. content missing): do not pin it
             return text
         if not store.set(done, text, nx=True, ex=extra.result_ttl):
             again = store.get(done)  # another delivery finished first: its result is the one
             if isinstance(again, bytes):
                 text = again.decode()
+        store.incr("nbcred:metrics:graded")
         return text
     finally:
         store.delete(lock)
 
 
 class CeleryExecutor:
-    """Sends each job to the Celery queue and reports results as workers finish them."""
+    """Ships each job's content to the shared store, queues a ticket naming it, and reports
+    results as workers finish them (their feedback files pulled into this process's home)."""
 
     def __init__(self, *, settings: Settings, extra: CelerySettings | None = None) -> None:
         self.settings = settings
         self.app = make_app(settings, extra)
+        self.storage = open_storage(settings)
         self._grader = JobGrader(settings, "plain")  # loads assessments for keys; never runs kernels
 
-    def key(self, job: GradeJob) -> str:
-        """The job's idempotency key: learner, assessment fingerprint, submission content hash."""
+    def ticket(self, job: GradeJob) -> Ticket | None:
+        """The job as a ticket, its content shipped; None if it cannot be graded at all."""
         try:
             assessment = self._grader.assessment(job.assessment)
         except Exception:
-            return f"{job.learner}:{job.assessment}:{job.submission}".replace("/", "_")
+            return None
         submission = Path(job.submission)
+        if not submission.is_dir():
+            return None
         learner = job.learner or learner_id(submission, assessment)
-        digest = content_hash(submission, assessment) if submission.is_dir() else "missing"
-        return f"{learner}:{assessment.fingerprint}:{digest}"
+        ship_assessment(self.storage, assessment)
+        digest = ship_submission(self.storage, assessment, submission)
+        return Ticket(assessment.id, assessment.fingerprint, digest, learner,
+                      f"{learner}:{assessment.fingerprint}:{digest}")
 
     def grade(
         self, jobs: Sequence[GradeJob], *, on_result: Callable[[GradeJob, GradeResult], None]
@@ -167,21 +247,28 @@ class CeleryExecutor:
         """Queue every job, then call ``on_result`` once per job as results arrive."""
         waiting: dict[str, list[GradeJob]] = {}
         for job in jobs:
-            key = self.key(job)
-            if key not in waiting:
-                args = [str(Path(job.assessment).resolve()), str(Path(job.submission).resolve()),
-                        job.learner, key]
-                self.app.send_task("nbcred.grade", args=args, task_id=key)
-            waiting.setdefault(key, []).append(job)
+            ticket = self.ticket(job)
+            if ticket is None:
+                on_result(job, self._grader.grade(job))  # reports why (missing folder, bad assessment)
+                continue
+            if ticket.key not in waiting:
+                # a result left under this id by an earlier run (an error, say) is not this run's
+                AsyncResult(ticket.key, app=self.app).forget()
+                self.app.send_task("nbcred.grade", args=[ticket.as_json()], task_id=ticket.key)
+            waiting.setdefault(ticket.key, []).append(job)
+        feedback_root = (self.settings.home.expanduser() / "feedback").resolve()
 
         def arrived(task_id: str, value: Any) -> None:
             for job in waiting.pop(task_id, []):
-                result = from_json(value) if isinstance(value, str) else error_result(
-                    job, f"the grading task failed: {value!r}")
+                if isinstance(value, str):
+                    result = receive_feedback(self.storage, feedback_root, from_json(value))
+                else:
+                    result = error_result(job, f"the grading task failed: {value!r}")
                 on_result(job, result)
 
-        ResultSet([AsyncResult(k, app=self.app) for k in list(waiting)], app=self.app).join_native(
-            callback=arrived, propagate=False)
+        if waiting:
+            ResultSet([AsyncResult(k, app=self.app) for k in list(waiting)], app=self.app).join_native(
+                callback=arrived, propagate=False)
 
 
 app = make_app(Settings())

@@ -96,6 +96,10 @@ class JobGrader:
             self._assessments[path] = load_assessment(path)
         return self._assessments[path]
 
+    def adopt(self, assessment: Assessment) -> None:
+        """Know ``assessment`` by its folder without loading it again (a worker's fetched copy)."""
+        self._assessments.setdefault(str(assessment.root), assessment)
+
     def runner(self, assessment: Assessment) -> NotebookRunner:
         """The runner, built on first use."""
         if self._runner is None:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from credentials import revocationlist
-from nbcred.issuance.identity import IssuerIdentity, write_json
+from nbcred.issuance.identity import IssuerIdentity, publish_json, refresh_published
 from nbcred.issuance.statuslists import published_path
 from nbcred.settings import Settings
 from nbcred.store import Store
@@ -49,8 +49,10 @@ def publish(settings: Settings, store: Store, identity: IssuerIdentity, *,
             missing_only: bool = False) -> Path:
     """Write the revocation list under ``<home>/public`` (only if absent with ``missing_only``)."""
     path = published_path(settings, list_url(settings))
+    if missing_only:
+        refresh_published(settings, path)
     if not (missing_only and path.is_file()):
-        write_json(path, build(settings, store, identity))
+        publish_json(settings, path, build(settings, store, identity))
     return path
 
 

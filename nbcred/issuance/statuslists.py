@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from credentials import statuslist as sl
 from nbcred.errors import IssuanceError
-from nbcred.issuance.identity import IssuerIdentity, write_json
+from nbcred.issuance.identity import IssuerIdentity, publish_json, refresh_published
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import StatusListRecord
@@ -203,7 +203,7 @@ def publish(
         with store.session() as session:
             _record, state = _load(session, url)
         signed = state.signed_credential(issuer=identity.did, sign=identity.sign)
-        write_json(path, signed)
+        publish_json(settings, path, signed)
         written.append(path)
     return written
 
@@ -223,6 +223,7 @@ def published_list(
         return None
     url = f"{settings.public_base_url.rstrip('/')}/status/{purpose}/{number}"
     path = published_path(settings, url)
+    refresh_published(settings, path)  # another app process may have signed it anew
     if not path.is_file():
         if url not in record_urls(store):  # the open list before any credential: create it empty
             with store.session() as session:

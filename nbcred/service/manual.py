@@ -71,12 +71,16 @@ def _target(ctx: ServiceContext, submission_id: str) -> _Target:
                            "automatic grading has finished")
         assessment_id, fingerprint, version = row.assessment_id, row.fingerprint, row.assessment_version
         submission_pk, upload_path = grading.submission_id, row.upload_path
+        digest = row.content_hash
     assessment = assessment_for(ctx, assessment_id, fingerprint)
     if assessment is None:
         raise Conflict(f"version {version} of {assessment_id}, which submission {submission_id} was "
                        "graded with, is no longer stored (it was changed before versions were kept); "
                        "regrade the submission against the current version to grade it")
-    return _Target(submission_id, submission_pk, assessment, upload_path)
+    from nbcred.service.shared import upload_folder
+
+    folder = upload_folder(ctx, assessment_id, digest, upload_path)
+    return _Target(submission_id, submission_pk, assessment, str(folder))
 
 
 def _cell_info(assessment: Assessment, notebook: str, grade_id: str) -> GradeCell:

@@ -40,6 +40,7 @@ class Claim:
     id: str
     assessment: str
     job: GradeJob
+    upload: tuple[str, str, str] = ("", "", "")  # assessment id, content hash, recorded path
 
 
 def worker_name() -> str:
@@ -87,8 +88,9 @@ def claim(ctx: ServiceContext, *, worker: str, limit: int) -> list[Claim]:
                 row.status, row.error, row.finished_at = "error", (
                     f"assessment {row.assessment_id} is no longer in the catalogue"), now
                 continue
+            where = (row.assessment_id, row.content_hash, row.upload_path)
             claims.append(Claim(row.id, row.assessment_id, GradeJob(
-                str(assessment.root), row.upload_path, row.learner_id)))
+                str(assessment.root), row.upload_path, row.learner_id), where))
     return claims
 
 
@@ -230,9 +232,15 @@ class Dispatcher:
 
     def _claim_some(self) -> None:
         for claimed in claim(self.ctx, worker=self.worker, limit=self.pool.free()):
+            if not Path(claimed.job.submission).is_dir() and claimed.upload[0]:
+                from nbcred.service.shared import upload_folder  # stored by another app process
+
+                folder = upload_folder(self.ctx, *claimed.upload)
+                claimed = replace(claimed, job=replace(claimed.job, submission=str(folder)))
             if not Path(claimed.job.submission).is_dir():
-                fail(self.ctx, claimed, "the uploaded files are missing on this server "
-                     "(check that every app process shares NBCRED_HOME); submit again")
+                fail(self.ctx, claimed, "the uploaded files are missing on this server and in the shared "
+                     "store (set the same NBCRED_STORAGE=database or s3://… in every app process); "
+                     "submit again")
                 self.on_change(claimed.id)
                 continue
             with self._lock:

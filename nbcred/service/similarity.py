@@ -54,7 +54,10 @@ def similarity(ctx: ServiceContext, assessment_id: str, *,
             latest[row.learner_id] = (row, name or row.learner_id)  # later uploads replace earlier
         people = {row.id: Compared(row.id, row.learner_id, name, row.attempt)
                   for row, name in latest.values()}
-        folders = [Path(row.upload_path) for row, _ in latest.values()]
+        where = [(row.assessment_id, row.content_hash, row.upload_path) for row, _ in latest.values()]
+    from nbcred.service.shared import upload_folder
+
+    folders = [upload_folder(ctx, *w) for w in where]
     report = compare_submissions(assessment=assessment, submissions=folders, labels=list(people),
                                  options=SimilarityOptions(threshold=threshold, workers=1))
     return CohortSimilarity(assessment_id, assessment.spec.title, threshold, report, people)

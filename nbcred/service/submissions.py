@@ -112,7 +112,10 @@ def submit(
     if earlier is not None:
         return earlier
     stored = store_upload(ctx.settings, assessment, notebooks)
+    from nbcred.service.shared import share_upload
     from nbcred.service.versions import keep
+
+    share_upload(ctx, assessment, stored.path, stored.content_hash)  # other app processes see it
 
     keep(ctx, assessment)  # the version this attempt is graded with stays available
     for tries in range(1, RACE_RETRIES + 1):
@@ -234,22 +237,28 @@ def feedback_html(ctx: ServiceContext, account: Account, submission_id: str) -> 
     if detail.info.status in ("queued", "running"):
         raise NotFound(f"submission {submission_id} is {detail.info.status}: "
                        "the feedback comes once it is graded")
-    if not detail.feedback_path or not Path(detail.feedback_path).is_file():
+    from nbcred.service.shared import feedback_here
+
+    page = feedback_here(ctx, detail.feedback_path, detail.info.assessment, detail.info.learner,
+                         detail.result.get("content_hash", "") if detail.result else "")
+    if page is None:
         raise NotFound(f"submission {submission_id} has no feedback page"
                        + (f": {detail.error}" if detail.error else ""))
-    return scrub(Path(detail.feedback_path).read_text(encoding="utf-8"), ctx.settings)
+    return scrub(page.read_text(encoding="utf-8"), ctx.settings)
 
 
 def executed_notebooks(ctx: ServiceContext, account: Account, submission_id: str) -> dict[str, Path]:
     """The graded notebooks as the learner may see them (hidden tests removed), by notebook name."""
-    from grader.learner_view import executed_folder
+    from nbcred.service.shared import executed_here
 
     with ctx.store.session() as session:
         row = _visible(session, account, submission_id)
-        folder = executed_folder((ctx.settings.home / "feedback").resolve(), row.assessment_id,
-                                 row.learner_id, row.content_hash)
+        assessment_id, learner, digest = row.assessment_id, row.learner_id, row.content_hash
         done = row.status in ("graded", "error")
-    if not done or not folder.is_dir():
+    if not done:
+        return {}
+    folder = executed_here(ctx, assessment_id, learner, digest)
+    if not folder.is_dir():
         return {}
     return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
 
@@ -272,9 +281,12 @@ def executed_notebook_page(
 
 def uploaded_notebooks(ctx: ServiceContext, account: Account, submission_id: str) -> dict[str, Path]:
     """The notebooks as the learner uploaded them, by notebook name (owner and staff)."""
+    from nbcred.service.shared import upload_folder
+
     with ctx.store.session() as session:
         row = _visible(session, account, submission_id)
-        folder = Path(row.upload_path)
+        where = (row.assessment_id, row.content_hash, row.upload_path)
+    folder = upload_folder(ctx, *where)
     if not folder.is_dir():
         return {}
     return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -638,3 +639,34 @@ class HolderCopy(Base):
     protocol: Mapped[str] = mapped_column(String(20))  # openid4vci | vcapi
     document: Mapped[dict] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredBlob(Base):
+    """A blob of the shared store (``NBCRED_STORAGE=database``), known by its content's SHA-256."""
+
+    __tablename__ = "storage_blobs"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredChunk(Base):
+    """One piece (up to 1 MiB) of a stored blob, in order: blobs are streamed, never read whole."""
+
+    __tablename__ = "storage_chunks"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoredName(Base):
+    """A name in the shared store (an upload, an executed notebook, a key) and the blob it is."""
+
+    __tablename__ = "storage_names"
+
+    name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,223 @@
+"""A small production layout on this machine: PostgreSQL and Redis, app processes (``nbcred
+serve``) each with its own NBCRED_HOME, and grading workers (``nbcred worker``) that see none of
+the app's files: each worker runs in a mount namespace of its own where the app's homes, the
+catalogue and the checkout's sample folders are covered by empty tmpfs mounts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[3]
+NBCRED = str(Path(sys.executable).parent / "nbcred")
+REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class App:
+    """One ``nbcred serve``: its address, home and process."""
+
+    base: str
+    home: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def get(self, path: str, token: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kw)
+
+
+@dataclass
+class Worker:
+    """One ``nbcred worker`` in its own mount namespace."""
+
+    home: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+    marker: Path  # written inside the namespace: what the worker could see of the app
+
+    def kill_tree(self) -> None:
+        """SIGKILL the worker and everything it started (a machine lost mid-task)."""
+        try:
+            procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+        except psutil.NoSuchProcess:
+            return
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def received(self) -> int:
+        """How many grading tasks this worker has taken from the queue so far (its log says)."""
+        return self.log.read_text(errors="replace").count("Task nbcred.grade[")  \
+            - self.log.read_text(errors="replace").count("succeeded in")
+
+
+@dataclass
+class Cluster:
+    """The settings every process shares, and the processes started so far."""
+
+    root: Path
+    database_url: str
+    catalogue: Path
+    queue: str = field(default_factory=lambda: f"nbcred-scale-{uuid.uuid4().hex[:8]}")
+    apps: list[App] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+
+    def shared_env(self) -> dict[str, str]:
+        """The five settings (and the test's queue) every app process and worker gets."""
+        keep = {k: v for k, v in os.environ.items() if not k.startswith("NBCRED_")}
+        return {**keep, "NBCRED_DATABASE_URL": self.database_url, "NBCRED_STORAGE": "database",
+                "NBCRED_EXECUTOR": "celery", "NBCRED_BROKER_URL": REDIS_URL,
+                "NBCRED_RESULT_BACKEND": REDIS_URL, "NBCRED_CELERY_QUEUE": self.queue,
+                "NBCRED_CELERY_VISIBILITY_TIMEOUT": "15", "NBCRED_KEY_PASSPHRASE": "scale-test-keys",
+                "NBCRED_SEED_SECRET": "scale-test-seed"}
+
+    def start_app(self, name: str) -> App:
+        port = free_port()
+        home = self.root / name / "home"
+        home.mkdir(parents=True)
+        log = self.root / name / "serve.log"
+        env = {**self.shared_env(), "NBCRED_HOME": str(home), "NBCRED_CATALOGUE": str(self.catalogue),
+               "NBCRED_SESSION_SECRET": "scale-test-session-secret-" + "x" * 40,
+               "NBCRED_PUBLIC_BASE_URL": "http://127.0.0.1:9",  # the same in every app process
+               "NBCRED_METRICS_TOKEN": "scale-metrics-token"}
+        process = subprocess.Popen([NBCRED, "serve", "--port", str(port)], cwd=self.root / name, env=env,
+                                   stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        app = App(f"http://127.0.0.1:{port}", home, process, log)
+        self.apps.append(app)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"nbcred serve stopped:\n{log.read_text()}")
+            try:
+                if httpx.get(app.base + "/healthz", timeout=2).status_code == 200:
+                    return app
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"nbcred serve did not answer:\n{log.read_text()}")
+
+    def hidden(self) -> list[Path]:
+        """What a worker must not see: every app home, the catalogue, the checkout's samples."""
+        return [*(a.home for a in self.apps), self.catalogue, ROOT / "assessments", ROOT / "notebooks"]
+
+    def start_worker(self, name: str, concurrency: int = 1) -> Worker:
+        home = self.root / name / "home"  # empty, its own
+        cwd = self.root / name / "cwd"
+        home.mkdir(parents=True)
+        cwd.mkdir()
+        log = self.root / name / "worker.log"
+        marker = self.root / name / "seen.json"
+        hide = " ".join(f"mount -t tmpfs -o size=1m,mode=000 nbcred-hidden {p};" for p in self.hidden())
+        probe = (f"{sys.executable} -c \"import json,os,sys; json.dump({{p: os.path.exists(p) and "
+                 f"len(os.listdir(p)) for p in sys.argv[1:]}}, open('{marker}','w'))\" "
+                 + " ".join(str(p) for p in self.hidden()))
+        script = f"set -e; {hide} cd {cwd}; {probe}; exec {NBCRED} worker --concurrency {concurrency} " \
+                 "--loglevel=INFO"
+        env = {**self.shared_env(), "NBCRED_HOME": str(home)}
+        process = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                                   env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        worker = Worker(home, process, log, marker)
+        self.workers.append(worker)
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text().endswith("}")) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"the worker stopped:\n{log.read_text()}")
+            time.sleep(0.1)
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.kill_tree()
+        for app in self.apps:
+            if app.process.poll() is None:
+                app.process.terminate()
+                try:
+                    app.process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    app.process.kill()
+                    app.process.wait()
+
+
+def people(database_url: str, home: Path, *who: tuple[str, str]) -> dict[str, str]:
+    """Accounts (email local part → role) made in the shared database; their API tokens."""
+    from nbcred.service import ServiceContext
+    from nbcred.service.users import add_user, create_token
+    from nbcred.settings import Settings
+
+    ctx = ServiceContext.open(Settings(home=home, database_url=database_url))
+    tokens = {}
+    for name, role in who:
+        add_user(ctx, email=f"{name}@example.org", name=name.title(), role=role, password=None)
+        tokens[name] = create_token(ctx, email=f"{name}@example.org", label="scale test").token
+    ctx.store.engine.dispose()
+    return tokens
+
+
+def submit(app: App, token: str, assessment: str, notebooks: dict[str, bytes]) -> dict[str, Any]:
+    files = [("files", (name, data, "application/x-ipynb+json")) for name, data in notebooks.items()]
+    response = httpx.post(app.base + "/api/v1/submissions", data={"assessment": assessment}, files=files,
+                          headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_done(app: App, token: str, submission: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = app.get(f"/api/v1/submissions/{submission}", token).json()
+        if body.get("status") in ("graded", "error"):
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"submission {submission} not graded in {timeout} s: {body}\n"
+                         f"{app.log.read_text()[-4000:]}")
+
+
+def sample(assessment: str, learner: str) -> dict[str, bytes]:
+    folder = ROOT / "notebooks" / assessment / learner
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.ipynb"))}
+
+
+def slowed(notebooks: dict[str, bytes], seconds: float) -> dict[str, bytes]:
+    """The notebooks with a pause added to the first answer cell (a submission that takes a while)."""
+    out = {}
+    for name, data in notebooks.items():
+        nb = json.loads(data)
+        for cell in nb["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell["cell_type"] == "code" and meta.get("solution"):
+                source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                cell["source"] = f"import time as _t; _t.sleep({seconds})\n" + source
+                break
+        out[name] = json.dumps(nb).encode()
+    return out
+
+
+def copy_catalogue(target: Path, *ids: str) -> Path:
+    target.mkdir(parents=True)
+    for assessment in ids:
+        shutil.copytree(ROOT / "assessments" / assessment, target / assessment)
+    return target

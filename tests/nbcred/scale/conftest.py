@@ -1,0 +1,38 @@
+"""Fixtures of the scale-out tests: a fresh PostgreSQL database, the test's Redis, a cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import empty_public_schema, unavailable
+from tests.nbcred.scale.cluster import REDIS_URL, Cluster, copy_catalogue
+
+
+@pytest.fixture()
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()  # this test's own db
+    except redis.exceptions.RedisError as exc:
+        unavailable(f"Redis at {REDIS_URL} is unreachable ({exc})")
+    return REDIS_URL
+
+
+@pytest.fixture()
+def cluster(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Cluster]:
+    """Nothing started yet: the shared settings, an absolute catalogue folder, an empty database."""
+    import shutil
+
+    if shutil.which("unshare") is None:
+        unavailable("unshare (util-linux) is needed to give workers their own mount namespace")
+    empty_public_schema(postgres_url)
+    built = Cluster(tmp_path, postgres_url, copy_catalogue(tmp_path / "catalogue", "pandas-cleaning",
+                                                            "exploratory-stats"))
+    try:
+        yield built
+    finally:
+        built.stop()
