@@ -30,6 +30,7 @@ from nbcred.web import (
     bulk_pages,
     instructor,
     lti,
+    metrics,
     oidc,
     pages,
     public,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.include_router(lti.router)
     app.include_router(pages.router)
     app.include_router(views.router)
+    app.include_router(metrics.router)
     _handlers(app)
 
     @app.middleware("http")

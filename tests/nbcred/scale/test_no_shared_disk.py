@@ -11,6 +11,7 @@ empty NBCRED_HOME of its own.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 from nbcred.store.models import Grading, IssuedCredential, StoredName, WebSubmission
-from tests.nbcred.scale.cluster import App, Cluster, people, sample, slowed, submit, wait_done
+from tests.nbcred.scale.cluster import NBCRED, App, Cluster, people, sample, slowed, submit, wait_done
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,6 +74,18 @@ def test_a_worker_that_sees_no_app_file_grades_and_the_credential_is_issued(
     assert feedback.status_code == 200 and "cleaning" in feedback.text.lower()
     executed = app.get(f"/api/v1/submissions/{queued['ada']['id']}/notebooks/cleaning", tokens["ines"])
     assert executed.status_code == 200, executed.text[:500]
+    # monitoring: protected, and the figures come from the shared services
+    assert httpx.get(app.base + "/metrics").status_code == 401
+    assert app.get("/metrics", tokens["ada"]).status_code == 403
+    for token in ("scale-metrics-token", tokens["alan"]):
+        scraped = app.get("/metrics", token)
+        assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    figures = _figures(scraped.text)
+    assert figures["nbcred_workers"] == 2, scraped.text  # --concurrency 2: two processes beat
+    assert figures["nbcred_queue_depth"] == 0 and figures["nbcred_gradings"] == 3
+    assert figures['nbcred_submissions{status="graded"}'] == 3
+    assert figures['nbcred_grading_rate_per_minute{window="300s"}'] == pytest.approx(3 / 5)
+    assert figures["nbcred_broker_up"] == 1
     with _engine(cluster) as engine, engine.connect() as conn:
         names = set(conn.scalars(select(StoredName.name)))
     assert any(n.startswith("feedback/pandas-cleaning/") for n in names), names
@@ -146,3 +159,31 @@ def _engine(cluster: Cluster) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _figures(text: str) -> dict[str, float]:
+    """Prometheus text as ``{"name{labels}": value}``."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def test_doctor_checks_what_a_worker_must_reach(cluster: Cluster, tmp_path: Path) -> None:
+    env = {**cluster.shared_env(), "NBCRED_HOME": str(tmp_path / "worker-home")}
+    good = subprocess.run([NBCRED, "doctor"], env={**env, "COLUMNS": "300"}, capture_output=True,
+                          text=True, timeout=300)
+    rows = {line.split("│")[1].strip(): line for line in good.stdout.splitlines() if line.count("│") >= 3}
+    for check in ("broker", "result backend", "database", "store"):
+        assert "yes" in rows[check], good.stdout
+    assert "database (postgresql" in rows["store"]
+    bad = subprocess.run([NBCRED, "doctor"], capture_output=True, text=True, timeout=300, env={
+        **env, "COLUMNS": "300", "NBCRED_BROKER_URL": "redis://127.0.0.1:1/0",
+        "NBCRED_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"})
+    assert bad.returncode != 0
+    rows = {line.split("│")[1].strip(): line for line in bad.stdout.splitlines() if line.count("│") >= 3}
+    assert "no" in rows["broker"] and "unreachable" in rows["broker"], bad.stdout
+    assert "no" in rows["database"] and "NBCRED_DATABASE_URL" in bad.stdout
+    assert "no" in rows["store"]
