@@ -1,7 +1,7 @@
 """What building a kernel's filesystem view costs: ``private_filesystem`` timed in forked children.
 
 Each round forks a child that enters a new mount namespace and builds the view the sandbox gives
-a kernel (the allow-list of :func:`grader.sandbox.allowed_paths`, a scratch tmpfs, ``pivot_root``);
+a kernel (the allow-list of :func:`grader.sandbox_paths.allowed_paths`, a scratch tmpfs, ``pivot_root``);
 prints the median and the 90th percentile in milliseconds. Needs root (as the sandbox does)::
 
     .venv/bin/python bench/sandbox_view.py -n 40

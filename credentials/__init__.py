@@ -34,6 +34,8 @@ SURFACE: dict[str, str] = {
     "format_created": "credentials.proof",
     "hash_proof": "credentials.proof",
     "default_canonicalizer": "credentials.template_canon",
+    "TemplateCanonicalizer": "credentials.template_canon",
+    "shape_of": "credentials.template_canon",
     # keys and identifiers
     "KeyPair": "credentials.keys",
     "KeyStore": "credentials.keys",

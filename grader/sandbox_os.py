@@ -129,7 +129,7 @@ def private_filesystem(
 
     Call in a new mount namespace, as root in it. A new root (a small tmpfs, read-only once built)
     holds only: each ``keep`` path bound read-only at the same place (the Python environment, the
-    system's shared libraries and data, see :func:`grader.sandbox.allowed_paths`; a kept symbolic
+    system's shared libraries and data, see :func:`grader.sandbox_paths.allowed_paths`; a kept symbolic
     link is re-created as a link), the harmless devices (``/dev/null``, ``zero``, ``full``,
     ``random``, ``urandom``), ``/proc``, an ``/etc`` naming no host user, and ``/tmp``: a tmpfs of
     ``scratch_mb`` (``/var/tmp`` and ``/dev/shm`` are the same one), the only place the kernel can

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grader import sandbox_os
+from grader.sandbox_paths import allowed_paths
 
 #: Numeric ids for sandboxed kernels are ``UID_BASE + pid``: unique per live kernel, no passwd entry.
 UID_BASE = 1_600_000_000
@@ -78,8 +79,6 @@ def _try_network() -> None:
 
 def _try_mounts() -> None:
     _unshare(sandbox_os.CLONE_NEWNS)
-    from grader.sandbox import allowed_paths
-
     sandbox_os.private_filesystem([], allowed_paths(), [], 8, None)
     if not os.path.exists(sys.executable):
         raise OSError("the interpreter is not visible in the allow-listed filesystem")

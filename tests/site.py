@@ -46,7 +46,8 @@ class Site:
 @contextmanager
 def build(root: Path) -> Iterator[Site]:
     from nbcred.service import manual
-    from nbcred.service.users import account_for_token, add_user, create_token, set_password
+    from nbcred.service.sessions import set_password
+    from nbcred.service.users import account_for_token, add_user, create_token
     from nbcred.web.app import create_app
 
     port = free_port()

@@ -22,8 +22,9 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -58,11 +59,17 @@ def shape_key(item: Any, *, expires_after_days: int | None) -> tuple[Any, ...]:
             item.expires_at is not None, expires_after_days is not None)
 
 
+def parse_item_time(value: str | None) -> datetime | None:
+    """A row's ISO date-time (UTC when it names no zone)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def fields_of(item: Any, *, now: datetime, salt: str | None,
               expires_after_days: int | None) -> tuple[str | None, ...]:
     """The row's strings in :data:`FIELDS` order, computed as the builder computes them."""
-    from nbcred.bulk.signing import parse_item_time
-
     recipient = ob3.RecipientIdentity(email=item.email) if salt is None else \
         ob3.RecipientIdentity(email=item.email, salt=salt)
     identity = recipient.to_json()
@@ -87,9 +94,8 @@ class TemplateMismatch(Exception):
 class DocumentTemplate:
     """The document of one achievement and shape with each of :data:`FIELDS` as a sentinel."""
 
-    def __init__(self, context: Any, item: Any, *, now: datetime) -> None:
-        from nbcred.bulk.signing import build_document
-
+    def __init__(self, build_document: Callable[..., dict[str, Any]], context: Any, item: Any, *,
+                 now: datetime) -> None:
         token = secrets.token_hex(8)
         self._sentinels = [f"urn:x-nbcred-field:{token}:{name}" for name in FIELDS]
         plan = context.plans[item.achievement]
@@ -161,11 +167,9 @@ class DocumentTemplate:
         return Signed(str(fields[0]), f'{text[:-1]}, "proof": {json.dumps([proof])}}}', fields[2])
 
 
-def same_as_built(template: DocumentTemplate, context: Any, item: Any, fields: tuple[str | None, ...],
-                  *, now: datetime) -> bool:
-    """True when the template gives the builder's document for this row (its salt and dates)."""
-    from nbcred.bulk.signing import build_document
-
+def same_as_built(template: DocumentTemplate, build_document: Callable[..., dict[str, Any]], context: Any,
+                  item: Any, fields: tuple[str | None, ...], *, now: datetime) -> bool:
+    """True when the template gives ``build_document``'s document for this row (its salt and dates)."""
     built = build_document(replace(context, identity_salt=fields[4]), item, now=now)
     return json.loads(template.document_text(fields)) == built and \
         shape_of(built) == (template.shape, template.values(fields))

@@ -46,7 +46,8 @@ from nbcred.catalogue import Catalogue
 from nbcred.errors import NbcredError
 from nbcred.issuance import statuslists
 from nbcred.issuance.identity import load_identity
-from nbcred.issuance.issuer import CredentialIssuer, mark_superseded, parse_time
+from nbcred.issuance.issuer import CredentialIssuer, mark_superseded
+from nbcred.issuance.slots import parse_time
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import IssuedCredential

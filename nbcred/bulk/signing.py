@@ -28,6 +28,7 @@ from nbcred.bulk.fastsign import (
     Signed,
     TemplateMismatch,
     fields_of,
+    parse_item_time,
     same_as_built,
     shape_key,
 )
@@ -107,14 +108,6 @@ class SignedChunk:
     timings: Timings
 
 
-def parse_item_time(value: str | None) -> datetime | None:
-    """A row's ISO date-time (UTC when it names no zone)."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def build_document(context: SigningContext, item: BulkItem, *, now: datetime) -> dict[str, Any]:
     """The unsigned Open Badges 3.0 credential for one roster row."""
     plan = context.plans[item.achievement]
@@ -192,14 +185,15 @@ class Signer:
         key = shape_key(item, expires_after_days=plan.expires_after_days)
         if key not in self.templates:
             try:
-                self.templates[key] = DocumentTemplate(self.context, item, now=now)
+                self.templates[key] = DocumentTemplate(build_document, self.context, item, now=now)
             except TemplateMismatch:
                 self.templates[key] = None
         template = self.templates[key]
         if template is not None:
             fields = fields_of(item, now=now, salt=self.context.identity_salt,
                                expires_after_days=plan.expires_after_days)
-            if template.rows % CHECK_EVERY or same_as_built(template, self.context, item, fields, now=now):
+            if template.rows % CHECK_EVERY or same_as_built(template, build_document, self.context, item,
+                                                            fields, now=now):
                 return template.sign(fields, created=now, canonicalizer=self.canonicalizer,
                                      verification_method=self.context.verification_method,
                                      key=_private_key(self.context.key))

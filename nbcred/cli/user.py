@@ -53,7 +53,7 @@ def password_command(
     if not new:
         raise fail(ValueError("give --password or --password-stdin"))
     try:
-        ended = service.set_password(_context(db), email=email, password=new)
+        ended = session_service.set_password(_context(db), email=email, password=new)
     except NbcredError as exc:
         raise fail(exc) from None
     err.print(f"password set for {email}; {ended} signed-in session(s) ended", highlight=False)

@@ -20,6 +20,8 @@ from grader.results import GradeResult
 from nbcred.errors import IssuanceError
 from nbcred.issuance import badges, statuslists
 from nbcred.issuance.identity import IssuerIdentity, load_identity
+from nbcred.issuance.pathways import pathway_catalogue, stack_after_badge
+from nbcred.issuance.slots import Slot, parse_time
 from nbcred.settings import Settings
 from nbcred.store import Store
 from nbcred.store.models import Grading, IssuedCredential, PendingIssuance
@@ -38,32 +40,12 @@ CatalogueSource = Callable[[], "Catalogue | None"]
 """Where the pathways come from: the service's loaded catalogue, or the settings' folder."""
 
 
-@dataclass(frozen=True)
-class Slot:
-    """What identifies a credential for idempotency: learner, achievement id and version."""
-
-    learner: str
-    achievement_id: str
-    version: str
-    kind: str = "badge"
-    grading_id: int | None = None
-
-
 @dataclass
 class RetryReport:
     """What a retry of pending issuances did."""
 
     issued: list[str] = field(default_factory=list)
     pending: list[tuple[int, str]] = field(default_factory=list)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An XSD dateTime string (or a naive/aware datetime) as an aware UTC datetime."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def assessment_prefix(achievement_id: str) -> str:
@@ -165,8 +147,6 @@ class CredentialIssuer:
         Called for every badge, whichever way its result was reached; a failure is logged and
         the certificate is issued on the learner's next badge or by ``nbcred cohort``/bulk runs.
         """
-        from nbcred.issuance.pathways import pathway_catalogue, stack_after_badge
-
         try:
             catalogue = self._catalogue() if self._catalogue is not None else pathway_catalogue(
                 self.settings.catalogue, assessment_id)

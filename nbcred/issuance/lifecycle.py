@@ -23,14 +23,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nbcred.errors import IssuanceError
 from nbcred.issuance import revocations, statuslists
-from nbcred.issuance.issuer import CredentialIssuer, parse_time
+from nbcred.issuance.slots import parse_time
+
+if TYPE_CHECKING:
+    from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.store.models import CohortMember, IssuedCredential
 
 Action = Literal["revoke", "suspend", "unsuspend"]

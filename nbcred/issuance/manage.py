@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
@@ -13,7 +13,11 @@ from credentials.pathways import build_clr
 from nbcred.errors import IssuanceError
 from nbcred.issuance import badges, revocations, statuslists
 from nbcred.issuance.identity import write_json
-from nbcred.issuance.issuer import CredentialIssuer, parse_time
+from nbcred.issuance.lifecycle import cascade_to_stacked
+from nbcred.issuance.slots import parse_time
+
+if TYPE_CHECKING:
+    from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.store.models import HolderCopy, IssuedCredential
 
 Action = Literal["revoke", "suspend", "unsuspend"]
@@ -104,9 +108,7 @@ def change_status(
         info = _info(row)
     statuslists.publish(issuer.settings, issuer.store, issuer.identity, only=[changed.list_url])
     revocations.publish(issuer.settings, issuer.store, issuer.identity)  # what CLR copies point at
-    from nbcred.issuance.lifecycle import cascade_to_stacked  # stacked certificates follow their badges
-
-    cascade_to_stacked(issuer, credential_id, action, reason.strip())
+    cascade_to_stacked(issuer, credential_id, action, reason.strip())  # certificates follow badges
     return info
 
 

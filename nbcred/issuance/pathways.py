@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from credentials import pathways as cp
 from grader.spec import PathwaySpec
 from nbcred.catalogue import PATHWAYS, Catalogue, load_catalogue, load_pathway
 from nbcred.issuance import badges
 from nbcred.issuance.identity import write_json
-from nbcred.issuance.issuer import CredentialIssuer, Slot
+from nbcred.issuance.slots import Slot
+
+if TYPE_CHECKING:
+    from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.issuance.manage import active_documents, learner_clr, learners_with_credentials
 
 PATHWAY_VERSION = "1"

@@ -18,6 +18,7 @@ from nbcred.service import links
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import BadRequest
 from nbcred.service.passwords import check_password
+from nbcred.service.sessions import PASSWORD_CHANGED, end_user_sessions
 from nbcred.service.users import Account, account_by_id, hash_password, normalise_email
 from nbcred.store.models import SignInFailure, User
 
@@ -26,8 +27,6 @@ RESET = "reset"
 
 def end_other_sessions(session: Session, user_id: int, *, keep: int | None = None) -> int:
     """End the user's web sessions (but ``keep``) in ``session``'s transaction."""
-    from nbcred.service.sessions import PASSWORD_CHANGED, end_user_sessions
-
     return end_user_sessions(session, user_id, reason=PASSWORD_CHANGED, keep=keep)
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from credentials import ob3
-from nbcred.issuance.issuer import parse_time
+from nbcred.issuance.slots import parse_time
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import NotFound, Unprocessable
 from nbcred.service.users import Account

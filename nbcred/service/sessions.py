@@ -17,8 +17,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from nbcred.service.context import ServiceContext
-from nbcred.service.errors import NotFound
-from nbcred.service.users import Account, account_of, user_by_email
+from nbcred.service.errors import BadRequest, NotFound
+from nbcred.service.users import Account, account_of, hash_password, user_by_email
 from nbcred.store.models import User, WebSession
 
 SESSION_LIFETIME = timedelta(hours=8)
@@ -173,3 +173,16 @@ def list_sessions(ctx: ServiceContext, *, email: str, include_ended: bool = Fals
         if not include_ended:
             query = query.where(WebSession.ended_at.is_(None), WebSession.expires_at > now)
         return [_info(row) for row in session.scalars(query)]
+
+
+def set_password(ctx: ServiceContext, *, email: str, password: str, keep_session: int | None = None) -> int:
+    """Set (or replace) a user's password and end their sessions (all but ``keep_session``).
+
+    Returns how many sessions were ended: a cookie saved before the change no longer signs in.
+    """
+    if len(password) < 8:
+        raise BadRequest("the password is too short: use at least 8 characters")
+    with ctx.store.session() as session:
+        user = user_by_email(session, email)
+        user.password_hash = hash_password(password)
+        return end_user_sessions(session, user.id, reason=PASSWORD_CHANGED, keep=keep_session)

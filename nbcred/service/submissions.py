@@ -68,7 +68,7 @@ class SubmissionDetail:
 
 
 def _iso(moment: datetime) -> str:
-    from nbcred.issuance.issuer import parse_time
+    from nbcred.issuance.slots import parse_time
 
     aware = parse_time(moment)
     return aware.isoformat() if aware is not None else ""

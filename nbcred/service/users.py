@@ -103,21 +103,6 @@ def add_user(
         raise Conflict(f"a user with email {address} already exists") from exc
 
 
-def set_password(ctx: ServiceContext, *, email: str, password: str, keep_session: int | None = None) -> int:
-    """Set (or replace) a user's password and end their sessions (all but ``keep_session``).
-
-    Returns how many sessions were ended: a cookie saved before the change no longer signs in.
-    """
-    from nbcred.service.sessions import PASSWORD_CHANGED, end_user_sessions
-
-    if len(password) < 8:
-        raise BadRequest("the password is too short: use at least 8 characters")
-    with ctx.store.session() as session:
-        user = user_by_email(session, email)
-        user.password_hash = _hasher.hash(password)
-        return end_user_sessions(session, user.id, reason=PASSWORD_CHANGED, keep=keep_session)
-
-
 def user_by_email(session: Session, email: str) -> User:
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
     if user is None:

@@ -16,9 +16,9 @@ from credentials import pathways as cp
 from credentials.baking import bake
 from credentials.ob3 import subject_name
 from nbcred.issuance import badges
-from nbcred.issuance.issuer import parse_time
 from nbcred.issuance.manage import active_documents
 from nbcred.issuance.pathways import to_pathway
+from nbcred.issuance.slots import parse_time
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import NotFound
 from nbcred.service.users import Account

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from nbcred.service import lti
-from nbcred.service.users import account_for_token, add_user, create_token, set_password
+from nbcred.service.sessions import set_password
+from nbcred.service.users import account_for_token, add_user, create_token
 from nbcred.web.app import create_app
 from tests.browsing import PHONE, assert_accessible, free_port, new_page, serve
 from tests.nbcred.instructor.instructor_course import ASSESSMENT, Course, graded_submission, open_course

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from nbcred.cli import app as cli
 from nbcred.service import sessions
-from nbcred.service.users import set_password
+from nbcred.service.sessions import set_password
 from tests.nbcred.web.conftest import PASSWORD, Service
 
 
