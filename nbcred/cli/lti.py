@@ -58,6 +58,19 @@ def platforms(db: DbOption = None) -> None:
     out.print(table)
 
 
+@app.command("registration-url")
+def registration_url(db: DbOption = None) -> None:
+    """A URL to paste into an LMS that registers nbcred by itself (LTI Dynamic Registration; works
+    once, for seven days; uses NBCRED_BASE_URL, else NBCRED_PUBLIC_BASE_URL)."""
+    from nbcred.service.lti import registration_url as make
+
+    try:
+        ctx = open_context(db)
+        out.print(make(ctx, base=ctx.settings.links_base()), highlight=False, soft_wrap=True)
+    except NbcredError as exc:
+        raise fail(exc) from exc
+
+
 @app.command("rotate-key")
 def rotate_key(db: DbOption = None) -> None:
     """Make a new signing key; the previous one stays published until the next rotation."""

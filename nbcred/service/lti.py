@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nbcred.lti import claims as c
-from nbcred.lti import deeplink, keys, launch, roster, scores, services
+from nbcred.lti import deeplink, keys, launch, registration, roster, scores, services
 from nbcred.lti.errors import LaunchRefused, PlatformCallFailed, RegistrationError
 from nbcred.service import links
 from nbcred.service.context import ServiceContext
@@ -42,6 +42,8 @@ from nbcred.store.models import (
 log = logging.getLogger(__name__)
 CONTINUE = "lti_continue"
 CONTINUE_LIFETIME = timedelta(minutes=5)
+REGISTER = "lti_register"
+REGISTER_LIFETIME = timedelta(days=7)
 __all__ = ["LaunchRefused", "PlatformCallFailed", "RegistrationError"]  # the errors front ends map
 KEYSETS = launch.KeySets()
 TOKENS = services.Tokens()
@@ -481,3 +483,25 @@ def grading_recorded(ctx: ServiceContext, session: Session, *, learner_id: str, 
 def score_poster(ctx: ServiceContext) -> scores.PosterThread:
     """The background poster ``nbcred serve`` runs (start it, close it on shutdown)."""
     return scores.PosterThread(ctx.settings, ctx.store, tokens=TOKENS)
+
+
+def registration_url(ctx: ServiceContext, *, base: str) -> str:
+    """A Dynamic Registration URL to paste into an LMS (single use, seven days)."""
+    with ctx.store.session() as session:
+        token, _ = links.new_token(session, purpose=REGISTER, email="", lifetime=REGISTER_LIFETIME)
+    return f"{base}/lti/register?token={token}"
+
+
+def dynamic_registration(ctx: ServiceContext, *, token: str, openid_configuration: str,
+                         registration_token: str | None, base: str) -> PlatformInfo:
+    """Register with the platform that opened the registration URL (LTI Dynamic Registration 1.0)."""
+    with ctx.store.session() as session:
+        links.peek(session, token, REGISTER)
+    config = registration.read_configuration(openid_configuration)
+    body = registration.tool_registration(base=base, name=ctx.settings.issuer_name)
+    done = registration.register(config, body, registration_token)
+    with ctx.store.session() as session:
+        links.use(session, token, REGISTER)
+    return add_platform(ctx, issuer=config.issuer, client_id=done.client_id, deployment_id=done.deployment_id,
+                        auth_login_url=config.authorization_endpoint, auth_token_url=config.token_endpoint,
+                        keyset_url=config.jwks_uri, title=config.product)

@@ -155,10 +155,38 @@ def deep_link_choose(request: Request, caller: Staff, assessment: Annotated[str,
     return response
 
 
+@router.get("/lti/register", response_class=HTMLResponse)
+def dynamic_registration(request: Request, token: str = "", openid_configuration: str = "",
+                         registration_token: str = "") -> HTMLResponse:
+    """LTI Dynamic Registration: the LMS opens this URL (made by an administrator) in a frame."""
+    if not openid_configuration:
+        return _refused(request, "this is a registration URL for an LMS: paste it into the LMS's "
+                        "\"register a tool by URL\" (dynamic registration) form", 400)
+    try:
+        info = lti.dynamic_registration(context(request), token=token,
+                                        openid_configuration=openid_configuration,
+                                        registration_token=registration_token or None, base=base(request))
+    except NotFound as exc:
+        return _refused(request, str(exc), 404)
+    except RegistrationError as exc:
+        return _refused(request, str(exc), 400)
+    response = render(request, "lti/registered.html", {"p": info})
+    request.state.session_changed = False
+    return response
+
+
 @router.get("/admin/lti", response_class=HTMLResponse)
 def platforms_page(request: Request, caller: Admin) -> HTMLResponse:
     return render(request, "lti/platforms.html", {"platforms": lti.list_platforms(context(request)),
-                                                  "base": base(request)})
+                                                  "base": base(request), "registration_url": None})
+
+
+@router.post("/admin/lti/registration-url", response_class=HTMLResponse)
+def new_registration_url(request: Request, caller: Admin) -> HTMLResponse:
+    ctx = context(request)
+    url = lti.registration_url(ctx, base=base(request))
+    return render(request, "lti/platforms.html", {"platforms": lti.list_platforms(ctx), "base": base(request),
+                                                  "registration_url": url})
 
 
 @router.get("/instructor/lti", response_class=HTMLResponse)

@@ -159,6 +159,8 @@ class TestPlatform:
         self.down = False  # the AGS endpoints answer 503 while True
         self.withheld: set[str] = set()  # scopes the token endpoint does not grant
         self.refused_users: dict[str, str] = {}  # user id -> why the scores endpoint refuses them
+        self.registrations: list[tuple[dict[str, str], dict[str, Any]]] = []  # dynamic registration
+        self.issuer_in_configuration = issuer  # what /.well-known/openid-configuration calls the issuer
         self.lock = threading.Lock()
         self._pending_frames: dict[str, str] = {}
         self.app = self._app()
@@ -217,6 +219,7 @@ class TestPlatform:
     def _app(self) -> FastAPI:
         app = FastAPI()
         platform = self
+        issuer = self.issuer
 
         @app.get("/authorize")
         def authorize(request: Request) -> Response:
@@ -283,6 +286,34 @@ class TestPlatform:
             platform.received.deep_links.append(items)
             return HTMLResponse("<!doctype html><html lang=en><head><title>Added</title></head>"
                                 f"<body><h1 id=added>Added {len(items)} item(s)</h1></body></html>")
+
+        @app.get("/.well-known/openid-configuration")
+        def openid_configuration() -> dict[str, Any]:
+            """Written from LTI Dynamic Registration 1.0 §3.4 (lti1p3platform has none)."""
+            return {"issuer": platform.issuer_in_configuration,
+                    "authorization_endpoint": f"{issuer}/authorize",
+                    "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks",
+                    "registration_endpoint": f"{issuer}/register",
+                    "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+                    "scopes_supported": ["openid"], "response_types_supported": ["id_token"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "claims_supported": ["sub", "iss", "name", "email"],
+                    "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                        "product_family_code": "test-lms", "version": "1.0",
+                        "messages_supported": [{"type": "LtiResourceLinkRequest"},
+                                               {"type": "LtiDeepLinkingRequest"}]}}
+
+        @app.post("/register")
+        async def register(request: Request) -> Response:
+            if request.headers.get("authorization") != "Bearer one-time-registration":
+                return JSONResponse({"error": "invalid_token"}, 401)
+            body = await request.json()
+            platform.registrations.append((dict(request.headers), body))
+            platform.registration.set_tool_key_set_url(body["jwks_uri"])
+            return JSONResponse({**body, "client_id": CLIENT_ID,
+                                 "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                                     **body["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                                     "deployment_id": "deployment-dr"}})
 
         @app.get("/course/{hint}")
         def course(hint: str) -> Response:

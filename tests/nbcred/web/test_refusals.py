@@ -49,6 +49,7 @@ PUBLIC = {  # (method, path): deliberately open to anyone
     # single-use state), the tool's public keys, and the single-use continuation after a launch
     ("GET", "/lti/login"), ("POST", "/lti/login"), ("POST", "/lti/launch"), ("GET", "/lti/jwks.json"),
     ("GET", "/lti/continue/{code}"), ("GET", "/lti/resume/{code}"),
+    ("GET", "/lti/register"),  # LTI Dynamic Registration: a single-use token made by an administrator
 }
 ROLE_OF = {"ada": "learner", "bob": "learner", "grace": "instructor", "alan": "admin"}
 
