@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The folder ``make demo`` and a checkout use; picked when it already exists in the current folder.
@@ -171,7 +171,8 @@ class Settings(BaseSettings):
     )
     public_base_url: str = Field(
         PLACEHOLDER_URL,
-        description="Base URL where status lists, achievements and the verify page are served.",
+        description="Base URL where status lists, achievements and the verify page are served "
+        "(default: NBCRED_BASE_URL when that is set).",
     )
 
     session_secret: SecretStr | None = Field(
@@ -327,6 +328,13 @@ class Settings(BaseSettings):
     def frame_ancestor_origins(self) -> list[str]:
         """``frame_ancestors`` as a list of origins."""
         return [o for o in self.frame_ancestors.replace(",", " ").split() if o]
+
+    @model_validator(mode="after")
+    def _public_base_from_base(self) -> Settings:
+        """One address for a deployment: NBCRED_BASE_URL alone also places the public URLs."""
+        if "public_base_url" not in self.model_fields_set and self.base_url:
+            self.public_base_url = self.base_url
+        return self
 
     @field_validator("signup")
     @classmethod

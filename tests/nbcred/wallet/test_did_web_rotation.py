@@ -11,13 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wallet_world import award, learner
-
 from credentials.did import Resolver
 from credentials.verify import verify_credential
 from nbcred.service import ServiceContext
 from nbcred.service.wallet import public_credential
 from nbcred.settings import Settings
+from tests.nbcred.wallet.wallet_world import award, learner
 
 DOMAIN = "badges.example.org"
 

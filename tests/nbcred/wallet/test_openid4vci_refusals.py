@@ -22,11 +22,11 @@ from fastapi.testclient import TestClient
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
 from sqlalchemy import select, update
-from wallet_world import award, learner
 
 from nbcred.service import ServiceContext
 from nbcred.settings import Settings
 from nbcred.store.models import HolderCopy, WalletNonce, WalletOffer
+from tests.nbcred.wallet.wallet_world import award, learner
 
 BASE = "https://wallets.nbcred.test"
 PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"

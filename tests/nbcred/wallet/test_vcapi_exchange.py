@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from wallet_world import World
+
+from tests.nbcred.wallet.wallet_world import World
 
 pytestmark = pytest.mark.integration
 

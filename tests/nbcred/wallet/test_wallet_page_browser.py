@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from wallet_world import award, ctx_account
 
 from nbcred.service import ServiceContext
 from nbcred.service.users import add_user, create_token
@@ -24,6 +23,7 @@ from nbcred.settings import Settings
 from nbcred.web.app import create_app
 from nbcred.web.wallets import qr_data_uri
 from tests.browsing import PHONE, assert_accessible, free_port, new_page, overflowing, serve
+from tests.nbcred.wallet.wallet_world import award, ctx_account
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(os.environ.get("NBCRED_TEST_SCREENSHOTS") or Path(__file__).parent / "artifacts")

@@ -162,7 +162,7 @@ def running(root: Path, node: str) -> Iterator[World]:
     port = free_port()
     base = f"https://localhost:{port}"
     home = root / "home"
-    settings = Settings(home=home, public_base_url=base, base_url=base, serve_grading=False,
+    settings = Settings(home=home, base_url=base, serve_grading=False,
                         workers=1, verify_workers=1)
     ctx = ServiceContext.open(settings)
     tokens, credentials = {}, {}
@@ -171,9 +171,10 @@ def running(root: Path, node: str) -> Iterator[World]:
         credentials[who] = award(ctx, account)
     credentials["ada-2"] = award(ctx, ctx_account(ctx, tokens["ada"]), "data-visualisation")
     env = {**os.environ, "NBCRED_HOME": str(home), "NBCRED_BASE_URL": base,
-           "NBCRED_PUBLIC_BASE_URL": base, "NBCRED_SERVE_GRADING": "false", "NBCRED_VERIFY_WORKERS": "1",
+           "NBCRED_SERVE_GRADING": "false", "NBCRED_VERIFY_WORKERS": "1",
            "NBCRED_SESSION_SECRET": "wallet-tests-" + "x" * 40}
     env.pop("NBCRED_DATABASE_URL", None)
+    env.pop("NBCRED_PUBLIC_BASE_URL", None)  # NBCRED_BASE_URL alone places every URL
     log = open(root / "serve.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "nbcred.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
