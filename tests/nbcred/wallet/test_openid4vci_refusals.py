@@ -198,6 +198,9 @@ def test_key_proofs_and_nonces(service: Service) -> None:
     assert good.status_code == 200, good.text
     (issued,) = good.json()["credentials"]
     assert issued["credential"]["credentialSubject"]["id"] == holder.did
+    checked = service.client.post("/api/v1/credentials/verify", json=issued["credential"]).json()
+    assert checked["verified"] is True, checked  # nbcred's own verifier
+    assert checked["checks"]["status"] == "ok", checked
     spent = service.request(access, {**configuration, "proofs": {"jwt": [holder.proof(service.nonce())]}})
     assert spent.status_code == 401 and error(spent) == "invalid_token"
     assert 'error="invalid_token"' in spent.headers["www-authenticate"]
