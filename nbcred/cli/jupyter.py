@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from nbcred.cli._common import fail
 from nbcred.errors import ConfigurationError
-from nbcred.jupyter.setup import write_config
+from nbcred.service.jupyter_setup import write_config
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 _out = Console(highlight=False)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from grader.results import GradeResult
-    from nbcred.pipeline import BatchReport
     from nbcred.service.demo import DemoRun
+    from nbcred.service.grading import BatchReport
 
 # Heavy imports (nbgrader, the gradebook, the web service…) happen inside the commands that need
 # them: `nbcred --help` and `nbcred grade` start without importing the rest, and `nbcred --help`
@@ -302,7 +302,7 @@ def doctor() -> None:
     the broker, the result backend, the store and the database."""
     from rich.table import Table
 
-    from nbcred.doctor import doctor_report
+    from nbcred.service.doctor import doctor_report
     from nbcred.settings import Settings
 
     checks = doctor_report(Settings())
@@ -328,7 +328,7 @@ def worker(
     assessment version and submission from the shared store. An option holding a URL with a
     password is refused, since every process can read a command line.
     """
-    from nbcred.executors.workers import run_workers
+    from nbcred.service.workers import run_workers
 
     for arg in ctx.args:
         try:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from grader.results import GradeResult
 from nbcred.executors.local import LocalExecutor, stop_fork_server
-from nbcred.pipeline import BatchReport, grade_batch, grade_options
+from nbcred.pipeline import BatchReport as BatchReport  # the front ends type what grading returns
+from nbcred.pipeline import grade_batch, grade_options
 from nbcred.service.context import ServiceContext, make_executor
 from nbcred.settings import Settings
 

@@ -1,4 +1,5 @@
-"""The e-mail outbox as service operations for the command line: list, send now, queue again."""
+"""The e-mail outbox as service operations for the command line and the web service: list, send now,
+queue again, the sender thread, unsubscribe links."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nbcred.service.context import ServiceContext
+from nbcred.service.errors import NotFound
+from nbcred.settings import Settings
 
 if TYPE_CHECKING:
     from nbcred.mail.outbox import MessageInfo
-    from nbcred.mail.sender import SendReport
+    from nbcred.mail.sender import SenderThread, SendReport
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,29 @@ def retry_failed_mail(ctx: ServiceContext, ids: Sequence[int] = ()) -> int:
 
     with ctx.store.session() as session:
         return retry_failed(session, ids)
+
+
+def mail_sender(ctx: ServiceContext, settings: Settings | None = None) -> SenderThread:
+    """The thread that sends what any process queued (not started); ``settings`` default to the context's."""
+    from nbcred.mail.sender import SenderThread
+
+    return SenderThread(settings or ctx.settings, ctx.store)
+
+
+def unsubscribe_address(ctx: ServiceContext, token: str) -> str:
+    """The address an unsubscribe link was made for; NotFound when the link is not a valid one."""
+    from nbcred.mail.errors import MailError
+    from nbcred.mail.outbox import unsubscribe_address as address_of
+
+    try:
+        return address_of(ctx.settings, token)
+    except MailError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def stop_notifications(ctx: ServiceContext, email: str) -> None:
+    """No more notification mail to ``email`` (what an unsubscribe link does)."""
+    from nbcred.mail.outbox import set_notifications
+
+    with ctx.store.session() as session:
+        set_notifications(session, email, False)

@@ -77,9 +77,9 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
         app.state.listener = listener
         mailer = None
         if settings.smtp_url:  # mail queued by any process goes out from here within a poll
-            from nbcred.mail import SenderThread
+            from nbcred.service.outbox import mail_sender
 
-            mailer = SenderThread(settings, ctx.store)
+            mailer = mail_sender(ctx, settings)
             mailer.start()
         app.state.mailer = mailer
         from nbcred.service.lti import score_poster

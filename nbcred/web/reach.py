@@ -11,9 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from nbcred.mail import outbox
-from nbcred.mail.errors import MailError
-from nbcred.service import accounts, claims
+from nbcred.service import accounts, claims, outbox
 from nbcred.service.errors import Conflict, NotFound, ServiceError
 from nbcred.service.users import Account
 from nbcred.web.auth import STAFF, context, optional_account, public_form, require, start_session
@@ -115,8 +113,8 @@ def reset(request: Request, token: str, password: Annotated[str, Form()]) -> Res
 def unsubscribe_page(request: Request, token: str,
                            me: Annotated[Account | None, Depends(optional_account)]) -> HTMLResponse:
     try:
-        email = outbox.unsubscribe_address(context(request).settings, token)
-    except MailError as exc:
+        email = outbox.unsubscribe_address(context(request), token)
+    except NotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, status_code=404)
     return render(request, "unsubscribe.html", {"email": email, "token": token, "done": False})
 
@@ -126,27 +124,24 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     """One-click unsubscribe (RFC 8058): mail clients post here without a session or CSRF token."""
     ctx = context(request)
     try:
-        email = outbox.unsubscribe_address(ctx.settings, token)
-    except MailError as exc:
+        email = outbox.unsubscribe_address(ctx, token)
+    except NotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, status_code=404)
-    with ctx.store.session() as session:
-        outbox.set_notifications(session, email, False)
+    outbox.stop_notifications(ctx, email)
     return render(request, "unsubscribe.html", {"email": email, "token": token, "done": True})
 
 
 @router.get("/admin/mail", response_class=HTMLResponse)
 def outbox_page(request: Request, me: Annotated[Account, Depends(require(*STAFF))],
                       status: str | None = None) -> HTMLResponse:
-    with context(request).store.session() as session:
-        rows = outbox.list_messages(session, status=status or None, limit=500)
-        totals = outbox.counts(session)
-    return render(request, "mail_outbox.html", {"rows": rows, "totals": totals, "status": status or ""})
+    listed = outbox.list_outbox(context(request), status=status or None, limit=500)
+    return render(request, "mail_outbox.html",
+                  {"rows": listed.messages, "totals": listed.counts, "status": status or ""})
 
 
 @router.post("/admin/mail/retry")
 def outbox_retry(request: Request,
                        me: Annotated[Account, Depends(require(*STAFF))]) -> RedirectResponse:
-    with context(request).store.session() as session:
-        outbox.retry_failed(session)
+    outbox.retry_failed_mail(context(request))
     wake_mailer(request)
     return RedirectResponse("/admin/mail", status_code=303)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from nbcred.cli import app
 from nbcred.cmdline import exposed_secrets, has_password, redact
-from nbcred.doctor import doctor_report
+from nbcred.service.doctor import doctor_report
 from nbcred.settings import Settings
 
 SECRET = "s3cret-pw-91"

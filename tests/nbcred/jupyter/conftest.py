@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from nbcred.jupyter.setup import write_config
 from nbcred.service import ServiceContext
+from nbcred.service.jupyter_setup import write_config
 from nbcred.service.users import add_user, create_token
 from nbcred.settings import Settings
 from nbcred.web.app import create_app

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from nbcred.cli import app
 from nbcred.errors import ConfigurationError
 from nbcred.jupyter import exchange
-from nbcred.jupyter.setup import write_config
+from nbcred.service.jupyter_setup import write_config
 from tests.paths import ROOT
 
 JUPYTERLAB_PAGE = (ROOT / "docs" / "jupyterlab.md").read_text()

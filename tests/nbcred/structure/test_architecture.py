@@ -14,6 +14,14 @@ from tests.paths import ROOT
 PACKAGES = ("grader", "credentials", "nbcred")
 #: What the command line and the web service may not import (they call nbcred.service instead).
 BEHIND_THE_SERVICE = ("nbcred.store", "nbcred.bulk", "nbcred.issuance", "nbcred.runtime", "nbcred.lti")
+#: All of the application a front end may import: the service layer, the settings, the errors and
+#: the rule that keeps secrets off command lines, besides its own package.
+FRONT_END_MAY_IMPORT = ("nbcred.service", "nbcred.settings", "nbcred.errors", "nbcred.cmdline",
+                        "nbcred.__version__")
+#: Besides: ``credentials`` to sign, verify and bake files, the grader's errors (what a bad
+#: assessment raises), and for ``nbcred serve`` the web app it runs.
+LIBRARIES_FOR = {"nbcred.cli": ("credentials", "grader.errors", "nbcred.web.app", "nbcred.web.secret"),
+                 "nbcred.web": ("credentials", "grader.errors")}
 #: Class names still shared, and why. Add none: give the new class its own name.
 SHARED_NAMES = {
     "CellGrade": "the API's request body (its OpenAPI schema name) and the gradebook table",
@@ -107,6 +115,19 @@ def test_the_front_ends_reach_the_core_through_the_service_layer() -> None:
         if module.startswith(("nbcred.cli", "nbcred.web")):
             offending += [f"{module}: {target}" for target in _imports(path)
                           if target.startswith(BEHIND_THE_SERVICE)]
+    assert offending == []
+
+
+def test_the_front_ends_import_only_the_service_settings_and_errors() -> None:
+    offending = []
+    for module, path in _modules().items():
+        front = next((f for f in LIBRARIES_FOR if module == f or module.startswith(f + ".")), None)
+        if front is None:
+            continue
+        allowed = (*FRONT_END_MAY_IMPORT, front, *LIBRARIES_FOR[front])
+        offending += [f"{module}: {target}" for target in _imports(path)
+                      if target.split(".")[0] in PACKAGES
+                      and not any(target == a or target.startswith(a + ".") for a in allowed)]
     assert offending == []
 
 
