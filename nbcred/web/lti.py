@@ -47,6 +47,15 @@ def _refused(request: Request, reason: str, status: int) -> HTMLResponse:
     return response
 
 
+def redirect_uri(request: Request, target_link_uri: str) -> str:
+    """Where the platform posts the launch: the ``target_link_uri`` when it is this service's own
+    ``/lti/launch`` (as configured, or as this request reached it), else the configured one."""
+    ours = {base(request), str(request.base_url).rstrip("/")}
+    if any(target_link_uri == f"{origin}/lti/launch" for origin in ours):
+        return target_link_uri
+    return f"{base(request)}/lti/launch"
+
+
 async def _params(request: Request) -> dict[str, str]:
     values: dict[str, str] = {k: v for k, v in request.query_params.items()}
     if request.method == "POST":
@@ -59,7 +68,8 @@ async def _params(request: Request) -> dict[str, str]:
 async def lti_login(request: Request) -> Response:
     params = await _params(request)
     try:
-        url = lti.login(context(request), params, redirect_uri=f"{base(request)}/lti/launch")
+        url = lti.login(context(request), params,
+                        redirect_uri=redirect_uri(request, params.get("target_link_uri", "")))
     except (LaunchRefused, RegistrationError) as exc:
         return _refused(request, str(exc), getattr(exc, "status", 400))
     return RedirectResponse(url, status_code=302)
