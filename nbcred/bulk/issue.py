@@ -352,11 +352,17 @@ class BulkIssuer:
 
     def _notify(self, session: Session, batch: _Batch, signed: dict[int, Signed],
                 inserted: set[str]) -> None:
-        from nbcred.service.claims import NewCredential, claim_messages
+        from nbcred.service.claims import AchievementFacts, NewCredential, claim_messages
 
-        fresh = [NewCredential(credential.id, batch.rows[line].learner, batch.rows[line].name,
-                               batch.rows[line].email, json.loads(credential.text))
-                 for line, credential in signed.items() if credential.id in inserted]
+        facts: dict[str, AchievementFacts] = {}  # one document read per achievement, not per row
+        fresh = []
+        for line, credential in signed.items():
+            if credential.id in inserted:
+                row = batch.rows[line]
+                if row.achievement not in facts:
+                    facts[row.achievement] = AchievementFacts.of(json.loads(credential.text))
+                fresh.append(NewCredential(credential.id, row.learner, row.name, row.email,
+                                           facts[row.achievement]))
         report = claim_messages(session, self.settings, fresh)
         self.queued_mail += report
 

@@ -9,6 +9,7 @@ and its template's values and rendered (:func:`letter_of`) by the sender, so que
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from nbcred.mail.errors import MailError
 from nbcred.settings import Settings
 from nbcred.store.models import MailMessage, MailPreference
+from nbcred.store.queries import among, copy_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTIFICATIONS = frozenset({"badge_ready", "feedback", "expiring"})
@@ -142,13 +144,46 @@ def enqueue(session: Session, settings: Settings, items: Sequence[Outgoing]) -> 
         return 0
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     unsubscriber = _unsubscriber(settings) if any(i.kind in NOTIFICATIONS for i in wanted) else None
-    rows = [_row(settings, item, now, domain, unsubscriber) for item in wanted]
+    rows = _new_keys_only(session, [_row(settings, item, now, domain, unsubscriber) for item in wanted])
+    if not rows:
+        return 0
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_FROM and copy_rows(
+            session, "mail_outbox", _COLUMNS, ([json.dumps(v) if isinstance(v, dict) else v
+                                                for v in (row[c] for c in _COLUMNS)] for row in rows)):
+        return len(rows)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast(Table, MailMessage.__table__)  # a core insert: one executemany, no ORM bookkeeping
     statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement.returning(table.c.id), rows)
-    return len(result.all())
+    # no RETURNING, so the driver's own executemany (one prepared statement) rather than a
+    # statement with a placeholder per value; a concurrent writer's duplicate is skipped
+    session.execute(statement, rows)
+    return len(rows)
+
+
+COPY_FROM = 20
+"""From this many messages at once (a bulk run's batch) PostgreSQL gets them with ``COPY``; a
+message whose key another writer stored meanwhile sends the batch down the insert path instead."""
+_COLUMNS = ("kind", "dedupe_key", "recipient", "subject", "text_body", "html_body", "template_values",
+            "headers", "message_id", "status", "tries", "next_attempt_at", "claimed_by", "lease_until",
+            "last_error", "secret", "created_at", "sent_at")
+
+
+def _new_keys_only(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` without those whose ``dedupe_key`` is in the outbox or earlier in ``rows``."""
+    keys = {r["dedupe_key"] for r in rows if r["dedupe_key"] is not None}
+    if not keys:
+        return rows
+    seen = set(session.scalars(select(MailMessage.dedupe_key).where(among(session, MailMessage.dedupe_key,
+                                                                          keys))))
+    fresh = []
+    for row in rows:
+        key = row["dedupe_key"]
+        if key is None or key not in seen:
+            fresh.append(row)
+            if key is not None:
+                seen.add(key)
+    return fresh
 
 
 def _muted(session: Session, addresses: list[str]) -> set[str]:
@@ -156,7 +191,7 @@ def _muted(session: Session, addresses: list[str]) -> set[str]:
         return set()
     lowered = list({a.lower() for a in addresses})
     found = session.scalars(select(MailPreference.email).where(
-        MailPreference.email.in_(lowered), MailPreference.notifications.is_(False)))
+        among(session, MailPreference.email, lowered), MailPreference.notifications.is_(False)))
     return set(found)
 
 

@@ -25,19 +25,34 @@ from nbcred.service.passwords import check_password
 from nbcred.service.users import Account, hash_password, new_account
 from nbcred.settings import Settings
 from nbcred.store.models import IssuedCredential, Learner, User
+from nbcred.store.queries import among
 
 URN = "urn:uuid:"
 
 
 @dataclass(frozen=True)
 class NewCredential:
-    """A credential just stored, with what its e-mail needs."""
+    """A credential just stored, with what its e-mail needs (the achievement's name and picture:
+    see :class:`AchievementFacts`, read once per achievement, not once per credential)."""
 
     credential_id: str
     learner: str
     name: str
     email: str
-    document: dict[str, Any]
+    achievement: AchievementFacts
+
+
+@dataclass(frozen=True)
+class AchievementFacts:
+    """What a claim e-mail says of the achievement."""
+
+    name: str
+    image: str | None
+    """The achievement's picture on the web, if it has one (else the credential's PNG is linked)."""
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> AchievementFacts:
+        return cls(achievement_name(document), _web_image(document))
 
 
 @dataclass(frozen=True)
@@ -61,14 +76,20 @@ def achievement_name(document: dict[str, Any]) -> str:
     return str(document.get("name") or "a badge")
 
 
-def image_url(settings: Settings, credential_id: str, document: dict[str, Any]) -> str:
-    """A fetchable badge picture: the achievement's web image, else the credential's PNG."""
+def _web_image(document: dict[str, Any]) -> str | None:
     subject = document.get("credentialSubject")
     achievement = subject.get("achievement") if isinstance(subject, dict) else None
     image = achievement.get("image") if isinstance(achievement, dict) else None
     url = image.get("id") if isinstance(image, dict) else None
-    if isinstance(url, str) and url.startswith(("https://", "http://")):
-        return url
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def image_url(settings: Settings, credential_id: str, document: dict[str, Any]) -> str:
+    """A fetchable badge picture: the achievement's web image, else the credential's PNG."""
+    return _web_image(document) or _png(settings, credential_id)
+
+
+def _png(settings: Settings, credential_id: str) -> str:
     return f"{settings.links_base()}/credentials/{credential_id.removeprefix(URN)}/image.png"
 
 
@@ -80,7 +101,7 @@ def claim_messages(session: Session, settings: Settings, credentials: Sequence[N
     emails = list({c.email.lower() for c in wanted})
     learners = list({c.learner for c in wanted})
     holders = session.execute(select(User.email, User.learner_id).where(
-        or_(User.email.in_(emails), User.learner_id.in_(learners)))).tuples().all()
+        or_(among(session, User.email, emails), among(session, User.learner_id, learners)))).tuples().all()
     known = {e for e, _ in holders} | {learner for _, learner in holders}
     base = settings.links_base()
     claiming = [c for c in wanted if not (c.email.lower() in known or c.learner in known)]
@@ -91,9 +112,8 @@ def claim_messages(session: Session, settings: Settings, credentials: Sequence[N
     token_of = {c.credential_id: token for c, token in zip(claiming, tokens, strict=True)}
     items = []
     for credential in wanted:
-        values = {"name": credential.name or credential.email,
-                  "achievement": achievement_name(credential.document),
-                  "image_url": image_url(settings, credential.credential_id, credential.document)}
+        values = {"name": credential.name or credential.email, "achievement": credential.achievement.name,
+                  "image_url": credential.achievement.image or _png(settings, credential.credential_id)}
         token = token_of.get(credential.credential_id)
         if token is None:
             values["link"] = f"{base}/signin?next=/wallet"

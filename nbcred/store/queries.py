@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, any_, cast, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from nbcred.store.models import AssessmentVersion, Grading, Submission
 
@@ -23,3 +25,31 @@ def latest_gradings(assessment_id: str, *, learners: Collection[str] | None = No
     if learners is not None:
         query = query.where(Submission.learner_id.in_(learners))
     return query.order_by(Grading.id)
+
+
+def among(session: Session, column: Any, values: Collection[str]) -> Any:
+    """``column IN values``; one array parameter on PostgreSQL, so the statement stays short (and
+    cheap for the driver to prepare) however many values there are."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(list(values), postgresql.ARRAY(String)))
+    return column.in_(list(values))
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bool:
+    """Write ``rows`` into ``table`` with PostgreSQL's ``COPY`` in ``session``'s transaction (inside
+    a savepoint); False, with nothing written, when a row meets a unique key already taken.
+
+    For large batches of new rows: no statement with a placeholder per value to build and parse.
+    Values are adapted by psycopg (``dict`` and ``list`` values must be JSON text already).
+    """
+    import psycopg
+
+    raw = session.connection().connection.driver_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with raw.transaction(), raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.UniqueViolation:
+        return False
+    return True
