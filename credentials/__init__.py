@@ -53,6 +53,7 @@ SURFACE: dict[str, str] = {
     "check_document": "credentials.limits",
     "failed_result": "credentials.verify",
     "list_status_checker": "credentials.verify",
+    "offline_verifier": "credentials.verify",
     "parse_datetime": "credentials.verify",
     "verify_bytes": "credentials.verify",
     "verify_credential": "credentials.verify",

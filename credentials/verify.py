@@ -19,14 +19,14 @@ verified only if each of them is. The status check is injected (see ``credential
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from credentials.baking import detect_kind, unbake
 from credentials.binding import unbound_reason
-from credentials.did import KeyResolver
+from credentials.did import KeyResolver, Resolver
 from credentials.errors import CredentialError, LimitExceeded
 from credentials.limits import LIMITS, check_document
 from credentials.proof import verify_proof
@@ -323,3 +323,18 @@ def list_status_checker(
         return statuslist.check_status(entry, fetch=verified_fetch)
 
     return checker
+
+
+def offline_verifier(
+    *,
+    did_documents: Sequence[dict[str, Any]] = (),
+    status_lists: Mapping[str, dict[str, Any]] | None = None,
+    fetch: Callable[[str], dict[str, Any]] | None = None,
+) -> tuple[Resolver, StatusChecker]:
+    """A DID resolver over known DID documents and a status checker over known status list
+    credentials (by URL); ``fetch`` for anything else (None: nothing is fetched). The one place
+    the application builds what :func:`verify_credential` needs."""
+    resolver = Resolver(fetch=fetch)
+    for document in did_documents:
+        resolver.add_document(document)
+    return resolver, list_status_checker(lists=dict(status_lists or {}), resolver=resolver, fetch=fetch)

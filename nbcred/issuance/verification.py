@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from credentials.did import Resolver
-from credentials.verify import StatusChecker, VerificationResult, list_status_checker, verify_credential
+from credentials.verify import StatusChecker, VerificationResult, offline_verifier, verify_credential
 from nbcred.issuance import revocations
 from nbcred.issuance.issuer import CredentialIssuer
 from nbcred.issuance.statuslists import published_path, record_urls
@@ -65,19 +65,19 @@ def local_verifier(
 ) -> LocalVerifier:
     """The verifier of this deployment: the issuer's DID document and published status lists (with
     ``issuer``: its keys are loaded), then the given documents; ``fetch`` for anything else."""
-    resolver = Resolver(fetch=fetch)
+    documents: list[dict[str, Any]] = []
     lists: dict[str, dict[str, Any]] = {}
     did = None
     if issuer is not None:
         identity = issuer.identity
         if identity.did_document is not None:  # did:web: the document we publish
-            resolver.add_document(identity.did_document)
+            documents.append(identity.did_document)
         lists.update(published_status_lists(issuer))
         did = identity.did
-    for document in did_documents:
-        resolver.add_document(document)
     lists.update({d["id"]: d for d in status_lists})
-    return LocalVerifier(resolver, list_status_checker(lists=lists, resolver=resolver, fetch=fetch), did)
+    resolver, checker = offline_verifier(did_documents=[*documents, *did_documents], status_lists=lists,
+                                         fetch=fetch)
+    return LocalVerifier(resolver, checker, did)
 
 
 def verify_issued(

@@ -218,7 +218,7 @@ def _save(
 
 
 def _grading_row(result: GradeResult, base: Grading, grader: str) -> Grading:
-    from nbcred.store.models import CellGrade, CompetencyResult
+    from nbcred.store.models import CompetencyResult, GradedCell
 
     return Grading(
         submission_id=base.submission_id, status=base.status, score=result.score,
@@ -226,7 +226,7 @@ def _grading_row(result: GradeResult, base: Grading, grader: str) -> Grading:
         errors=list(result.errors), tampered_cells=list(result.tampered_cells),
         feedback_path=result.feedback, seconds=base.seconds, origin="manual", based_on=base.id,
         graded_by=grader, tests=[asdict(t) for t in result.tests], integrity=base.integrity,
-        cells=[CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
+        cells=[GradedCell(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
                          max_score=c.max_score, needs_manual=c.needs_manual) for c in result.cells],
         competencies=[CompetencyResult(competency_id=c.id, name=c.name, score=c.score,
                                        max_score=c.max_score, minimum=c.minimum, passed=c.passed)

@@ -19,7 +19,7 @@ OB_CONTEXTS = ["https://www.w3.org/ns/credentials/v2",
 
 
 @dataclass(frozen=True)
-class IssuerView:
+class PublishedIssuer:
     """The issuer profile and its keys, for ``/issuer``."""
 
     profile: dict[str, Any]
@@ -28,7 +28,7 @@ class IssuerView:
     did_web: bool
 
 
-def issuer_profile(ctx: ServiceContext) -> IssuerView:
+def issuer_profile(ctx: ServiceContext) -> PublishedIssuer:
     """The issuer's OB 3.0 Profile (the ``issuer`` of every credential issued here)."""
     identity = ctx.issuer.identity
     profile = {"@context": OB_CONTEXTS, "id": identity.did, "type": ["Profile"],
@@ -37,7 +37,7 @@ def issuer_profile(ctx: ServiceContext) -> IssuerView:
     if identity.did_document is not None:
         methods = identity.did_document.get("verificationMethod", [])
         keys = tuple(str(m.get("publicKeyMultibase")) for m in methods if isinstance(m, dict))
-    return IssuerView(profile, identity.did, keys, identity.did_document is not None)
+    return PublishedIssuer(profile, identity.did, keys, identity.did_document is not None)
 
 
 def did_document(ctx: ServiceContext) -> dict[str, Any]:

@@ -26,10 +26,9 @@ from typing import Any, TypeVar
 from pebble import ProcessExpired, ProcessPool
 
 from credentials.baking import unbake
-from credentials.did import Resolver
 from credentials.errors import CredentialError
 from credentials.limits import LIMITS
-from credentials.verify import VerificationResult, list_status_checker, verify_credential
+from credentials.verify import VerificationResult, offline_verifier, verify_credential
 from nbcred.service.errors import BadRequest, TooLarge, Unavailable
 from nbcred.service.jsonlimits import check_depth
 
@@ -57,10 +56,7 @@ class DeadlineExceeded(Exception):
 
 def verify_with(document: Any, trust: Trust) -> VerificationResult:
     """Verify ``document`` against ``trust`` (in a worker, or anywhere)."""
-    resolver = Resolver()
-    for did_document in trust.did_documents:
-        resolver.add_document(did_document)
-    checker = list_status_checker(lists=trust.status_lists, resolver=resolver)
+    resolver, checker = offline_verifier(did_documents=trust.did_documents, status_lists=trust.status_lists)
     return verify_credential(document, resolver=resolver, status_checker=checker)
 
 

@@ -148,13 +148,13 @@ class Grading(Base):
     integrity: Mapped[list[dict] | None] = mapped_column(JSON)  # instructor-only flags (IntegrityFlag)
 
     submission: Mapped[Submission] = relationship(back_populates="gradings")
-    cells: Mapped[list[CellGrade]] = relationship(cascade="all, delete-orphan", order_by="CellGrade.id")
+    cells: Mapped[list[GradedCell]] = relationship(cascade="all, delete-orphan", order_by="GradedCell.id")
     competencies: Mapped[list[CompetencyResult]] = relationship(
         cascade="all, delete-orphan", order_by="CompetencyResult.id"
     )
 
 
-class CellGrade(Base):
+class GradedCell(Base):
     __tablename__ = "cell_grades"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

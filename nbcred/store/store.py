@@ -20,8 +20,8 @@ from nbcred.errors import StoreError
 from nbcred.store.attempts import take_attempt
 from nbcred.store.models import (
     AssessmentVersion,
-    CellGrade,
     CompetencyResult,
+    GradedCell,
     Grading,
     Learner,
     Submission,
@@ -201,7 +201,7 @@ def _new_grading(result: GradeResult) -> Grading:
         seconds=result.seconds, tests=[asdict(t) for t in result.tests],
         integrity=[asdict(f) for f in result.integrity],
         cells=[
-            CellGrade(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
+            GradedCell(notebook=c.notebook, cell=c.cell, kind=c.kind, score=c.score,
                       max_score=c.max_score, needs_manual=c.needs_manual)
             for c in result.cells
         ],

@@ -22,11 +22,6 @@ FRONT_END_MAY_IMPORT = ("nbcred.service", "nbcred.settings", "nbcred.errors", "n
 #: assessment raises), and for ``nbcred serve`` the web app it runs.
 LIBRARIES_FOR = {"nbcred.cli": ("credentials", "grader.errors", "nbcred.web.app", "nbcred.web.secret"),
                  "nbcred.web": ("credentials", "grader.errors")}
-#: Class names still shared, and why. Add none: give the new class its own name.
-SHARED_NAMES = {
-    "CellGrade": "the API's request body (its OpenAPI schema name) and the gradebook table",
-    "IssuerView": "the verify page's and the public credential page's view of an issuer",
-}
 def _modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
@@ -135,7 +130,18 @@ def test_no_two_classes_of_the_application_share_a_name() -> None:
     names = Counter(node.name for module, path in _modules().items() if module.startswith("nbcred")
                     for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef))
     shared = {name for name, count in names.items() if count > 1}
-    assert shared <= set(SHARED_NAMES), sorted(shared - set(SHARED_NAMES))
+    assert sorted(shared) == []
+
+
+def test_verifiers_are_built_in_one_place() -> None:
+    """The application builds a resolver and a status checker only through
+    ``credentials.offline_verifier`` (``nbcred.issuance.verification.local_verifier`` adds this
+    deployment's documents; the web service's verification workers give theirs)."""
+    builders = {"Resolver", "list_status_checker"}
+    calls = [f"{module}:{node.lineno}" for module, path in _modules().items() if module.startswith("nbcred")
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] in builders]
+    assert calls == []
 
 
 def test_no_import_circle() -> None:
