@@ -12,9 +12,9 @@ import sys
 from typing import Any
 
 # jsonschema imports rfc3987_syntax, when installed, only to check the "iri" string formats;
-# credentials.schema validates without a format checker, and building that grammar costs ~1.5 s
-# of CPU at every process start (the verification workers' start-up, measured with
-# `python -X importtime -c "import credentials.verify"`). Mark it unavailable, as grader does.
+# credentials.schema validates without a format checker, and building that grammar is a large part
+# of every process's start-up (the verification workers'; docs/benchmarks.md). Mark it
+# unavailable, as grader does.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 #: The public surface: each name and the module that defines it.

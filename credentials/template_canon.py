@@ -1,8 +1,8 @@
 """RDFC-1.0 canonicalisation of many similar documents: map the shared part to RDF once.
 
 Credentials of one achievement differ only in a few string values (ids, dates, the identity
-hash, scores). JSON-LD expansion and conversion to RDF cost ~10 ms per credential; canonicalising
-the resulting ~120 quads costs ~1 ms. :class:`TemplateCanonicalizer` therefore:
+hash, scores). JSON-LD expansion and conversion to RDF cost far more per credential than
+canonicalising the resulting quads (docs/benchmarks.md). :class:`TemplateCanonicalizer` therefore:
 
 1. reduces a document to its *skeleton*: the document with every substitutable string value
    (anything but ``@context``, ``type`` and other keywords) replaced by a numbered slot;

@@ -15,9 +15,9 @@ import sys
 from typing import Any
 
 # jsonschema (imported by nbformat) imports rfc3987_syntax, when installed, only to check the
-# "iri" string formats, which no notebook schema uses; building its grammar costs ~1.7 s at every
-# process start (measured with `python -X importtime -c "import nbformat"`). Mark it unavailable
-# so jsonschema skips those two format checkers.
+# "iri" string formats, which no notebook schema uses; building its grammar is a large part of
+# every process's start-up (docs/benchmarks.md, "Figures behind design choices"). Mark it
+# unavailable so jsonschema skips those two format checkers.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 #: The public surface: each name and the module that defines it.

@@ -55,15 +55,15 @@ from grader.spec import ExecutionLimits
 log = logging.getLogger(__name__)
 
 #: Imported by the template before forking: what every kernel needs, and common data libraries.
-#: ``ipykernel.debugger`` (debugpy/pydevd, ~45 ms) is imported by every ``IPythonKernel.__init__``;
-#: preloading it cut ``IPKernelApp.initialize`` in the fork from ~0.09 s to ~0.045 s.
+#: ``ipykernel.debugger`` (debugpy/pydevd) is imported by every ``IPythonKernel.__init__``;
+#: preloading it halves ``IPKernelApp.initialize`` in the fork (docs/benchmarks.md).
 DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                    "ipykernel.debugger", "IPython.core.completer", "matplotlib_inline.backend_inline",
                    "numpy", "numpy.random", "pandas", "matplotlib",
                    # imported on first use: IPython's execution logger, a DataFrame's display
                    "IPython.core.logger", "pandas.io.formats.html", "pandas.io.formats.string",
                    # imported by every IPKernelApp.initialize (found by diffing sys.modules around it
-                   # in a forked kernel): ~20 ms of each kernel's start-up
+                   # in a forked kernel): part of each kernel's start-up otherwise
                    "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
                    "IPython.extensions.storemagic", "IPython.utils.wildcard", "sqlite3", "pdb",
                    "faulthandler", "tornado.platform.asyncio")
@@ -105,7 +105,7 @@ def serve(preload: tuple[str, ...]) -> None:
 
 #: Cells a throwaway shell runs in the template, so that what a kernel does the first time (build
 #: its shell, compile and run a cell, show a result, format a traceback: IPython's traceback
-#: machinery costs ~80 ms the first time in a process, ~10 ms after) is already done in every fork.
+#: machinery is far slower the first time in a process than after) is already done in every fork.
 WARM_UP_CELLS = ("values = [1, 2, 3]\nvalues", "print(len(values))",
                  "def stub():\n    raise NotImplementedError()\nstub()",
                  "assert values == [3], 'not equal'", "undefined_name")
@@ -148,8 +148,8 @@ def _warm_up_matplotlib() -> None:
     """Read the installed packages' matplotlib backend entry points once, here.
 
     Every kernel sets matplotlib's backend to the inline one (see :func:`_start_kernel`); the
-    first validation of that name scans the entry points of every installed distribution:
-    ~25 ms of each kernel's start-up, measured with cProfile in a forked kernel.
+    first validation of that name scans the entry points of every installed distribution, in
+    each kernel's start-up unless done here (docs/benchmarks.md).
     """
     if "matplotlib" in sys.modules:
         from matplotlib.backends.registry import backend_registry
@@ -474,9 +474,9 @@ class ForkedRunner(SandboxedRunner):
     While a notebook runs, the next kernel is already forked and starting (a *spare*) in its own,
     still empty scratch folder; :meth:`new_workdir` hands that folder out, and a notebook run in it
     gets the spare. A spare is used once, by one notebook, like any forked kernel; a notebook in
-    any other folder (or with other limits) gets a kernel forked for it. Measured (pandas-cleaning,
-    one submission at a time): ready 0.063 s -> 0.02 s, a submission 0.27 s -> 0.21 s. It saves no
-    CPU, so with one worker per core on a busy machine throughput is unchanged; each worker holds
+    any other folder (or with other limits) gets a kernel forked for it. It shortens the latency of
+    one submission (docs/benchmarks.md) but saves no CPU, so with one worker per core on a busy
+    machine throughput is unchanged; each worker holds
     two kernels (the running one and the spare).
     """
 

@@ -223,7 +223,7 @@ def _execute(
             shutil.copy2(assessment.source_dir / rel, target)
         # The notebook as the kernel's working folder holds it: compact JSON without a second
         # schema validation (it was validated when read; restoring and parameterising keep it
-        # valid). nbformat's indented writer runs json's pure-Python encoder: ≈ 4 ms a notebook.
+        # valid). nbformat's indented writer runs json's pure-Python encoder, on the path to the result.
         (workdir / source.filename).write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
         return options.runner.run(
             nb, workdir=workdir, limits=assessment.spec.execution, kernel_name=kernel

@@ -248,7 +248,7 @@ class _Kernel:
 def kernel_config(args: list[str]) -> Any:
     """The configuration ``IPKernelApp.parse_command_line(args)`` gives, for the arguments the
     grader passes (``-f FILE`` and ``--Class.trait=value``), without building its argument parser
-    (~20 ms a notebook): the kernel application's own traits typed, other classes' deferred."""
+    (a cost per notebook): the kernel application's own traits typed, other classes' deferred."""
     from traitlets.config import Config
     from traitlets.config.loader import DeferredConfigString
 
@@ -277,8 +277,8 @@ _PREPARED: dict[str, Any] = {}
 def prepare(args: tuple[str, ...]) -> None:
     """In the template: build the shell of every in-process child whose kernel arguments are ``args``.
 
-    Its construction (traitlets configuration, magics, prefilters, formatters, history: ~20 ms
-    of a child's CPU, measured) is then done once; each child takes a fresh copy by the fork
+    Its construction (traitlets configuration, magics, prefilters, formatters, history: most of a
+    child's start-up CPU, see docs/benchmarks.md) is then done once; each child takes a fresh copy by the fork
     and makes its own what the shell took from the template's process (:func:`_renew`).
     """
     import atexit
@@ -291,7 +291,7 @@ def prepare(args: tuple[str, ...]) -> None:
     shell: Any = ZMQInteractiveShell.instance(config=app.config, compiler_class=XCachingCompiler)
     shell.extension_manager.load_extension("storemagic")  # IPython's default extension
     atexit.unregister(shell.atexit_operations)  # a child ends with os._exit, the template never
-    _session_class()(key=b"", username="nbcred")  # the first session of a process costs ~2 ms more
+    _session_class()(key=b"", username="nbcred")  # a process's first session costs more than later ones
     _PREPARED.update(args=tuple(args), app=app, shell=shell)
 
 

@@ -52,8 +52,8 @@ def write_learner_view(executed: NotebookNode, source: SourceNotebook, folder: P
     """Write the learner view of one executed notebook; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / source.filename
-    # nbformat.write's bytes without its schema validation (≈ 9 ms of a loaded core per notebook,
-    # on the path to the result): the executed notebook was validated when it was read
+    # nbformat.write's bytes without its schema validation (a cost per notebook on the path to the
+    # result): the executed notebook was validated when it was read
     text = nbformat.v4.writes(learner_view(executed, source))
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return path

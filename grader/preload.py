@@ -1,8 +1,8 @@
 """What a kernel template imports for one assessment, and importing it without starting a thread.
 
-A data-science notebook spends 0.5–1.5 s of CPU importing numpy, pandas, matplotlib… before its
-first line. The template of :mod:`grader.forkserver` imports them once and forks every kernel, so
-the modules an assessment's kernels will import should already be in the template:
+A data-science notebook spends much of its CPU importing numpy, pandas, matplotlib… before its
+first line (docs/benchmarks.md). The template of :mod:`grader.forkserver` imports them once and
+forks every kernel, so the modules an assessment's kernels will import should already be in the template:
 :func:`assessment_preload` reads them from the ``import`` statements of the assessment's *source*
 notebooks (instructor material, trusted; a learner's submission is never read for this) and adds
 ``execution.preload`` from ``assessment.yaml``. Names that are not installed are skipped by the

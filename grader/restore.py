@@ -183,8 +183,8 @@ class _CachedSchemaCheck(BaseMetadataValidator):  # type: ignore[misc]  # nbgrad
     """nbgrader's per-cell schema check with one compiled validator instead of one per cell.
 
     ``BaseMetadataValidator.validate_cell`` calls ``jsonschema.validate``, which first re-checks
-    nbgrader's own (fixed) schema against the meta-schema for every cell: ~40 ms of the ~55 ms
-    the grader spends per 26-cell submission outside the kernel. The instance check and the
+    nbgrader's own (fixed) schema against the meta-schema for every cell: most of what the grader
+    spends per submission outside the kernel (docs/benchmarks.md). The instance check and the
     error raised (``best_match``) are the same.
     """
 

@@ -229,7 +229,7 @@ def release(plan: SandboxPlan, rundir: Path) -> None:
 
     In a PID namespace nothing is left to kill: when the kernel ends, the namespace's init exits
     and the OS kills every process in the namespace, so the forked child that would kill by uid
-    (a fork of this whole process, ~9 ms a notebook) is needed only without one.
+    (a fork of this whole process, once per notebook) is needed only without one.
     """
     if plan.uid is not None and not plan.pid:
         sandbox_os.kill_all_of(plan.uid)
@@ -267,13 +267,13 @@ class SandboxKernelManager(AsyncKernelManager):
 class FastKernelClient(AsyncKernelClient):
     """Waits for a new kernel as jupyter_client does, without its fixed 0.2 s IOPub drain.
 
-    Afterwards only the IOPub messages already received are dropped (a 20 ms quiet-period wait
-    cost 22 ms per kernel; nbclient ignores messages of other requests anyway).
+    Afterwards only the IOPub messages already received are dropped (a quiet-period wait costs
+    its whole length per kernel; nbclient ignores messages of other requests anyway).
 
     The client connects before the kernel has bound its ``ipc`` sockets, and ZMQ retries a failed
-    connect only every 100 ms by default: the kernel sat idle ~0.12 s waiting for the first
-    ``kernel_info_request``. Retrying every :data:`RECONNECT_MS` cut the ready time of a forked
-    kernel from ~0.22 s to ~0.13 s.
+    connect only every 100 ms by default, so the kernel sat idle waiting for the first
+    ``kernel_info_request``. Retrying every :data:`RECONNECT_MS` shortens a forked kernel's ready
+    time (docs/benchmarks.md).
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 from grader.results import GradeResult
 
 if TYPE_CHECKING:
-    # The gradebook (SQLAlchemy, Alembic: ~0.2 s) is not imported by grading workers, and the
-    # grader (nbgrader, nbclient: ~1 s) not before `nbcred grade` has started its workers.
+    # The gradebook (SQLAlchemy, Alembic) is not imported by grading workers, and the grader
+    # (nbgrader, nbclient) not before `nbcred grade` has started its workers.
     from grader.assessment import Assessment
     from grader.execute import NotebookRunner
     from grader.grade import GradeOptions

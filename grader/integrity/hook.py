@@ -42,7 +42,7 @@ def precompiled_runtime() -> tuple[str, CodeType]:
     """The runtime's digest and compiled code, made once per process.
 
     The kernel template (:mod:`grader.forkserver`) calls this before forking, so every forked
-    kernel finds the code object ready (compiling it cost ~11 ms per kernel); kernels that are
+    kernel finds the code object ready (compiling it is a cost per kernel); kernels that are
     not forked from the template compile the source the preamble carries.
     """
     return runtime_digest(), compile(_runtime_source(), "<nbcred-integrity>", "exec")
@@ -93,7 +93,7 @@ def preamble(config: dict[str, Any], *, with_source: bool = True) -> str:
     ``builtins`` module does not change what the runtime itself calls. A kernel forked from the
     template uses the code object the template compiled (:func:`precompiled_runtime`) when its
     digest matches; otherwise the source is compiled, or, ``with_source=False`` (the short form
-    for forked kernels: IPython tokenising the 25 kB source cost ~15 ms per kernel), the
+    for forked kernels: IPython would tokenise the whole source in every kernel), the
     expression raises ``LookupError(NOT_PRECOMPILED)`` and installs nothing.
     """
     fallback = (f"compile({_runtime_source()!r}, '<nbcred-integrity>', 'exec')" if with_source else

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # Heavy imports (nbgrader, the gradebook, the web service…) happen inside the commands that need
 # them: `nbcred --help` and `nbcred grade` start without importing the rest, and `nbcred --help`
-# without even the settings (pydantic-settings, ~0.1 s). `nbcred grade` starts its workers before
+# without even the settings (pydantic-settings). `nbcred grade` starts its workers before
 # it imports the grader (tests/nbcred/cli/test_cli_startup.py).
 
 

@@ -60,7 +60,7 @@ def stop_fork_server() -> None:
     workers and their kernels, reaped by the fork server, then counts among this process's
     children's, as it did when workers were this process's own children. The server is sent
     SIGTERM rather than left to notice it is unused: its interpreter's clean exit, with all it
-    preloaded, took ~1 s.
+    preloaded, is slow.
     """
     from multiprocessing import forkserver
 

@@ -42,8 +42,8 @@ class IssuerIdentity:
         """Sign ``document`` with the newest key (eddsa-rdfc-2022).
 
         Canonicalised by the template canonicaliser, byte for byte what the full pyld path gives
-        (``tests/nbcred/bulk/test_template_canon.py``) in ≈ 1 ms instead of ≈ 18 ms once an achievement's
-        template is built: signing is on the path from a graded submission to its visible result.
+        (``tests/nbcred/bulk/test_template_canon.py``) and much faster once an achievement's template
+        is built (docs/benchmarks.md): signing is on the path from a graded submission to its result.
         """
         return sign(document, self.key, verification_method=self.verification_method, created=created,
                     canonicalizer="template")
