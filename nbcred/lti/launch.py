@@ -25,7 +25,7 @@ import httpx
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from nbcred.lti import claims as c
@@ -113,6 +113,7 @@ def begin_login(session: Session, *, issuer: str, login_hint: str, target_link_u
     platform = find_platform(session, issuer, client_id)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    session.execute(delete(LtiLogin).where(LtiLogin.expires_at < now - timedelta(days=1)))  # old logins
     session.add(LtiLogin(state_hash=digest(state), nonce=nonce, platform_id=platform.id, created_at=now,
                          expires_at=now + LOGIN_LIFETIME))
     query = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post",
@@ -124,7 +125,16 @@ def begin_login(session: Session, *, issuer: str, login_hint: str, target_link_u
     return f"{platform.auth_login_url}{separator}{urlencode(query)}"
 
 
-def _spend_state(session: Session, state: str) -> LtiLogin:
+@dataclass(frozen=True)
+class Login:
+    """A spent login: the platform it was started for and the nonce the launch must carry."""
+
+    platform_id: int
+    nonce: str
+
+
+def spend_state(session: Session, state: str) -> Login:
+    """Spend the login ``state`` names (commit it before checking the token: spent either way)."""
     if not state:
         raise LaunchRefused("the launch carries no state: start it again from the LMS", 400)
     row = session.get(LtiLogin, digest(state))
@@ -138,7 +148,7 @@ def _spend_state(session: Session, state: str) -> LtiLogin:
     if spent != 1:
         reason = "was already used (a replayed launch)" if row.used_at is not None else "has expired"
         raise LaunchRefused(f"this launch's state {reason}: start it again from the LMS", 400)
-    return row
+    return Login(row.platform_id, row.nonce)
 
 
 class KeySets:
@@ -215,9 +225,8 @@ def _check_claims(claims: dict[str, Any], platform: LtiPlatform, nonce: str) -> 
         raise LaunchRefused(f"LTI version {claims.get(c.VERSION)!r} is not supported (1.3.0 is)", 400)
 
 
-def validate(session: Session, *, id_token: str, state: str, keysets: KeySets) -> Launch:
-    """Verify a launch (see the module's docstring); the login's state is spent."""
-    login = _spend_state(session, state)
+def validate(session: Session, *, id_token: str, login: Login, keysets: KeySets) -> Launch:
+    """Verify a launch of a spent ``login`` (see the module's docstring)."""
     _header, unverified = _unverified(id_token or "")
     platform = session.get(LtiPlatform, login.platform_id)
     if platform is None or unverified.get("iss") != platform.issuer:

@@ -199,8 +199,10 @@ def login(ctx: ServiceContext, params: dict[str, str], *, redirect_uri: str) -> 
 
 def accept_launch(ctx: ServiceContext, *, id_token: str, state: str) -> Landing:
     """Verify a launch, sign its person in and record the link; where the browser goes next."""
-    with ctx.store.session() as session:  # the state is spent even when the launch is refused
-        verified = launch.validate(session, id_token=id_token, state=state, keysets=KEYSETS)
+    with ctx.store.session() as session:  # committed: the state is spent even when the launch is refused
+        login = launch.spend_state(session, state)
+    with ctx.store.session() as session:
+        verified = launch.validate(session, id_token=id_token, login=login, keysets=KEYSETS)
     if verified.message_type == c.DEEP_LINKING_REQUEST and not verified.instructor:
         raise LaunchRefused("choosing an assessment (deep linking) is for instructors", 403)
     for tries in (1, 2):

@@ -13,7 +13,7 @@ from nbcred.service import lti
 from nbcred.web.app import create_app
 from tests.browsing import free_port, serve
 from tests.nbcred.instructor.instructor_course import ASSESSMENT, open_course
-from tests.nbcred.lti.conftest import launch
+from tests.nbcred.lti.conftest import launch, launch_form
 from tests.nbcred.lti.platform import CLIENT_ID, DEPLOYMENT_ID, Scenario, running_platform
 
 
@@ -46,3 +46,12 @@ def test_redirect_uri_is_always_this_service(tmp_path: Path) -> None:
             unknown = client.get("/lti/login?" + urlencode(query))
             assert unknown.status_code == 400 and "nbcred lti add-platform" in unknown.text
             assert "nbcred_session" not in unknown.cookies
+
+            foreign = Scenario("lms-eve", "Eve", "eve@example.org", custom={"assessment": ASSESSMENT},
+                               tamper=lambda m: {**m, "aud": "another-tool", "azp": "another-tool"})
+            start = client.get(platform.login_url("eve", foreign))
+            action, fields = launch_form(client.get(start.headers["location"]).text)
+            first = client.post(action, data=fields)
+            assert first.status_code == 401 and "another tool" in first.text
+            second = client.post(action, data=fields)  # a refused launch spent its state too
+            assert second.status_code == 400 and "already used" in second.text
