@@ -203,14 +203,14 @@ class Signer:
         return Signed(document["id"], json.dumps(document), document.get("validUntil"))
 
 
-_SIGNERS: dict[int, Signer] = {}
+_SIGNER: list[Signer] = []
 
 
 def _signer(context: SigningContext) -> Signer:
-    signer = _SIGNERS.get(id(context))
-    if signer is None or signer.context is not context:
-        signer = _SIGNERS[id(context)] = Signer(context)
-    return signer
+    """The signer of this run's context (one kept per process: a run signs with one context)."""
+    if not _SIGNER or _SIGNER[0].context is not context:
+        _SIGNER[:] = [Signer(context)]
+    return _SIGNER[0]
 
 
 def sign_items(context: SigningContext, items: list[BulkItem]) -> SignedChunk:
