@@ -178,11 +178,19 @@ class WorkerGrader:
             return GradeResult(
                 learner=ticket.learner, assessment=ticket.assessment, assessment_version="", score=0.0,
                 max_score=0.0, passed=False, cells=[], competencies=[], tampered_cells=[],
-                errors=[f"the worker could not fetch the job's content: {exc}"], content_hash="")
+                errors=[f"the worker could not fetch the job's content: {exc}" + self._hint()],
+                content_hash="")
         self.jobs.adopt(assessment)
         result = self.jobs.grade(GradeJob(str(assessment.root), str(folder), ticket.learner))
         feedback_root = (self.settings.home.expanduser() / "feedback").resolve()
         return ship_feedback(self.storage, feedback_root, result)
+
+
+    def _hint(self) -> str:
+        if self.storage.shared:
+            return ""
+        return (f" (NBCRED_STORAGE={self.settings.storage}: a worker sees only what a sender with the same "
+                "NBCRED_HOME stored; on other machines set NBCRED_STORAGE=database or s3://… on both)")
 
 
 def _grade_task(self: Any, ticket: dict[str, Any]) -> str:

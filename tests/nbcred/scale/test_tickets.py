@@ -34,3 +34,16 @@ def test_a_ticket_names_content_and_a_fresh_cache_rebuilds_it(tmp_path: Path) ->
     assert fetched.fingerprint == loaded.fingerprint and fetched.root.is_relative_to(cache)
     folder = fetch_submission(store, ticket.assessment, ticket.submission, cache)
     assert (folder / "cleaning.ipynb").read_bytes() == (submission / "cleaning.ipynb").read_bytes()
+
+
+def test_a_worker_that_cannot_reach_the_content_says_which_setting_to_change(tmp_path: Path) -> None:
+    from nbcred.executors.celery_app import WorkerGrader
+
+    sender = CeleryExecutor(settings=Settings(home=tmp_path / "sender", storage="local", executor="celery"))
+    ticket = sender.ticket(GradeJob(str(ROOT / "assessments" / "pandas-cleaning"),
+                                    str(ROOT / "notebooks" / "pandas-cleaning" / "alice"), "ada"))
+    assert ticket is not None
+    elsewhere = WorkerGrader(Settings(home=tmp_path / "worker", storage="local"), "plain")
+    result = elsewhere.grade(ticket)
+    assert result.score == 0 and not result.content_hash  # not pinned: a retry can still grade it
+    assert "NBCRED_STORAGE=database" in result.errors[0] and "could not fetch" in result.errors[0]
