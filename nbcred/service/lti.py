@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nbcred.lti import claims as c
@@ -478,8 +478,14 @@ def post_scores_now(ctx: ServiceContext) -> scores.PostReport:
 
 
 def grading_recorded(ctx: ServiceContext, session: Session, *, learner_id: str, assessment_id: str) -> int:
-    """Queue the learner's score for the LMS links they launched ``assessment_id`` from (same transaction)."""
-    return scores.queue_for(session, ctx.settings, learner_id=learner_id, assessment_id=assessment_id)
+    """Queue the learner's score for the LMS links they launched ``assessment_id`` from (same
+    transaction, in a savepoint: a failure here is logged and never loses the grading)."""
+    try:
+        with session.begin_nested():
+            return scores.queue_for(session, ctx.settings, learner_id=learner_id, assessment_id=assessment_id)
+    except SQLAlchemyError:
+        log.exception("queueing the LMS score of %s on %s failed", learner_id, assessment_id)
+        return 0
 
 
 def score_poster(ctx: ServiceContext) -> scores.PosterThread:
