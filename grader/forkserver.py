@@ -172,7 +172,11 @@ def _fork_kernel(request: dict[str, Any], requests: IO[bytes], replies: IO[str])
     # With a PID namespace the child is cloned into the plan's namespaces as their init: one
     # process fewer per kernel than forking a child that unshares, then forks the init.
     inside = plan.namespaces() if plan.pid else 0
-    pid = sandbox_os.fork_into(inside) if inside else os.fork()
+    try:
+        pid = sandbox_os.fork_into(inside) if inside else os.fork()
+    except OSError:  # clone refused: the child unshares instead (and reports why if that fails too)
+        inside = 0
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - the kernel process
         os.close(status_r)
         _child(plan, request["connection_file"], request["args"], status_w, (requests, replies),
