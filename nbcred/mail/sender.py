@@ -13,6 +13,7 @@ messages out of tries are marked failed with the reason (``nbcred mail retry`` q
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import threading
@@ -24,12 +25,13 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import SMTP as SMTP_POLICY
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
+from email.policy import compat32
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
 
 import idna
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import Connection, Update, bindparam, null, or_, select, text, update
 
 from nbcred.mail.errors import MailError
 from nbcred.mail.outbox import SENT_BODY, Letter, letter_of
@@ -82,7 +84,25 @@ PLAIN = Extensions()
 _ASCII = Charset("us-ascii")  # 7bit
 _UTF8_8BIT = Charset("utf-8")
 _UTF8_8BIT.body_encoding = None  # type: ignore[assignment]  # 8bit as it is (BODY=8BITMIME)
+SMTP_COMPAT = compat32.clone(linesep="\r\n")
+"""How ``email.mime`` messages are written for a server without SMTPUTF8: their headers are
+encoded already, so the generator need not parse them again (what the SMTP policy would do)."""
 LONGEST_LINE = 998  # RFC 5321: longer lines must be encoded
+
+
+@functools.cache
+def _mark(sent: bool, drop_body: bool, subject: bool) -> Update:
+    """The one-row update recording a message's outcome (built once per shape)."""
+    values: dict[str, Any] = {"status": bindparam("m_status"), "lease_until": null(),
+                              "last_error": bindparam("m_reason")}
+    if subject:
+        values["subject"] = bindparam("m_subject")
+    if sent:
+        values["sent_at"] = bindparam("m_sent_at")
+    if drop_body:
+        values.update(text_body=SENT_BODY, html_body=null(), template_values=null())
+    return (update(MailMessage).where(MailMessage.id == bindparam("m_id"),
+                                      MailMessage.claimed_by == bindparam("m_claim")).values(**values))
 
 
 def _charset_for(server: Extensions) -> Callable[[str], Charset]:
@@ -143,6 +163,8 @@ class Sender:
         self._sender_address = address or settings.mail_from
         self._from_header = formataddr((display, _ascii_domain(self._sender_address)), "utf-8")
         self._from_utf8 = formataddr((display, self._sender_address)) if display else self._sender_address
+        self._marks: Connection | None = None
+        """The database connection a batch's outcomes are recorded on (one per batch)."""
         self.stopping = threading.Event()
         """Set to stop after the message being sent; the rest of the batch is released."""
 
@@ -192,7 +214,7 @@ class Sender:
             # a Charset is accepted (quoted-printable bodies); the stubs say only str
             mail.attach(MIMEText(letter.text, "plain", charset(letter.text)))  # type: ignore[arg-type]
             mail.attach(MIMEText(letter.html, "html", charset(letter.html)))  # type: ignore[arg-type]
-        return mail.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+        return mail.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_COMPAT)
 
     def send_pending(self, *, due_only: bool = True, until_empty: bool = True) -> SendReport:
         """Send claimed batches until none is left (or the server fails); never raises for SMTP."""
@@ -206,6 +228,24 @@ class Sender:
                 return report
 
     def _send_batch(self, batch: list[MailMessage], report: SendReport) -> None:
+        with self.store.engine.connect() as marks:
+            postgres = marks.dialect.name == "postgresql"
+            if postgres:
+                # marks commit without waiting for the WAL flush: a database crash in the next
+                # ~0.2 s could forget one and that message would go out again, never be lost
+                marks.execute(text("SET synchronous_commit TO OFF"))
+                marks.commit()
+            self._marks = marks
+            try:
+                self._send_on_one_connection(batch, report)
+            finally:
+                self._marks = None
+                if postgres and not marks.invalidated:
+                    marks.rollback()
+                    marks.execute(text("RESET synchronous_commit"))
+                    marks.commit()
+
+    def _send_on_one_connection(self, batch: list[MailMessage], report: SendReport) -> None:
         try:
             client = connect(self.settings)
         except MailError as exc:
@@ -277,20 +317,17 @@ class Sender:
         return "deferred"
 
     def _finish(self, message: MailMessage, status: str, reason: str | None, *, subject: str = "") -> None:
-        values: dict[str, object] = {"status": status, "lease_until": None, "last_error": reason}
-        if subject and subject != message.subject:
-            values["subject"] = subject[:500]
-        if status == "sent":
-            values["sent_at"] = _now()
-            if message.secret:
-                values.update(text_body=SENT_BODY, html_body=None, template_values=None)
+        """Record the outcome in its own transaction (on the batch's connection when there is one)."""
+        sent = status == "sent"
+        statement = _mark(sent, sent and message.secret, bool(subject) and subject != message.subject)
+        params = {"m_id": message.id, "m_claim": message.claimed_by, "m_status": status,
+                  "m_reason": reason, "m_subject": subject[:500], "m_sent_at": _now() if sent else None}
+        if self._marks is not None:
+            with self._marks.begin():
+                self._marks.execute(statement, params)
+            return
         with self.store.engine.begin() as connection:
-            if status == "sent" and connection.dialect.name == "postgresql":
-                # no wait for the WAL flush: a database crash in the next ~0.2 s could forget this
-                # mark and the message would go out again (at least once), never be lost
-                connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            mine = (MailMessage.id == message.id) & (MailMessage.claimed_by == message.claimed_by)
-            connection.execute(update(MailMessage).where(mine).values(**values))
+            connection.execute(statement, params)
 
     def _release(self, messages: list[MailMessage]) -> None:
         """Give claimed, unsent messages back untouched (this sender is stopping)."""

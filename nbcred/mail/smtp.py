@@ -63,7 +63,7 @@ def connect(settings: Settings) -> smtplib.SMTP:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     if target.user and not password:
         raise SmtpSettingsError(f"NBCRED_SMTP_URL names user {target.user!r}: set NBCRED_SMTP_PASSWORD")
-    context = ssl.create_default_context()
+    context = ssl.create_default_context() if target.scheme != "smtp" else None
     client: smtplib.SMTP
     if target.scheme == "smtps":
         client = smtplib.SMTP_SSL(target.host, target.port, timeout=TIMEOUT_SECONDS, context=context)
