@@ -7,6 +7,7 @@ thread; the browser follows the links in what arrives. Screenshots go to tests/n
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,42 @@ def test_sign_in_with_the_institution(chromium: Any, tmp_path: Path) -> None:
                 assert "lin@example.edu" in page.content()
             finally:
                 page.context.close()
+
+
+def test_the_outbox_is_in_the_administrators_navigation(
+        chromium: Any, live: tuple[str, Any], smtp: SmtpServer) -> None:
+    from nbcred.mail import Outgoing, enqueue, outbox
+    from nbcred.service.users import add_user
+
+    base, ctx = live
+    add_user(ctx, email="root@example.org", name="Ada Admin", role="admin", password="an admin passphrase")
+    smtp.mailbox.gate = lambda m: ("550 5.1.1 <nobody-with-a-long-address@example.org>: no such mailbox"
+                                   if m["To"].startswith("nobody") else None)
+    values = {"name": "Learner", "achievement": BADGE, "image_url": None, "link": f"{base}/credentials/x"}
+    with ctx.store.session() as session:
+        enqueue(session, ctx.settings, [Outgoing("badge_ready", to, values, dedupe_key=to) for to in (
+            "somebody@example.org", "nobody-with-a-long-address@example.org")])
+    smtp.mailbox.wait(1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the server's sender records the refusal
+        with ctx.store.session() as session:
+            if outbox.counts(session) == {"sent": 1, "failed": 1}:
+                break
+        time.sleep(0.1)
+    for width in (1100, 390):
+        page = new_page(chromium, width=width)
+        try:
+            page.goto(f"{base}/signin")
+            page.fill("input[name=email]", "root@example.org")
+            page.fill("input[name=password]", "an admin passphrase")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/")
+            page.click("header nav >> text=Mail")
+            page.wait_for_url(f"{base}/admin/mail")
+            page.locator("#outbox tr.mail-failed").wait_for(timeout=15_000)
+            assert "no such mailbox" in page.locator("#outbox tr.mail-failed").inner_text()
+            assert "sent: 1" in page.content() and "failed: 1" in page.content()
+            shot(page, f"reach-6-outbox-{'phone' if width < 600 else 'desktop'}")
+            assert overflowing(page) == 0
+        finally:
+            page.context.close()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from nbcred.cli import app
-from nbcred.mail import Outgoing, Sender, enqueue
+from nbcred.mail import Outgoing, Sender, SendReport, enqueue
 from nbcred.service import ServiceContext
 from nbcred.settings import Settings
 from nbcred.store.models import MailMessage
@@ -251,3 +251,46 @@ def test_bodies_are_7_or_8_bit_so_links_stay_whole(home: Path, sqlite_url: str, 
     assert "BODY=8BITMIME" in by_rcpt["utf8@example.org"].mail_options
     for raw in (ascii_raw, utf8_raw):
         assert long_link.encode() in raw
+
+
+def test_smtp_server_killed_mid_batch_then_back_every_message_once(home: Path, db_url: str,
+                                                                    tmp_path: Path) -> None:
+    script = Path(__file__).with_name("smtp_process.py")
+    port, log = free_port(), tmp_path / "accepted.txt"
+    log.touch()
+
+    def start() -> subprocess.Popen[str]:
+        server = subprocess.Popen([sys.executable, str(script), str(port), str(log)],
+                                  stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        return server
+
+    settings = Settings(database_url=db_url, smtp_url=f"smtp://127.0.0.1:{port}")
+    ctx = ServiceContext.open(settings)
+    queue(ctx, 60)
+    server = start()
+    outcome: list[object] = []
+    sending = threading.Thread(target=lambda: outcome.append(
+        Sender(settings, ctx.store).send_pending(due_only=False)))
+    sending.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(log.read_text().splitlines()) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.kill()  # the server dies with the batch half sent
+        server.wait(10)
+        sending.join(60)
+        [report] = outcome
+        accepted = log.read_text().splitlines()
+        assert 10 <= len(accepted) < 60
+        assert isinstance(report, SendReport) and report.sent == len(accepted)
+        assert report.error and report.deferred == 60 - len(accepted)
+        assert statuses(ctx) == {"sent": len(accepted), "pending": 60 - len(accepted)}
+        server = start()
+        again = Sender(settings, ctx.store).send_pending(due_only=False)
+        assert (again.sent, again.failed, again.error) == (60 - len(accepted), 0, None)
+    finally:
+        server.kill()
+        server.wait(10)
+    assert Counter(log.read_text().splitlines()) == {f"learner{n}@example.org": 1 for n in range(60)}
+    assert statuses(ctx) == {"sent": 60}
