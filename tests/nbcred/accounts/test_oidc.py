@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import OctKey, RSAKey
 from sqlalchemy import func, select
 
 from nbcred.service import ServiceContext, oidc
@@ -119,6 +121,15 @@ def test_id_token_checks_refuse_signature_audience_issuer_nonce_expiry_and_repla
         "nonce does not match": ({}, {"nonce": "n-2"}),
         "expired": ({}, {"now": int(payload["exp"]) + 3600}),
     }
+    header = json.loads(base64.urlsafe_b64decode(head + "=="))
+    unsigned = base64.urlsafe_b64encode(json.dumps({**header, "alg": "none"}).encode()).rstrip(b"=").decode()
+    cases["cannot be read"] = ({"id_token": f"{unsigned}.{body}."}, {})  # alg "none"
+    stranger = RSAKey.generate_key(2048, parameters={"kid": header.get("kid", "k")})
+    cases["signature does not verify with"] = (
+        {"id_token": jwt.encode({"alg": "RS256", "kid": header.get("kid", "k")}, payload, stranger)}, {})
+    confused = jwt.encode({"alg": "HS256", "kid": header.get("kid", "k")}, payload,
+                          OctKey.import_key(json.dumps(keys.as_dict()).encode()))
+    cases["cannot be read|signature does not verify"] = ({"id_token": confused}, {})  # alg confusion
     for reason, (token_change, check_change) in cases.items():
         with pytest.raises(oidc.SignInRefused, match=reason):
             oidc.check_id_token(token_change.get("id_token", token), **{**good, **check_change})  # type: ignore[arg-type]
