@@ -42,6 +42,8 @@ from nbcred.executors import GradeJob, get_executor  # noqa: E402
 from nbcred.settings import Settings  # noqa: E402
 
 NBCRED = str(Path(sys.executable).parent / "nbcred")
+#: As the web service does (False): the sender leaves feedback files in the store until viewed.
+PULL_FEEDBACK = "--pull-feedback" in sys.argv
 
 
 def cohort(learner: Path, n: int, into: Path, tag: str) -> list[Path]:
@@ -111,7 +113,8 @@ def celery_run(assessment: Path, warm: list[Path], timed: list[Path], workers: i
     try:
         settings = Settings(home=root / "app-home", database_url=postgres, storage="database",
                             executor="celery", broker_url=redis_url, result_backend=redis_url)
-        executor = CeleryExecutor(settings=settings, extra=CelerySettings(queue=queue))
+        executor = CeleryExecutor(settings=settings, extra=CelerySettings(queue=queue),
+                                  pull_feedback=PULL_FEEDBACK)
         executor.grade(jobs(assessment, warm), on_result=lambda job, result: None)
         results: list[GradeResult] = []
         start = time.perf_counter()
@@ -134,6 +137,10 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=500, help="submissions in the cohort (default 500)")
     parser.add_argument("--workers", default="1,2,4", help="worker processes to compare (default 1,2,4)")
     parser.add_argument("--repeat", type=int, default=1, help="repetitions (medians are reported)")
+    parser.add_argument("--pull-feedback", action="store_true",
+                        help="the sender pulls each feedback page and executed notebook into its home "
+                        "as results arrive (as `nbcred grade --executor celery` does); default: left in "
+                        "the store until first viewed, as the web service does")
     parser.add_argument("--assessment", type=Path, default=ROOT / "assessments" / "pandas-cleaning")
     parser.add_argument("--learner", type=Path, default=ROOT / "notebooks" / "pandas-cleaning" / "alice")
     args = parser.parse_args()

@@ -228,8 +228,10 @@ class CeleryExecutor:
     """Ships each job's content to the shared store, queues a ticket naming it, and reports
     results as workers finish them (their feedback files pulled into this process's home)."""
 
-    def __init__(self, *, settings: Settings, extra: CelerySettings | None = None) -> None:
+    def __init__(self, *, settings: Settings, extra: CelerySettings | None = None,
+                 pull_feedback: bool = True) -> None:
         self.settings = settings
+        self.pull_feedback = pull_feedback  # False: fetched on first view (the web service does)
         self.app = make_app(settings, extra)
         self.storage = open_storage(settings)
         self._grader = JobGrader(settings, "plain")  # loads assessments for keys; never runs kernels
@@ -269,7 +271,8 @@ class CeleryExecutor:
         def arrived(task_id: str, value: Any) -> None:
             for job in waiting.pop(task_id, []):
                 if isinstance(value, str):
-                    result = receive_feedback(self.storage, feedback_root, from_json(value))
+                    result = receive_feedback(self.storage, feedback_root, from_json(value),
+                                              fetch=self.pull_feedback)
                 else:
                     result = error_result(job, f"the grading task failed: {value!r}")
                 on_result(job, result)

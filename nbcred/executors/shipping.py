@@ -141,11 +141,14 @@ def ship_feedback(storage: Storage, feedback_root: Path, result: GradeResult) ->
     return replace(result, feedback=relative)
 
 
-def receive_feedback(storage: Storage, feedback_root: Path, result: GradeResult) -> GradeResult:
-    """Pull a worker's feedback files under ``feedback_root``; the result pointing at them."""
+def receive_feedback(storage: Storage, feedback_root: Path, result: GradeResult, *,
+                     fetch: bool = True) -> GradeResult:
+    """The result pointing at its feedback page under ``feedback_root``, the worker's files pulled
+    there now (``fetch``) or on first view (:mod:`nbcred.service.shared`)."""
     if result.feedback is None or Path(result.feedback).is_absolute():
         return result
-    pull_feedback(storage, feedback_root, result.assessment, result.learner, result.content_hash)
+    if fetch:
+        pull_feedback(storage, feedback_root, result.assessment, result.learner, result.content_hash)
     return replace(result, feedback=str(feedback_root / result.feedback))
 
 

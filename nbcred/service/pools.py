@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.results import GradeResult
-from nbcred.executors import get_executor
 from nbcred.pipeline import GradeJob
 from nbcred.service.queue import Pool
 from nbcred.settings import Settings
@@ -21,6 +20,9 @@ class CeleryPool:
     def __init__(self, settings: Settings, *, in_flight: int | None = None) -> None:
         self.settings = settings
         self.in_flight = in_flight or max(4, settings.workers * 4)
+        from nbcred.storage import open_storage
+
+        self._shared = open_storage(settings).shared
         self._busy = 0
         self._lock = threading.Lock()
 
@@ -37,7 +39,10 @@ class CeleryPool:
 
         def run() -> None:
             try:
-                executor = get_executor("celery", settings=self.settings, workers=1)
+                from nbcred.executors.celery_app import CeleryExecutor
+
+                # feedback files are fetched when someone first views them (nbcred.service.shared)
+                executor = CeleryExecutor(settings=self.settings, pull_feedback=not self._shared)
                 executor.grade([job], on_result=callback)
             finally:
                 with self._lock:
