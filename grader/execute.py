@@ -10,7 +10,9 @@ sandboxed, pre-forked runners of ``nbcred`` implement the same protocol.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,11 +123,34 @@ class KernelRunner:
         return client
 
 
+def _run_to_end(coroutine: Coroutine[Any, Any, Any]) -> None:
+    """``asyncio.run``, also when the caller's thread already runs an event loop (grading called
+    from async code, or a leftover loop in this thread): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=work, name="nbcred-notebook")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def run_client(client: NotebookClient, outcome: RunOutcome, limits: ExecutionLimits) -> RunOutcome:
     """Execute with a whole-notebook deadline; turn kernel failures into ``outcome.error``."""
     start = time.perf_counter()
     try:
-        asyncio.run(asyncio.wait_for(client.async_execute(), timeout=limits.notebook_timeout))
+        _run_to_end(asyncio.wait_for(client.async_execute(), timeout=limits.notebook_timeout))
     except TimeoutError:
         outcome.limit = "notebook_timeout"
         outcome.error = (

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
 from nbcred.service import catalogue, lti
 from nbcred.service.errors import NotFound
@@ -68,8 +69,9 @@ async def _params(request: Request) -> dict[str, str]:
 async def lti_login(request: Request) -> Response:
     params = await _params(request)
     try:
-        url = lti.login(context(request), params,
-                        redirect_uri=redirect_uri(request, params.get("target_link_uri", "")))
+        url = await run_in_threadpool(
+            lti.login, context(request), params,
+            redirect_uri=redirect_uri(request, params.get("target_link_uri", "")))
     except (LaunchRefused, RegistrationError) as exc:
         return _refused(request, str(exc), getattr(exc, "status", 400))
     return RedirectResponse(url, status_code=302)

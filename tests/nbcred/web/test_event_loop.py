@@ -129,7 +129,7 @@ def test_a_locked_database_is_a_clear_503_and_the_service_keeps_answering(
 #: Routes that may be coroutines: they only wait (long poll), render a static page, or hand their
 #: work to the threadpool themselves (``run_in_threadpool``).
 ASYNC_ALLOWED = {"get_submission", "api_docs", "oauth2_redirect", "credential", "check_recipient",
-                 "verify_submit"}
+                 "verify_submit", "token", "exchange", "lti_login"}
 
 
 def test_routes_are_plain_functions_run_in_the_threadpool() -> None:
