@@ -26,7 +26,9 @@ from tests.browsing import free_port
 from tests.paths import ROOT
 
 NBCRED = str(Path(sys.executable).parent / "nbcred")
-REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: A Redis database of these tests' own (they empty it): the server of ``NBCRED_TEST_REDIS_URL``,
+#: database 13 (the Celery tests use 9-12; database 0 is shared by the rest of the suite).
+REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/13"
 
 
 @dataclass
