@@ -199,11 +199,13 @@ def _grade_task(self: Any, ticket: dict[str, Any]) -> str:
     extra: CelerySettings = self.app.conf.nbcred_extra
     job = Ticket.from_json(ticket)
     store = redis.Redis.from_url(settings.result_backend)
-    done = f"nbcred:result:{job.key}"
+    # keyed by queue too: two deployments (or a stray worker of another) sharing one Redis never
+    # answer each other's submissions with a result whose files live in another store
+    done = f"nbcred:result:{extra.queue}:{job.key}"
     stored = store.get(done)
     if isinstance(stored, bytes):
         return stored.decode()
-    lock = f"nbcred:grading:{job.key}"
+    lock = f"nbcred:grading:{extra.queue}:{job.key}"
     if not store.set(lock, self.request.hostname or "worker", nx=True, ex=extra.visibility_timeout):
         raise self.retry(countdown=2)  # another worker is grading this very submission
     try:
