@@ -84,7 +84,7 @@ def make_app(settings: Settings, extra: CelerySettings | None = None) -> Celery:
 
     app.task(name=TASK, bind=True)(bulk_sign_task)
     _mail_on_workers(settings)
-    _heartbeat_on_workers(settings)
+    _heartbeat_on_workers(settings, extra.queue)
     return app
 
 
@@ -92,15 +92,26 @@ HEARTBEAT_SECONDS = 10
 WORKER_KEY = "nbcred:worker:"
 
 
-def _heartbeat_on_workers(settings: Settings) -> None:
-    """Each worker process says it is alive in the result backend (``nbcred:worker:<name>``,
+def worker_key(queue: str) -> str:
+    """Where the workers of ``queue`` beat: ``nbcred:worker:<queue>:<name>`` (two deployments
+    sharing one Redis each count only their own workers)."""
+    return f"{WORKER_KEY}{queue}:"
+
+
+def graded_key(queue: str) -> str:
+    """The counter of submissions the workers of ``queue`` graded."""
+    return f"nbcred:metrics:graded:{queue}"
+
+
+def _heartbeat_on_workers(settings: Settings, queue: str) -> None:
+    """Each worker process says it is alive in the result backend (``nbcred:worker:<queue>:<name>``,
     expiring after three missed beats): ``/metrics`` counts them."""
     import threading
 
     from celery import signals
 
     def started(sender: Any = None, **_: Any) -> None:
-        name = WORKER_KEY + str(getattr(sender, "hostname", None) or "worker")
+        name = worker_key(queue) + str(getattr(sender, "hostname", None) or "worker")
         client = redis.Redis.from_url(settings.result_backend)
 
         def beat() -> None:
@@ -220,7 +231,7 @@ def _grade_task(self: Any, ticket: dict[str, Any]) -> str:
             again = store.get(done)  # another delivery finished first: its result is the one
             if isinstance(again, bytes):
                 text = again.decode()
-        store.incr("nbcred:metrics:graded")
+        store.incr(graded_key(extra.queue))
         return text
     finally:
         store.delete(lock)

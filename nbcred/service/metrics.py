@@ -3,7 +3,7 @@ grading workers alive, and the grading rate.
 
 Everything is read from the shared services, never from this process's memory, so every app
 process reports the same figures: submissions by status from the gradebook, tasks waiting in the
-broker's queue, workers that beat in the last 30 seconds (``nbcred:worker:<name>`` keys each
+broker's queue, workers that beat in the last 30 seconds (``nbcred:worker:<queue>:<name>`` keys each
 worker renews in the result backend), and gradings recorded in the last minute and five minutes.
 """
 
@@ -59,17 +59,18 @@ def render(ctx: ServiceContext) -> bytes:
 def _celery(ctx: ServiceContext, registry: CollectorRegistry) -> None:
     import redis
 
-    from nbcred.executors.celery_app import WORKER_KEY, CelerySettings
+    from nbcred.executors.celery_app import CelerySettings, graded_key, worker_key
 
     up = Gauge("nbcred_broker_up", "1 when the broker and result backend answered.", registry=registry)
     try:
         backend = redis.Redis.from_url(ctx.settings.result_backend, socket_timeout=2)
-        workers = sum(1 for _ in backend.scan_iter(match=WORKER_KEY + "*", count=500))
-        graded = int(backend.get("nbcred:metrics:graded") or 0)
+        queue = CelerySettings().queue
+        workers = sum(1 for _ in backend.scan_iter(match=worker_key(queue) + "*", count=500))
+        graded = int(backend.get(graded_key(queue)) or 0)
         waiting = 0
         if ctx.settings.broker_url.startswith(("redis://", "rediss://")):
             broker = redis.Redis.from_url(ctx.settings.broker_url, socket_timeout=2)
-            waiting = int(broker.llen(CelerySettings().queue))
+            waiting = int(broker.llen(queue))
     except redis.exceptions.RedisError as exc:
         log.warning("metrics: the broker or result backend did not answer: %s", exc)
         up.set(0)

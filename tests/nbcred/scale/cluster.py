@@ -26,8 +26,9 @@ from tests.browsing import free_port
 from tests.paths import ROOT
 
 NBCRED = str(Path(sys.executable).parent / "nbcred")
-#: A Redis database of these tests' own (they empty it): the server of ``NBCRED_TEST_REDIS_URL``,
-#: database 13 (the Celery tests use 9-12; database 0 is shared by the rest of the suite).
+#: A Redis database of these tests' own: the server of ``NBCRED_TEST_REDIS_URL``, database 13 (the
+#: Celery tests use 9-12; database 0 is shared by the rest of the suite). Never emptied: every
+#: cluster has a queue of its own, and every key the service writes names its queue.
 REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/13"
 
 
@@ -54,14 +55,25 @@ class Worker:
     marker: Path  # written inside the namespace: what the worker could see of the app
 
     def kill_tree(self) -> None:
-        """SIGKILL the worker and everything it started (a machine lost mid-task)."""
+        """SIGKILL the worker and everything it started (a machine lost mid-task), until nothing of
+        it is left: a pool may start a process between one look and the next."""
         try:
-            procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+            root = psutil.Process(self.process.pid)
         except psutil.NoSuchProcess:
             return
-        for proc in procs:
+        seen: dict[int, psutil.Process] = {}
+        for _ in range(20):
             with contextlib.suppress(psutil.NoSuchProcess):
-                proc.send_signal(signal.SIGKILL)
+                for proc in [root, *root.children(recursive=True)]:
+                    seen.setdefault(proc.pid, proc)
+            alive = [proc for proc in seen.values() if proc.is_running()
+                     and proc.status() != psutil.STATUS_ZOMBIE]
+            if not alive:
+                break
+            for proc in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.send_signal(signal.SIGKILL)
+            psutil.wait_procs(alive, timeout=5)
         self.process.wait(timeout=30)
 
     def received(self) -> int:
