@@ -274,11 +274,14 @@ class CeleryExecutor:
             if ticket is None:
                 on_result(job, self._grader.grade(job))  # reports why (missing folder, bad assessment)
                 continue
-            if ticket.key not in waiting:
+            # the task id names the queue: two deployments sharing one result backend never read
+            # each other's results for the same learner, assessment version and notebooks
+            task_id = f"{self.app.conf.nbcred_extra.queue}:{ticket.key}"
+            if task_id not in waiting:
                 # a result left under this id by an earlier run (an error, say) is not this run's
-                AsyncResult(ticket.key, app=self.app).forget()
-                self.app.send_task("nbcred.grade", args=[ticket.as_json()], task_id=ticket.key)
-            waiting.setdefault(ticket.key, []).append(job)
+                AsyncResult(task_id, app=self.app).forget()
+                self.app.send_task("nbcred.grade", args=[ticket.as_json()], task_id=task_id)
+            waiting.setdefault(task_id, []).append(job)
         feedback_root = (self.settings.home.expanduser() / "feedback").resolve()
 
         def arrived(task_id: str, value: Any) -> None:
