@@ -1,7 +1,9 @@
 """A small production layout on this machine: PostgreSQL and Redis, app processes (``nbcred
 serve``) each with its own NBCRED_HOME, and grading workers (``nbcred worker``) that see none of
-the app's files: each worker runs in a mount namespace of its own where the app's homes, the
-catalogue and the checkout's sample folders are covered by empty tmpfs mounts.
+the app's files and reach only the broker and the database: each worker runs in a mount namespace
+of its own where the app's homes, the catalogue and the checkout's sample folders are covered by
+empty tmpfs mounts, inside a network namespace whose one link leads to the two services
+(``network.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import httpx
 import psutil
 
 from tests.browsing import free_port
+from tests.nbcred.scale.network import Bridge
 from tests.paths import ROOT
 
 NBCRED = str(Path(sys.executable).parent / "nbcred")
@@ -30,6 +33,13 @@ NBCRED = str(Path(sys.executable).parent / "nbcred")
 #: Celery tests use 9-12; database 0 is shared by the rest of the suite). Never emptied: every
 #: cluster has a queue of its own, and every key the service writes names its queue.
 REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/13"
+DIRECT_POSTGRES = os.environ.get("NBCRED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _port(url: str, default: int) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or default
 
 
 @dataclass
@@ -52,7 +62,8 @@ class Worker:
     home: Path
     process: subprocess.Popen[bytes]
     log: Path
-    marker: Path  # written inside the namespace: what the worker could see of the app
+    marker: Path  # written inside the namespaces: what the worker could see of the app
+    reached: Path  # written inside the namespaces: which addresses of this machine answered it
 
     def kill_tree(self) -> None:
         """SIGKILL the worker and everything it started (a machine lost mid-task), until nothing of
@@ -87,8 +98,10 @@ class Cluster:
     """The settings every process shares, and the processes started so far."""
 
     root: Path
-    database_url: str
+    database_url: str  # the same for every process: the host end of the workers' link
+    redis_url: str
     catalogue: Path
+    bridge: Bridge
     queue: str = field(default_factory=lambda: f"nbcred-scale-{uuid.uuid4().hex[:8]}")
     apps: list[App] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
@@ -97,8 +110,8 @@ class Cluster:
         """The five settings (and the test's queue) every app process and worker gets."""
         keep = {k: v for k, v in os.environ.items() if not k.startswith("NBCRED_")}
         return {**keep, "NBCRED_DATABASE_URL": self.database_url, "NBCRED_STORAGE": "database",
-                "NBCRED_EXECUTOR": "celery", "NBCRED_BROKER_URL": REDIS_URL,
-                "NBCRED_RESULT_BACKEND": REDIS_URL, "NBCRED_CELERY_QUEUE": self.queue,
+                "NBCRED_EXECUTOR": "celery", "NBCRED_BROKER_URL": self.redis_url,
+                "NBCRED_RESULT_BACKEND": self.redis_url, "NBCRED_CELERY_QUEUE": self.queue,
                 "NBCRED_CELERY_VISIBILITY_TIMEOUT": "15", "NBCRED_KEY_PASSPHRASE": "scale-test-keys",
                 "NBCRED_SEED_SECRET": "scale-test-seed"}
 
@@ -139,15 +152,16 @@ class Cluster:
         log = self.root / name / "worker.log"
         marker = self.root / name / "seen.json"
         hide = " ".join(f"mount -t tmpfs -o size=1m,mode=000 nbcred-hidden {p};" for p in self.hidden())
-        probe = (f"{sys.executable} -c \"import json,os,sys; json.dump({{p: os.path.exists(p) and "
-                 f"len(os.listdir(p)) for p in sys.argv[1:]}}, open('{marker}','w'))\" "
-                 + " ".join(str(p) for p in self.hidden()))
-        script = f"set -e; {hide} cd {cwd}; {probe}; exec {NBCRED} worker --concurrency {concurrency} " \
-                 "--loglevel=INFO"
+        reached = self.root / name / "reached.json"
+        probe = " ".join([sys.executable, str(Path(__file__).with_name("probe.py")), str(marker),
+                          str(reached), *map(str, self.hidden()), "--", *self.off_limits(), *self.needed()])
+        script = f"set -e; {hide} cd {cwd}; {probe}; " \
+                 f"exec {NBCRED} worker --concurrency {concurrency} --loglevel=INFO"
         env = {**self.shared_env(), "NBCRED_HOME": str(home)}
-        process = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        process = subprocess.Popen([*self.bridge.command(), "unshare", "--mount", "--propagation", "private",
+                                    "sh", "-c", script],
                                    env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-        worker = Worker(home, process, log, marker)
+        worker = Worker(home, process, log, marker, reached)
         self.workers.append(worker)
         deadline = time.monotonic() + 60
         while not (marker.exists() and marker.read_text().endswith("}")) and time.monotonic() < deadline:
@@ -155,6 +169,17 @@ class Cluster:
                 raise AssertionError(f"the worker stopped:\n{log.read_text()}")
             time.sleep(0.1)
         return worker
+
+    def off_limits(self) -> list[str]:
+        """Addresses of this machine a worker must not reach: the real PostgreSQL and Redis ports
+        and every app process, on loopback and on the host end of the link."""
+        ports = [_port(DIRECT_POSTGRES, 5432), _port(REDIS_URL, 6379)]
+        ports += [int(a.base.rsplit(":", 1)[1]) for a in self.apps]
+        return [f"{host}:{port}" for port in ports for host in ("127.0.0.1", self.bridge.host)]
+
+    def needed(self) -> list[str]:
+        """What a worker does reach: the broker and the database, through the link."""
+        return [f"{self.bridge.host}:{_port(url, 0)}" for url in (self.database_url, self.redis_url)]
 
     def stop(self) -> None:
         for worker in self.workers:
@@ -167,6 +192,7 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     app.process.kill()
                     app.process.wait()
+        self.bridge.close()
 
 
 def people(database_url: str, home: Path, *who: tuple[str, str]) -> dict[str, str]:

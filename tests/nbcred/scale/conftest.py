@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import empty_public_schema, unavailable
 from tests.nbcred.scale.cluster import REDIS_URL, Cluster, copy_catalogue
+from tests.nbcred.scale.network import Bridge, NetworkUnavailable
 
 
 @pytest.fixture()
@@ -26,14 +27,20 @@ def redis_url() -> str:
 
 @pytest.fixture()
 def cluster(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Cluster]:
-    """Nothing started yet: the shared settings, an absolute catalogue folder, an empty database."""
+    """Nothing started yet: the shared settings, an absolute catalogue folder, an empty database,
+    and the link (a network namespace of the workers' own) through which they reach the services."""
     import shutil
 
-    if shutil.which("unshare") is None:
-        unavailable("unshare (util-linux) is needed to give workers their own mount namespace")
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        unavailable("unshare (util-linux) and ip (iproute2) are needed to give workers namespaces")
     empty_public_schema(postgres_url)
-    built = Cluster(tmp_path, postgres_url, copy_catalogue(tmp_path / "catalogue", "pandas-cleaning",
-                                                            "exploratory-stats"))
+    catalogue = copy_catalogue(tmp_path / "catalogue", "pandas-cleaning", "exploratory-stats")
+    try:
+        bridge = Bridge.create()
+    except NetworkUnavailable as exc:
+        unavailable(f"no network namespace for the workers: {exc} (root and iproute2 are needed)")
+        raise
+    built = Cluster(tmp_path, bridge.expose(postgres_url), bridge.expose(redis_url), catalogue, bridge)
     try:
         yield built
     finally:

@@ -45,6 +45,9 @@ def test_a_worker_that_sees_no_app_file_grades_and_the_credential_is_issued(
     worker = cluster.start_worker("worker", concurrency=2)
     seen = _hidden_from(worker.marker)
     assert seen == {str(p): 0 for p in cluster.hidden()}, f"the worker could see app files: {seen}"
+    reached = json.loads(worker.reached.read_text())
+    expected = {**dict.fromkeys(cluster.off_limits(), False), **dict.fromkeys(cluster.needed(), True)}
+    assert reached == expected, f"the worker reaches only the broker and the database: {reached}"
 
     queued = {
         "ada": submit(app, tokens["ada"], "pandas-cleaning", sample("pandas-cleaning", "alice")),
