@@ -1,19 +1,23 @@
 """Blobs and names in the gradebook's database (``NBCRED_STORAGE=database``; PostgreSQL).
 
 A blob is written as rows of up to 1 MiB (``storage_chunks``) and its ``storage_blobs`` row, in
-one transaction, so a reader never sees half a blob; it is read back one chunk per query.
-Storing a blob that is already there writes nothing (content addressing deduplicates).
+one transaction, so a reader never sees half a blob; it is read back one chunk per query (the
+first with the blob's row). Storing a blob that is already there writes nothing (content
+addressing deduplicates). Reads are single statements on autocommit connections and a name is
+pointed with one upsert: a submission's trip through the store is a few statements, not a few
+dozen transactions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from nbcred.storage.base import CHUNK, check_digest, check_name, spool
 from nbcred.storage.errors import BlobMissing, StoreUnreachable
@@ -28,10 +32,7 @@ class DatabaseStorage:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.shared = engine.dialect.name != "sqlite"
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-
-    def _session(self) -> Session:
-        return self._sessions()
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")  # one statement each
 
     def put(self, source: IO[bytes] | bytes) -> str:
         spooled, digest, size = spool(source)
@@ -39,14 +40,13 @@ class DatabaseStorage:
             if self.has(digest):
                 return digest
             try:
-                with self._session() as session, session.begin():
+                with self.engine.begin() as conn:
                     seq = 0
-                    while piece := spooled.read(CHUNK):
-                        session.add(StoredChunk(digest=digest, seq=seq, data=piece))
-                        session.flush()  # one chunk in memory at a time
-                        session.expunge_all()
+                    while piece := spooled.read(CHUNK):  # one chunk in memory at a time
+                        conn.execute(insert(StoredChunk).values(digest=digest, seq=seq, data=piece))
                         seq += 1
-                    session.add(StoredBlob(digest=digest, size=size, chunks=seq))
+                    conn.execute(insert(StoredBlob).values(digest=digest, size=size, chunks=seq,
+                                                           created_at=datetime.now(UTC)))
             except IntegrityError:  # stored concurrently by another process: the same bytes
                 if not self.has(digest):
                     raise
@@ -54,19 +54,27 @@ class DatabaseStorage:
 
     def has(self, digest: str) -> bool:
         check_digest(digest)
-        with self._session() as session:
-            return session.get(StoredBlob, digest) is not None
+        with self._reads.connect() as conn:
+            return conn.scalar(select(StoredBlob.digest).where(StoredBlob.digest == digest)) is not None
 
     def chunks(self, digest: str) -> Iterator[bytes]:
-        with self._session() as session:
-            blob = session.get(StoredBlob, check_digest(digest))
-            count = None if blob is None else blob.chunks
-        if count is None:
+        check_digest(digest)
+        with self._reads.connect() as conn:
+            row = conn.execute(
+                select(StoredBlob.chunks, StoredChunk.data)
+                .outerjoin(StoredChunk, and_(StoredChunk.digest == StoredBlob.digest, StoredChunk.seq == 0))
+                .where(StoredBlob.digest == digest)).first()
+        if row is None:
             raise BlobMissing(f"no blob {digest} in the database store")
+        count, first = row
         for seq in range(count):
-            with self._session() as session:
-                data = session.scalar(select(StoredChunk.data).where(
-                    StoredChunk.digest == digest, StoredChunk.seq == seq))
+            data: bytes | None
+            if seq == 0:
+                data = first
+            else:
+                with self._reads.connect() as conn:
+                    data = conn.scalar(select(StoredChunk.data).where(
+                        StoredChunk.digest == digest, StoredChunk.seq == seq))
             if data is None:
                 raise BlobMissing(f"blob {digest} lost its chunk {seq}")
             yield bytes(data)
@@ -75,11 +83,17 @@ class DatabaseStorage:
         check_name(name)
         check_digest(digest)
         now = datetime.now(UTC)
+        upsert = self._insert_name(name, digest, now)
+        if upsert is not None:
+            with self.engine.begin() as conn:
+                conn.execute(upsert.on_conflict_do_update(
+                    index_elements=[StoredName.name],
+                    set_={"digest": upsert.excluded.digest, "updated_at": upsert.excluded.updated_at}))
+            return
         for _ in range(3):
-            with self._session() as session, session.begin():
-                changed = session.execute(  # type: ignore[attr-defined]
-                    update(StoredName).where(StoredName.name == name)
-                    .values(digest=digest, updated_at=now)).rowcount
+            with self.engine.begin() as conn:
+                changed = conn.execute(update(StoredName).where(StoredName.name == name)
+                                       .values(digest=digest, updated_at=now)).rowcount
             if changed or self.link_new(name, digest):
                 return
         raise StoreUnreachable(f"could not point {name} at {digest[:12]}: it keeps changing")
@@ -87,28 +101,40 @@ class DatabaseStorage:
     def link_new(self, name: str, digest: str) -> bool:
         check_name(name)
         check_digest(digest)
+        now = datetime.now(UTC)
+        upsert = self._insert_name(name, digest, now)
         try:
-            with self._session() as session, session.begin():
-                session.add(StoredName(name=name, digest=digest, updated_at=datetime.now(UTC)))
+            with self.engine.begin() as conn:
+                if upsert is not None:
+                    return conn.execute(upsert.on_conflict_do_nothing(index_elements=[StoredName.name])
+                                        .returning(StoredName.name)).first() is not None
+                conn.execute(insert(StoredName).values(name=name, digest=digest, updated_at=now))
         except IntegrityError:
             return False
         return True
 
+    def _insert_name(self, name: str, digest: str, now: datetime) -> Any:
+        """An INSERT of the name that can say what to do on a conflict (PostgreSQL, SQLite)."""
+        maker = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(self.engine.dialect.name)
+        return None if maker is None else maker(StoredName).values(name=name, digest=digest, updated_at=now)
+
     def resolve(self, name: str) -> str | None:
-        with self._session() as session:
-            return session.scalar(select(StoredName.digest).where(StoredName.name == check_name(name)))
+        check_name(name)
+        with self._reads.connect() as conn:
+            found: str | None = conn.scalar(select(StoredName.digest).where(StoredName.name == name))
+            return found
 
     def names(self, prefix: str) -> list[str]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        with self._session() as session:
-            return list(session.scalars(select(StoredName.name).where(
+        with self._reads.connect() as conn:
+            return list(conn.scalars(select(StoredName.name).where(
                 StoredName.name.like(f"{escaped}%", escape="\\")).order_by(StoredName.name)))
 
     def check(self) -> str:
         try:
             probe = self.put(b"nbcred storage probe")
-            with self._session() as session:
-                count = session.query(StoredBlob).count()
+            with self._reads.connect() as conn:
+                count = conn.scalar(select(func.count()).select_from(StoredBlob))
         except SQLAlchemyError as exc:
             raise StoreUnreachable(f"the database store cannot be used: {exc}") from exc
         return f"database ({self.engine.dialect.name}; {count} blob(s), probe {probe[:12]} found)"
