@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -82,41 +82,25 @@ class DatabaseStorage:
     def link(self, name: str, digest: str) -> None:
         check_name(name)
         check_digest(digest)
-        now = datetime.now(UTC)
-        upsert = self._insert_name(name, digest, now)
-        if upsert is not None:
-            with self.engine.begin() as conn:
-                conn.execute(upsert.on_conflict_do_update(
-                    index_elements=[StoredName.name],
-                    set_={"digest": upsert.excluded.digest, "updated_at": upsert.excluded.updated_at}))
-            return
-        for _ in range(3):
-            with self.engine.begin() as conn:
-                changed = conn.execute(update(StoredName).where(StoredName.name == name)
-                                       .values(digest=digest, updated_at=now)).rowcount
-            if changed or self.link_new(name, digest):
-                return
-        raise StoreUnreachable(f"could not point {name} at {digest[:12]}: it keeps changing")
+        upsert = self._insert_name(name, digest)
+        with self.engine.begin() as conn:
+            conn.execute(upsert.on_conflict_do_update(
+                index_elements=[StoredName.name],
+                set_={"digest": upsert.excluded.digest, "updated_at": upsert.excluded.updated_at}))
 
     def link_new(self, name: str, digest: str) -> bool:
         check_name(name)
         check_digest(digest)
-        now = datetime.now(UTC)
-        upsert = self._insert_name(name, digest, now)
-        try:
-            with self.engine.begin() as conn:
-                if upsert is not None:
-                    return conn.execute(upsert.on_conflict_do_nothing(index_elements=[StoredName.name])
-                                        .returning(StoredName.name)).first() is not None
-                conn.execute(insert(StoredName).values(name=name, digest=digest, updated_at=now))
-        except IntegrityError:
-            return False
-        return True
+        with self.engine.begin() as conn:
+            return conn.execute(self._insert_name(name, digest)
+                                .on_conflict_do_nothing(index_elements=[StoredName.name])
+                                .returning(StoredName.name)).first() is not None
 
-    def _insert_name(self, name: str, digest: str, now: datetime) -> Any:
-        """An INSERT of the name that can say what to do on a conflict (PostgreSQL, SQLite)."""
-        maker = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(self.engine.dialect.name)
-        return None if maker is None else maker(StoredName).values(name=name, digest=digest, updated_at=now)
+    def _insert_name(self, name: str, digest: str) -> Any:
+        """An INSERT of the name that can say what to do on a conflict (the gradebook is PostgreSQL
+        or SQLite)."""
+        maker = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        return maker(StoredName).values(name=name, digest=digest, updated_at=datetime.now(UTC))
 
     def resolve(self, name: str) -> str | None:
         check_name(name)

@@ -25,6 +25,7 @@ import httpx
 import psutil
 
 from tests.browsing import free_port
+from tests.conftest import POSTGRES_URL
 from tests.nbcred.scale.network import Bridge
 from tests.paths import ROOT
 
@@ -33,7 +34,6 @@ NBCRED = str(Path(sys.executable).parent / "nbcred")
 #: Celery tests use 9-12; database 0 is shared by the rest of the suite). Never emptied: every
 #: cluster has a queue of its own, and every key the service writes names its queue.
 REDIS_URL = os.environ.get("NBCRED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/13"
-DIRECT_POSTGRES = os.environ.get("NBCRED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _port(url: str, default: int) -> int:
@@ -173,7 +173,7 @@ class Cluster:
     def off_limits(self) -> list[str]:
         """Addresses of this machine a worker must not reach: the real PostgreSQL and Redis ports
         and every app process, on loopback and on the host end of the link."""
-        ports = [_port(DIRECT_POSTGRES, 5432), _port(REDIS_URL, 6379)]
+        ports = [_port(POSTGRES_URL, 5432), _port(REDIS_URL, 6379)]
         ports += [int(a.base.rsplit(":", 1)[1]) for a in self.apps]
         return [f"{host}:{port}" for port in ports for host in ("127.0.0.1", self.bridge.host)]
 
