@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from credentials.errors import CredentialError
@@ -100,11 +99,6 @@ def _chunks(rows: Iterable[RosterRow], size: int) -> Iterator[list[RosterRow]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
-
-
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
 
 
 @dataclass

@@ -16,11 +16,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, String, any_, cast, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime, String, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from nbcred.store.models import IssuedCredential, Learner
+from nbcred.store.queries import among, conflict_insert
 
 COLUMNS = ("id", "learner_id", "achievement_id", "achievement_version", "kind", "grading_id", "status",
            "status_reason", "status_list", "status_index", "document", "issued_at", "valid_until",
@@ -83,7 +84,7 @@ def issued(session: Session, keys: set[Key]) -> dict[Key, str]:
                 IssuedCredential.achievement_id == achievement,
                 IssuedCredential.achievement_version == version,
                 IssuedCredential.issue_key == issue_key,
-                _among(session, IssuedCredential.learner_id, learners)))
+                among(session, IssuedCredential.learner_id, learners)))
         found.update({(learner, achievement, version, issue_key): str(credential)
                       for learner, credential in rows})
     return found
@@ -95,9 +96,9 @@ def holding_others(session: Session, learners: set[str], new_ids: set[str]) -> s
         return set()
     rows = session.scalars(
         select(IssuedCredential.learner_id).distinct().where(
-            _among(session, IssuedCredential.learner_id, sorted(learners)),
+            among(session, IssuedCredential.learner_id, sorted(learners)),
             IssuedCredential.superseded_by.is_(None),
-            ~_among(session, IssuedCredential.id, sorted(new_ids))))
+            ~among(session, IssuedCredential.id, sorted(new_ids))))
     return set(rows)
 
 
@@ -112,9 +113,10 @@ def upsert_learners(session: Session, learners: list[dict[str, Any]]) -> None:
                         func.unnest(_array([row["name"] for row in learners])),
                         func.unnest(cast([row["created_at"] for row in learners],
                                          postgresql.ARRAY(DateTime(timezone=True)))))
-        statement: Any = postgresql.insert(table).from_select(["id", "email", "name", "created_at"], source)
+        statement: Any = conflict_insert(session, table).from_select(
+            ["id", "email", "name", "created_at"], source)
     else:
-        statement = sqlite.insert(table)
+        statement = conflict_insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["id"], set_={"email": statement.excluded.email, "name": statement.excluded.name})
     if session.get_bind().dialect.name == "postgresql":
@@ -127,17 +129,9 @@ def _array(values: list[str]) -> Any:
     return cast(values, postgresql.ARRAY(String))
 
 
-def _among(session: Session, column: Any, values: list[str]) -> Any:
-    """``column IN values``: one array parameter on PostgreSQL (a short statement at any size)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(_array(values))
-    return column.in_(values)
-
-
 def _insert(session: Session, rows: Sequence[tuple[Any, ...]]) -> set[str]:
     document = COLUMNS.index("document")
     values = [{**dict(zip(COLUMNS, row, strict=True)), "document": json.loads(row[document])} for row in rows]
     table: Any = IssuedCredential.__table__
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    statement = conflict_insert(session, table)
     return set(session.scalars(statement.on_conflict_do_nothing().returning(table.c.id), values))

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nbcred.lti import claims as c
@@ -44,6 +43,7 @@ from nbcred.store.models import (
     Submission,
     User,
 )
+from nbcred.store.queries import conflict_insert
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -137,9 +137,8 @@ def _insert(session: Session, link_id: int, user_id: int, grading_id: int, paylo
     row = {"link_id": link_id, "user_id": user_id, "grading_id": grading_id,
            "dedupe_key": f"{link_id}:{user_id}:{grading_id}", "payload": payload, "status": "pending",
            "tries": 0, "next_attempt_at": now, "created_at": now}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(insert(LtiScore).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                             .returning(LtiScore.id), [row])
+    statement = conflict_insert(session, LtiScore).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement.returning(LtiScore.id), [row])
     return len(result.all())
 
 

@@ -20,13 +20,12 @@ from typing import Any, cast
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nbcred.mail.errors import MailError
 from nbcred.settings import Settings
 from nbcred.store.models import MailMessage, MailPreference
-from nbcred.store.queries import among, copy_rows
+from nbcred.store.queries import among, conflict_insert, copy_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTIFICATIONS = frozenset({"badge_ready", "feedback", "expiring"})
@@ -152,9 +151,8 @@ def enqueue(session: Session, settings: Settings, items: Sequence[Outgoing]) -> 
             session, "mail_outbox", _COLUMNS, ([json.dumps(v) if isinstance(v, dict) else v
                                                 for v in (row[c] for c in _COLUMNS)] for row in rows)):
         return len(rows)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast(Table, MailMessage.__table__)  # a core insert: one executemany, no ORM bookkeeping
-    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = conflict_insert(session, table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     # no RETURNING, so the driver's own executemany (one prepared statement) rather than a
     # statement with a placeholder per value; a concurrent writer's duplicate is skipped
     session.execute(statement, rows)

@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from nbcred.service.context import ServiceContext
 from nbcred.service.errors import TooManyAttempts
 from nbcred.store.models import SignInFailure
+from nbcred.store.queries import conflict_insert
 
 FAILURE_MEMORY = timedelta(minutes=15)
 
@@ -144,9 +143,7 @@ def _lock(session: Session, keys: list[str], moment: datetime) -> dict[str, Sign
     both read the old count); PostgreSQL locks the rows with ``FOR UPDATE``.
     """
     keys = sorted(set(keys))  # one locking order for every process
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(SignInFailure).values(
+    session.execute(conflict_insert(session, SignInFailure).values(
         [{"key": k, "failures": 0, "last_failed_at": moment} for k in keys]
     ).on_conflict_do_nothing(index_elements=["key"]))
     rows = {r.key: r for r in session.scalars(

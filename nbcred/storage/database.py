@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Engine, and_, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from nbcred.storage.base import CHUNK, check_digest, check_name, spool
 from nbcred.storage.errors import BlobMissing, StoreUnreachable
 from nbcred.store.models import StoredBlob, StoredChunk, StoredName
+from nbcred.store.queries import conflict_insert
 
 
 class DatabaseStorage:
@@ -99,8 +98,8 @@ class DatabaseStorage:
     def _insert_name(self, name: str, digest: str) -> Any:
         """An INSERT of the name that can say what to do on a conflict (the gradebook is PostgreSQL
         or SQLite)."""
-        maker = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        return maker(StoredName).values(name=name, digest=digest, updated_at=datetime.now(UTC))
+        return conflict_insert(self.engine, StoredName).values(
+            name=name, digest=digest, updated_at=datetime.now(UTC))
 
     def resolve(self, name: str) -> str | None:
         check_name(name)

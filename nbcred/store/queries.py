@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, any_, cast, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, Engine, Select, String, any_, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nbcred.store.models import AssessmentVersion, Grading, Submission
@@ -25,6 +25,13 @@ def latest_gradings(assessment_id: str, *, learners: Collection[str] | None = No
     if learners is not None:
         query = query.where(Submission.learner_id.in_(learners))
     return query.order_by(Grading.id)
+
+
+def conflict_insert(bind: Session | Engine | Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` that can say what to do on a conflict (``ON CONFLICT … DO NOTHING``
+    or ``DO UPDATE``), in the dialect of ``bind``: the gradebook is PostgreSQL or SQLite."""
+    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def among(session: Session, column: Any, values: Collection[str]) -> Any:
